@@ -1,0 +1,140 @@
+"""`fulfillment-infra up|down|status|reset`: the local Kafka broker and MongoDB-wire server.
+
+When `KAFKA_BOOTSTRAP_SERVERS` or `MONGODB_URL` is set, that server is someone else's: it is checked,
+never started or stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from deploy.local.ferretdb import FerretDBNode, mongo_answers
+from deploy.local.kafka import KafkaNode, cluster_answers
+from deploy.local.layout import LocalLayout
+from deploy.local.process import InfraError, ManagedProcess, port_open, rss_mib
+
+
+@dataclass(frozen=True)
+class Server:
+    """One server of the local stack, or an external one named by the environment."""
+
+    name: str
+    address: str
+    external: bool
+    host: str
+    port: int
+    process: ManagedProcess
+    install: Callable[[], None]
+    start: Callable[[], None]
+    healthy: Callable[[], bool]
+
+
+def servers(layout: LocalLayout) -> list[Server]:
+    kafka = KafkaNode(layout)
+    ferret = FerretDBNode(layout)
+    kafka_env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    mongo_env = os.environ.get("MONGODB_URL")
+    return [
+        Server(
+            "kafka",
+            kafka_env or kafka.bootstrap,
+            kafka_env is not None,
+            kafka.host,
+            kafka.port,
+            kafka.process,
+            kafka.install,
+            kafka.start,
+            lambda: cluster_answers(kafka_env or kafka.bootstrap),
+        ),
+        Server(
+            "ferretdb",
+            mongo_env or ferret.url,
+            mongo_env is not None,
+            ferret.host,
+            ferret.port,
+            ferret.process,
+            ferret.install,
+            ferret.start,
+            lambda: mongo_answers(mongo_env or ferret.url),
+        ),
+    ]
+
+
+def up(layout: LocalLayout) -> None:
+    for server in servers(layout):
+        if server.external:
+            if not server.healthy():
+                raise InfraError(f"{server.name}: the external server at {server.address} does not answer")
+            print(f"{server.name}: using external server at {server.address}")
+            continue
+        pid = server.process.pid()
+        if pid is not None:
+            if not server.healthy():
+                raise InfraError(
+                    f"{server.name}: running (pid {pid}) but not answering at {server.address}; "
+                    f"see {server.process.log_file} or run `fulfillment-infra down`"
+                )
+            print(f"{server.name}: already running at {server.address} (pid {pid})")
+            continue
+        if port_open(server.host, server.port):
+            raise InfraError(
+                f"{server.name}: port {server.port} is in use by a process this tool did not start; "
+                f"stop it, or point the services at it with the environment variable for {server.name}"
+            )
+        server.install()
+        server.start()
+        print(f"{server.name}: started at {server.address} (pid {server.process.pid()}, log {server.process.log_file})")
+
+
+def down(layout: LocalLayout) -> None:
+    for server in reversed(servers(layout)):
+        if server.external:
+            continue
+        print(f"{server.name}: {'stopped' if server.process.stop() else 'was not running'}")
+
+
+def status(layout: LocalLayout) -> bool:
+    all_healthy = True
+    for server in servers(layout):
+        pid = None if server.external else server.process.pid()
+        healthy = server.healthy()
+        all_healthy &= healthy
+        owner = "external" if server.external else (f"pid {pid}" if pid else "not running")
+        memory = f", RSS {rss:.0f} MiB" if pid and (rss := rss_mib(pid)) else ""
+        print(f"{server.name:9} {server.address:28} {owner:12} {'healthy' if healthy else 'NOT ANSWERING'}{memory}")
+    return all_healthy
+
+
+def reset(layout: LocalLayout) -> None:
+    down(layout)
+    shutil.rmtree(layout.data, ignore_errors=True)
+    print(f"wiped {layout.data}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fulfillment-infra", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "reset"])
+    args = parser.parse_args(argv)
+    layout = LocalLayout.from_env()
+    try:
+        if args.command == "up":
+            up(layout)
+        elif args.command == "down":
+            down(layout)
+        elif args.command == "status":
+            return 0 if status(layout) else 1
+        else:
+            reset(layout)
+    except InfraError as error:
+        print(f"fulfillment-infra {args.command}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

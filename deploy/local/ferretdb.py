@@ -1,0 +1,80 @@
+"""FerretDB v1 (MongoDB wire protocol, SQLite backend), built from the Go module proxy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.local.layout import HERE, LocalLayout
+from deploy.local.process import InfraError, ManagedProcess, port_open, wait_until
+
+WRAPPER = HERE / "ferretdb"
+
+
+@dataclass(frozen=True)
+class FerretDBNode:
+    layout: LocalLayout
+    host: str = "127.0.0.1"
+    port: int = 27017
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://{self.host}:{self.port}"
+
+    @property
+    def binary(self) -> Path:
+        return self.layout.cache / "ferretdb" / "ferretdb"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.layout.data / "ferretdb"
+
+    @property
+    def process(self) -> ManagedProcess:
+        return ManagedProcess("ferretdb", self.layout.run / "ferretdb.pid", self.layout.logs / "ferretdb.log")
+
+    def install(self) -> None:
+        """Build our wrapper around FerretDB's embeddable package once (see main.go for why)."""
+        stamp = self.binary.with_suffix(".source")
+        source = (WRAPPER / "main.go").read_bytes() + (WRAPPER / "go.sum").read_bytes()
+        if self.binary.exists() and stamp.exists() and stamp.read_bytes() == source:
+            return
+        if shutil.which("go") is None:
+            raise InfraError("`go` not found on PATH: install Go 1.24+ (https://go.dev/dl or Debian golang-go)")
+        self.binary.parent.mkdir(parents=True, exist_ok=True)
+        print(f"ferretdb: building FerretDB v1.24.2 into {self.binary} (first run only, about a minute)")
+        result = subprocess.run(
+            ["go", "build", "-trimpath", "-o", str(self.binary), "."],
+            cwd=WRAPPER,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "CGO_ENABLED": "0"},
+        )
+        if result.returncode != 0:
+            raise InfraError(f"ferretdb: go build failed:\n{result.stderr[-3000:]}")
+        stamp.write_bytes(source)
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process.start(
+            [str(self.binary), "--listen-addr", f"{self.host}:{self.port}", "--data-dir", str(self.data_dir)]
+        )
+        wait_until(lambda: port_open(self.host, self.port), timeout=timeout, process=self.process, what="ferretdb")
+        wait_until(lambda: mongo_answers(self.url), timeout=timeout, process=self.process, what="ferretdb ping")
+
+
+def mongo_answers(url: str, timeout_s: float = 3.0) -> bool:
+    from pymongo import MongoClient
+    from pymongo.errors import PyMongoError
+
+    client: MongoClient[dict[str, object]] = MongoClient(url, serverSelectionTimeoutMS=int(timeout_s * 1000))
+    try:
+        client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
