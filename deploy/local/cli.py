@@ -1,4 +1,5 @@
-"""`fulfillment-infra up|down|status|reset`: the local Kafka broker and MongoDB-wire server.
+"""`fulfillment-infra up|down|status|reset`: the local Kafka broker and MongoDB-wire server
+(and, with `up --services`, the four services on their contract ports).
 
 When `KAFKA_BOOTSTRAP_SERVERS` or `MONGODB_URL` is set, that server is someone else's: it is checked,
 never started or stopped.
@@ -17,6 +18,7 @@ from deploy.local.ferretdb import FerretDBNode, mongo_answers
 from deploy.local.kafka import KafkaNode, cluster_answers
 from deploy.local.layout import LocalLayout
 from deploy.local.process import InfraError, ManagedProcess, port_open, rss_mib
+from deploy.local.services import local_services
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,8 @@ class Server:
 
 
 def servers(layout: LocalLayout) -> list[Server]:
-    kafka = KafkaNode(layout)
-    ferret = FerretDBNode(layout)
+    kafka = KafkaNode(layout, port=layout.kafka_port, controller_port=layout.kafka_controller_port)
+    ferret = FerretDBNode(layout, port=layout.mongo_port)
     kafka_env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     mongo_env = os.environ.get("MONGODB_URL")
     return [
@@ -91,7 +93,24 @@ def up(layout: LocalLayout) -> None:
         print(f"{server.name}: started at {server.address} (pid {server.process.pid()}, log {server.process.log_file})")
 
 
+def up_services(layout: LocalLayout) -> None:
+    kafka, mongo = servers(layout)
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.address, "MONGODB_URL": mongo.address}
+    for service in local_services(layout):
+        pid = service.process.pid()
+        if pid is not None:
+            print(f"{service.name}: already running at {service.url} (pid {pid})")
+            continue
+        if port_open("127.0.0.1", service.port):
+            raise InfraError(f"{service.name}: port {service.port} is in use by a process this tool did not start")
+        service.start(env)
+        print(f"{service.name}: started at {service.url} (pid {service.process.pid()}, log {service.process.log_file})")
+
+
 def down(layout: LocalLayout) -> None:
+    for service in local_services(layout):
+        if service.process.stop():
+            print(f"{service.name}: stopped")
     for server in reversed(servers(layout)):
         if server.external:
             continue
@@ -119,11 +138,14 @@ def reset(layout: LocalLayout) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fulfillment-infra", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "reset"])
+    parser.add_argument("--services", action="store_true", help="with up: also start the four services")
     args = parser.parse_args(argv)
     layout = LocalLayout.from_env()
     try:
         if args.command == "up":
             up(layout)
+            if args.services:
+                up_services(layout)
         elif args.command == "down":
             down(layout)
         elif args.command == "status":

@@ -62,14 +62,22 @@ class KafkaNode:
         print(f"kafka: resolving broker jars from Maven Central into {self.libs} (first run only)")
         result = subprocess.run(
             [
-                "mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-                "-DincludeScope=runtime", f"-DoutputDirectory={self.libs}",
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(POM),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={self.libs}",
             ],
             capture_output=True,
             text=True,
         )
         if result.returncode != 0:
-            raise InfraError(f"kafka: mvn could not resolve the broker jars:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+            raise InfraError(
+                f"kafka: mvn could not resolve the broker jars:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
         (self.libs / ".complete").touch()
 
     def _java(self, main: str, *args: str, heap: list[str] | None = None) -> list[str]:
@@ -107,8 +115,13 @@ class KafkaNode:
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
             self._java(
-                "kafka.tools.StorageTool", "format", "--cluster-id", cluster_id,
-                "--config", str(self.config_file), heap=["-Xmx256m", "-XX:+UseSerialGC"],
+                "kafka.tools.StorageTool",
+                "format",
+                "--cluster-id",
+                cluster_id,
+                "--config",
+                str(self.config_file),
+                heap=["-Xmx256m", "-XX:+UseSerialGC"],
             ),
             capture_output=True,
             text=True,

@@ -15,15 +15,24 @@ class LocalLayout:
     """All state lives under one git-ignored folder, so `reset` and a fresh clone are simple."""
 
     root: Path
+    # Downloads and builds are kept across `reset`: they are slow to make and hold no state.
+    cache: Path
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    mongo_port: int = 27017
 
     @classmethod
     def from_env(cls) -> LocalLayout:
-        return cls(Path(os.environ.get("FULFILLMENT_LOCAL_DIR", REPO_ROOT / ".local")).resolve())
-
-    # Downloads and builds are kept across `reset`: they are slow to make and hold no state.
-    @property
-    def cache(self) -> Path:
-        return self.root / "cache"
+        """FULFILLMENT_LOCAL_DIR / _CACHE_DIR / _KAFKA_PORT / ... let a test run a second, private stack."""
+        env = os.environ
+        root = Path(env.get("FULFILLMENT_LOCAL_DIR", REPO_ROOT / ".local")).resolve()
+        return cls(
+            root=root,
+            cache=Path(env.get("FULFILLMENT_CACHE_DIR", root / "cache")).resolve(),
+            kafka_port=int(env.get("FULFILLMENT_KAFKA_PORT", 9092)),
+            kafka_controller_port=int(env.get("FULFILLMENT_KAFKA_CONTROLLER_PORT", 9093)),
+            mongo_port=int(env.get("FULFILLMENT_MONGO_PORT", 27017)),
+        )
 
     @property
     def run(self) -> Path:

@@ -116,9 +116,7 @@ def wait_until(
         if check():
             return
         if process is not None and process.pid() is None:
-            raise InfraError(
-                f"{what} exited during start-up; see {process.log_file}:\n{process.log_tail()}"
-            )
+            raise InfraError(f"{what} exited during start-up; see {process.log_file}:\n{process.log_tail()}")
         time.sleep(0.3)
     log = f"; see {process.log_file}" if process else ""
     raise InfraError(f"{what} not ready after {timeout:.0f}s{log}")

@@ -1,0 +1,13 @@
+"""Settings of the customer_service service, read from the environment."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from shared.settings import ServiceSettings
+
+
+class CustomerServiceSettings(ServiceSettings):
+    http_port: int = Field(
+        8004, ge=1, le=65535, validation_alias=AliasChoices("CUSTOMER_SERVICE_HTTP_PORT", "http_port")
+    )

@@ -1,0 +1,21 @@
+"""The one place that wires the orders service: settings in, a runnable HTTP + Kafka app out."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.orders.config import OrdersSettings
+from services.orders.entrypoints.http import orders_router
+from shared.runtime import ServiceRuntime, create_http_app
+
+SERVICE_NAME = "orders"
+
+
+def create_orders_app(settings: OrdersSettings) -> FastAPI:
+    runtime = ServiceRuntime.create(SERVICE_NAME, settings)
+    return create_http_app(
+        runtime,
+        [orders_router()],
+        title="orders service",
+        description="Owns each order from receipt to refund and the fulfillment saga.",
+    )

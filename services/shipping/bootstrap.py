@@ -1,0 +1,21 @@
+"""The one place that wires the shipping service: settings in, a runnable HTTP + Kafka app out."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.shipping.config import ShippingSettings
+from services.shipping.entrypoints.http import shipping_router
+from shared.runtime import ServiceRuntime, create_http_app
+
+SERVICE_NAME = "shipping"
+
+
+def create_shipping_app(settings: ShippingSettings) -> FastAPI:
+    runtime = ServiceRuntime.create(SERVICE_NAME, settings)
+    return create_http_app(
+        runtime,
+        [shipping_router()],
+        title="shipping service",
+        description="Shipments from pick to delivery, with carrier tracking.",
+    )

@@ -1,0 +1,23 @@
+"""Settings every service reads from its environment; each service adds its own on a subclass."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Connection settings shared by all services; names are the plain environment variable names."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", min_length=1)
+    mongodb_url: str = Field("mongodb://127.0.0.1:27017", pattern=r"^mongodb(\+srv)?://")
+    http_host: str = "127.0.0.1"
+    # Each service overrides the default (and reads its own <SERVICE>_HTTP_PORT variable).
+    http_port: int = Field(8000, ge=1, le=65535)
+    # How long start-up waits for Kafka and MongoDB before giving up with a clear error.
+    startup_timeout_s: float = Field(20.0, gt=0)
+    # Partitions for topics the service creates at start; k8s manifests set their own through Strimzi.
+    topic_partitions: int = Field(3, ge=1)
+    topic_replication_factor: int = Field(1, ge=1)

@@ -1,0 +1,62 @@
+"""Real infrastructure for integration tests.
+
+By default the project's own Kafka and FerretDB are used, started here if they are not running yet
+(`fulfillment-infra up` is idempotent). `KAFKA_BOOTSTRAP_SERVERS` / `MONGODB_URL` point the tests at
+servers someone else runs. With `FULFILLMENT_TESTCONTAINERS=1` and a Docker daemon that answers, both
+come from testcontainers instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from tests.infrastructure import docker_answers, start_containers
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    kafka_bootstrap_servers: str
+    mongodb_url: str
+
+    def env(self) -> dict[str, str]:
+        return {"KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers, "MONGODB_URL": self.mongodb_url}
+
+
+@pytest.fixture(scope="session")
+def infrastructure() -> Iterator[Infrastructure]:
+    if os.environ.get("FULFILLMENT_TESTCONTAINERS") == "1" and docker_answers():
+        with start_containers() as (kafka, mongo):
+            yield Infrastructure(kafka, mongo)
+        return
+
+    from deploy.local.cli import up
+    from deploy.local.layout import LocalLayout
+
+    layout = LocalLayout.from_env()
+    up(layout)
+    yield Infrastructure(
+        os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{layout.kafka_port}"),
+        os.environ.get("MONGODB_URL", f"mongodb://127.0.0.1:{layout.mongo_port}"),
+    )
+
+
+@pytest.fixture
+def unique() -> str:
+    """A fresh suffix for topic, group and database names, so tests never see each other's data."""
+    return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+async def mongo(infrastructure: Infrastructure) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infrastructure.mongodb_url, uuidRepresentation="standard"
+    )
+    yield client
+    await client.close()
