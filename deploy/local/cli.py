@@ -125,8 +125,19 @@ def status(layout: LocalLayout) -> bool:
         all_healthy &= healthy
         owner = "external" if server.external else (f"pid {pid}" if pid else "not running")
         memory = f", RSS {rss:.0f} MiB" if pid and (rss := rss_mib(pid)) else ""
-        print(f"{server.name:9} {server.address:28} {owner:12} {'healthy' if healthy else 'NOT ANSWERING'}{memory}")
+        print(_status_line(server.name, server.address, owner, healthy, memory))
+    for service in local_services(layout):
+        if (pid := service.process.pid()) is None:
+            continue
+        healthy = service.ready()
+        all_healthy &= healthy
+        rss = rss_mib(pid)
+        print(_status_line(service.name, service.url, f"pid {pid}", healthy, f", RSS {rss:.0f} MiB" if rss else ""))
     return all_healthy
+
+
+def _status_line(name: str, address: str, owner: str, healthy: bool, memory: str) -> str:
+    return f"{name:17} {address:28} {owner:12} {'ready' if healthy else 'NOT ANSWERING'}{memory}"
 
 
 def reset(layout: LocalLayout) -> None:
