@@ -1,0 +1,138 @@
+"""Topic `orders.events.v1`: what the orders service publishes from its event log (key: order_id).
+
+The orders service owns the fulfillment saga: `StockReservationRequested` and `ShipmentRequested` are its
+requests to inventory and shipping; `OrderCancelled` asks both to undo what is open.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from shared.contracts.envelope import Contract, OrderId, Quantity, Sku, WarehouseCode
+from shared.contracts.storefront import Address, Customer
+
+OrderStatus = Literal[
+    "received",
+    "backordered",
+    "reserved",
+    "partially_shipped",
+    "shipped",
+    "delivered",
+    "cancelled",
+    "rejected",
+    "return_requested",
+    "returned",
+    "refunded",
+]
+
+
+class PricedLine(Contract):
+    sku: Sku
+    quantity: Quantity
+    unit_price: Decimal
+
+
+class SkuQuantity(Contract):
+    sku: Sku
+    quantity: Quantity
+
+
+class OrderAcceptedV1(Contract):
+    order_id: OrderId
+    customer: Customer
+    shipping_address: Address
+    lines: list[PricedLine]
+    currency: str
+    total: Decimal
+    shipping_method: str
+    promised_delivery_by: date
+
+
+class OrderRejectedV1(Contract):
+    order_id: OrderId
+    reason: str
+
+
+class StockReservationRequestedV1(Contract):
+    order_id: OrderId
+    lines: list[SkuQuantity]
+
+
+class ShipmentRequestedV1(Contract):
+    order_id: OrderId
+    shipment_id: str
+    warehouse: WarehouseCode
+    lines: list[SkuQuantity]
+    shipping_address: Address
+    shipping_method: str
+    promised_delivery_by: date
+
+
+class OrderCancelledV1(Contract):
+    order_id: OrderId
+    reason: str
+    requested_by: str
+
+
+class OrderCancellationRefusedV1(Contract):
+    order_id: OrderId
+    reason: str
+    refusal: str
+    requested_by: str
+
+
+class ReturnApprovedV1(Contract):
+    order_id: OrderId
+    return_id: str
+    lines: list[SkuQuantity]
+    reason: str
+    requested_by: str
+
+
+class ReturnDeclinedV1(Contract):
+    order_id: OrderId
+    return_id: str
+    lines: list[SkuQuantity]
+    reason: str
+    refusal: str
+    requested_by: str
+
+
+class ReturnReceivedV1(Contract):
+    order_id: OrderId
+    return_id: str
+    resellable: list[SkuQuantity]
+    damaged: list[SkuQuantity]
+
+
+class RefundIssuedV1(Contract):
+    """The refund decided by the orders service; executing the payment is the payment provider's job."""
+
+    order_id: OrderId
+    return_id: str
+    amount: Decimal
+    currency: str
+    payment_reference: str
+
+
+class OrderStatusChangedV1(Contract):
+    order_id: OrderId
+    status: OrderStatus
+    previous: OrderStatus | None
+
+
+ORDERS_TYPES: dict[str, type[Contract]] = {
+    "OrderAccepted": OrderAcceptedV1,
+    "OrderRejected": OrderRejectedV1,
+    "StockReservationRequested": StockReservationRequestedV1,
+    "ShipmentRequested": ShipmentRequestedV1,
+    "OrderCancelled": OrderCancelledV1,
+    "OrderCancellationRefused": OrderCancellationRefusedV1,
+    "ReturnApproved": ReturnApprovedV1,
+    "ReturnDeclined": ReturnDeclinedV1,
+    "ReturnReceived": ReturnReceivedV1,
+    "RefundIssued": RefundIssuedV1,
+    "OrderStatusChanged": OrderStatusChangedV1,
+}

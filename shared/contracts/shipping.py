@@ -1,0 +1,88 @@
+"""Topic `shipping.events.v1`: what the shipping service publishes (key: order_id)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from shared.contracts.carrier import CarrierStatus
+from shared.contracts.envelope import Contract, OrderId, WarehouseCode
+from shared.contracts.orders import SkuQuantity
+
+
+class ShipmentCreatedV1(Contract):
+    shipment_id: str
+    order_id: OrderId
+    warehouse: WarehouseCode
+    lines: list[SkuQuantity]
+    promised_delivery_by: date
+
+
+class ShipmentProgressedV1(Contract):
+    """Picked or packed in the warehouse."""
+
+    shipment_id: str
+    order_id: OrderId
+    warehouse: WarehouseCode
+
+
+class ShipmentDispatchedV1(Contract):
+    shipment_id: str
+    order_id: OrderId
+    warehouse: WarehouseCode
+    lines: list[SkuQuantity]
+    carrier: str
+    tracking_number: str
+
+
+class ShipmentTrackingUpdatedV1(Contract):
+    shipment_id: str
+    order_id: OrderId
+    tracking_number: str
+    carrier: str
+    status: CarrierStatus
+    location: str | None
+    detail: str | None
+    reported_at: datetime
+
+
+class ShipmentDeliveredV1(Contract):
+    shipment_id: str
+    order_id: OrderId
+    warehouse: WarehouseCode
+    lines: list[SkuQuantity]
+    delivered_at: datetime
+    promised_delivery_by: date
+    late: bool
+
+
+class ShipmentReturnedToSenderV1(Contract):
+    shipment_id: str
+    order_id: OrderId
+    warehouse: WarehouseCode
+    lines: list[SkuQuantity]
+
+
+class ShipmentCancelledV1(Contract):
+    shipment_id: str
+    order_id: OrderId
+    warehouse: WarehouseCode
+    reason: str
+
+
+class ShipmentCancellationRefusedV1(Contract):
+    shipment_id: str
+    order_id: OrderId
+    refusal: str
+
+
+SHIPPING_TYPES: dict[str, type[Contract]] = {
+    "ShipmentCreated": ShipmentCreatedV1,
+    "ShipmentPicked": ShipmentProgressedV1,
+    "ShipmentPacked": ShipmentProgressedV1,
+    "ShipmentDispatched": ShipmentDispatchedV1,
+    "ShipmentTrackingUpdated": ShipmentTrackingUpdatedV1,
+    "ShipmentDelivered": ShipmentDeliveredV1,
+    "ShipmentReturnedToSender": ShipmentReturnedToSenderV1,
+    "ShipmentCancelled": ShipmentCancelledV1,
+    "ShipmentCancellationRefused": ShipmentCancellationRefusedV1,
+}
