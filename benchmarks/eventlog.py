@@ -1,0 +1,101 @@
+"""Event-log throughput: this module on MongoDB/FerretDB against the library's SQLite recorder.
+
+Run: ``MONGODB_URL=mongodb://127.0.0.1:27018 uv run python -m benchmarks.eventlog``
+Each figure is events per second; the ratio is ours / SQLite (file in a temp dir).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from uuid import uuid4
+
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from pymongo import MongoClient
+
+from shared.eventstore.datastore import MongoDatastore, MongoSettings
+from shared.eventstore.recorders import MongoApplicationRecorder
+
+STATE = b'{"amount":"10.00","timestamp":"2026-01-01T00:00:00+00:00","note":"benchmark"}'
+# Events per batch size: enough for a stable rate, small enough to stay under ~2 minutes.
+EVENTS_PER_BATCH_SIZE = {1: 300, 10: 2_000, 100: 10_000}
+
+
+def insert_rate(recorder: ApplicationRecorder, batch: int, total: int) -> float:
+    started = time.perf_counter()
+    for _ in range(total // batch):
+        originator_id = uuid4()
+        recorder.insert_events(
+            [StoredEvent(originator_id, v, "bench.Event", STATE) for v in range(1, batch + 1)]
+        )
+    return total / (time.perf_counter() - started)
+
+
+def replay_rate(recorder: ApplicationRecorder) -> float:
+    """Reads the whole notification log in pages of 500, as a projection catching up would."""
+    started, count, last = time.perf_counter(), 0, 0
+    while page := recorder.select_notifications(start=last, limit=500, inclusive_of_start=False):
+        count += len(page)
+        last = page[-1].id
+    return count / (time.perf_counter() - started)
+
+
+def stream_read_rate(recorder: ApplicationRecorder, originator_ids: list[object], events: int) -> float:
+    started = time.perf_counter()
+    for originator_id in originator_ids:
+        recorder.select_events(originator_id)  # type: ignore[arg-type]
+    return events / (time.perf_counter() - started)
+
+
+def measure(recorder: ApplicationRecorder) -> dict[str, float]:
+    figures = {f"insert batch={b}": insert_rate(recorder, b, n) for b, n in EVENTS_PER_BATCH_SIZE.items()}
+    figures["select_notifications replay"] = replay_rate(recorder)
+    # Aggregate loads: 100 streams of 100 events each.
+    ids = [uuid4() for _ in range(100)]
+    for originator_id in ids:
+        recorder.insert_events([StoredEvent(originator_id, v, "bench.Event", STATE) for v in range(1, 101)])
+    figures["select_events (aggregate load)"] = stream_read_rate(recorder, ids, 100 * 100)  # type: ignore[arg-type]
+    return figures
+
+
+def with_mongo(run: Callable[[ApplicationRecorder], dict[str, float]]) -> dict[str, float]:
+    url = os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017")
+    database = "es_bench_" + uuid4().hex[:12]
+    datastore = MongoDatastore(MongoSettings(url=url, database=database))
+    try:
+        recorder = MongoApplicationRecorder(datastore, "bench_events")
+        recorder.create_table()
+        return run(recorder)
+    finally:
+        datastore.close()
+        client: MongoClient[dict[str, object]] = MongoClient(url)
+        client.drop_database(database)
+        client.close()
+
+
+def with_sqlite(run: Callable[[ApplicationRecorder], dict[str, float]]) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        datastore = SQLiteDatastore(os.path.join(tmp, "bench.db"))
+        try:
+            recorder = SQLiteApplicationRecorder(datastore)
+            recorder.create_table()
+            return run(recorder)
+        finally:
+            datastore.close()
+
+
+def main() -> None:
+    started = time.perf_counter()
+    ours = with_mongo(measure)
+    sqlite = with_sqlite(measure)
+    print(f"{'events/s':34} {'ours':>10} {'sqlite':>10} {'ours/sqlite':>12}")
+    for name, rate in ours.items():
+        print(f"{name:34} {rate:10.0f} {sqlite[name]:10.0f} {rate / sqlite[name]:12.2f}")
+    print(f"(total run {time.perf_counter() - started:.0f}s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""The commit log: one document per insert_events() call, serialised by its `_id`.
+
+A writer appends commit ``h + 1`` only after it has seen commit ``h``; a duplicate-key
+error on ``_id`` means another writer appended first, so it refreshes and retries.  The
+unique ``_id`` index is therefore the single serialisation point for every check
+(versions, tracking) without multi-document transactions, which FerretDB v1 lacks.
+
+Per-stream lookups are served by a projection (one document per originator) that
+writers bring up to date, idempotently, before checking versions against it.  The
+``@projected`` watermark says how far the projection is known to be complete.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from threading import Lock
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent, Tracking
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from shared.eventstore import documents as docs
+from shared.eventstore.datastore import Document
+from shared.eventstore.errors import DocumentSizeError, translated_driver_errors
+
+_MAX_APPEND_ATTEMPTS = 10_000
+_KNOWN_POSITIONS_LIMIT = 100_000
+
+
+class _KnownPositions:
+    """Commit positions seen so far, to narrow the search for a notification id."""
+
+    def __init__(self) -> None:
+        self.numbers: list[int] = []
+        self.lasts: list[int] = []
+
+    def add(self, position: docs.CommitPosition) -> None:
+        i = bisect_left(self.numbers, position.number)
+        if i < len(self.numbers) and self.numbers[i] == position.number:
+            return
+        if len(self.numbers) >= _KNOWN_POSITIONS_LIMIT:
+            # Keep the head: sequential readers and writers work near it.
+            del self.numbers[: _KNOWN_POSITIONS_LIMIT // 2], self.lasts[: _KNOWN_POSITIONS_LIMIT // 2]
+            i = bisect_left(self.numbers, position.number)
+        self.numbers.insert(i, position.number)
+        self.lasts.insert(i, position.last)
+
+    def bounds(self, notification_id: int, head: int) -> tuple[int, int]:
+        """Commit numbers (lo, hi): lo's last < notification_id <= hi's last."""
+        i = bisect_left(self.lasts, notification_id)
+        lo = self.numbers[i - 1] if i > 0 else 0
+        hi = self.numbers[i] if i < len(self.numbers) else head
+        return lo, hi
+
+
+class CommitLog:
+    def __init__(self, database: Database[Document], log_name: str) -> None:
+        self.log_name = log_name
+        self.streams_name = log_name + "_streams"
+        self.commits: Collection[Document] = database[log_name]
+        self.streams: Collection[Document] = database[self.streams_name]
+        # Tracking positions recorded through this log, projected beside it so that any
+        # recorder catching up the log (not only a process recorder) can project them.
+        self.tracking_name = log_name + "_tracking"
+        self.tracking: Collection[Document] = database[self.tracking_name]
+        self._lock = Lock()
+        self._append_lock = Lock()
+        self._head = docs.CommitPosition(0, 1, 0)
+        self._head_discovered = False
+        self._projected_upto = 0
+        self._known = _KnownPositions()
+
+    # ----------------------------------------------------------------- writing
+
+    def append(self, events: Sequence[StoredEvent], tracking: Tracking | None) -> docs.Commit:
+        self._check_batch(events)
+        # Appends are serial by design; queueing this process's writers here avoids them
+        # all racing for the same commit number and redoing each other's catch-up work.
+        with self._append_lock, translated_driver_errors():
+            if not self._head_discovered:
+                self.refresh_head()
+            for _ in range(_MAX_APPEND_ATTEMPTS):
+                head = self._head
+                self.ensure_projected(head.number)
+                existing_streams = self._check_streams(events)
+                if tracking is not None:
+                    self._check_tracking(tracking)
+                position = docs.CommitPosition(head.number + 1, head.last + 1, head.last + len(events))
+                commit = docs.Commit(position, tuple(events), tracking)
+                try:
+                    self.commits.insert_one(docs.encode_commit(position, commit.events, tracking))
+                except DuplicateKeyError:
+                    # Someone else appended this number: not a conflict of ours (yet).
+                    self.refresh_head()
+                    time.sleep(random.uniform(0, 0.002))
+                    continue
+                self._note(position)
+                self._project(commit, existing_streams)
+                self._advance_projected(position.number)
+                return commit
+        msg = f"Gave up appending to '{self.log_name}' after {_MAX_APPEND_ATTEMPTS} contended attempts"
+        raise OperationalError(msg)
+
+    def _check_batch(self, events: Sequence[StoredEvent]) -> None:
+        keys = {(docs.stream_id(e.originator_id), e.originator_version) for e in events}
+        if len(keys) < len(events):
+            msg = f"Stored events are not unique within the batch: {events}"
+            raise IntegrityError(msg)
+        size = sum(docs.event_size(e) for e in events)
+        if size > docs.MAX_DOCUMENT_BYTES:
+            msg = (
+                f"Commit of {len(events)} events (~{size} bytes) to '{self.log_name}' exceeds the "
+                f"16 MiB document limit; save fewer or smaller events per call"
+            )
+            raise DocumentSizeError(msg)
+
+    def _check_streams(self, events: Sequence[StoredEvent]) -> set[str]:
+        """Raises IntegrityError on a version conflict; returns the streams that exist."""
+        by_stream: dict[str, list[StoredEvent]] = {}
+        for e in events:
+            by_stream.setdefault(docs.stream_id(e.originator_id), []).append(e)
+        existing = set()
+        for sid, new_events in by_stream.items():
+            doc = self.streams.find_one({"_id": sid})
+            if doc is None:
+                continue
+            existing.add(sid)
+            recorded = docs.decode_stream(self.streams_name, doc)
+            for e in new_events:
+                if e.originator_version in recorded:
+                    msg = f"Stored event already recorded: {e}"
+                    raise IntegrityError(msg)
+            size = sum(map(docs.event_size, recorded.values())) + sum(map(docs.event_size, new_events))
+            if size > docs.MAX_DOCUMENT_BYTES:
+                msg = f"Stream {sid!r} in '{self.streams_name}' would exceed the 16 MiB document limit"
+                raise DocumentSizeError(msg)
+        return existing
+
+    def _check_tracking(self, tracking: Tracking) -> None:
+        current = self.max_tracking_id(tracking.application_name)
+        if current is not None and current >= tracking.notification_id:
+            msg = (
+                f"Tracking notification ID {tracking.notification_id} for "
+                f"'{tracking.application_name}' not greater than current max {current}"
+            )
+            raise IntegrityError(msg)
+
+    # -------------------------------------------------------------- projection
+
+    def ensure_projected(self, upto: int) -> None:
+        """Makes the stream and tracking projections complete up to commit `upto`."""
+        if self._projected_upto >= upto:
+            return
+        watermark = self.streams.find_one({"_id": docs.WATERMARK_ID})
+        if watermark is not None:
+            self._advance_projected(docs.decode_counter(self.streams_name, watermark), publish=False)
+        for number in range(self._projected_upto + 1, upto + 1):
+            commit = self.read_commit(number)
+            if commit is None:
+                msg = f"Commit {docs.commit_id(number)} missing from '{self.log_name}' below its head"
+                raise OperationalError(msg)
+            self._project(commit, existing_streams=None)
+            self._advance_projected(number)
+
+    def _project(self, commit: docs.Commit, existing_streams: set[str] | None) -> None:
+        """Idempotent: re-applying a commit sets the same fields to the same values."""
+        by_stream: dict[str, tuple[UUID | str, dict[str, Any]]] = {}
+        for e in commit.events:
+            sid = docs.stream_id(e.originator_id)
+            entries = by_stream.setdefault(sid, (e.originator_id, {}))[1]
+            entries[str(e.originator_version)] = docs.encode_stream_entry(e)
+        for sid, (originator_id, entries) in by_stream.items():
+            self._project_stream(sid, originator_id, entries, existing_streams)
+        if commit.tracking is not None:
+            self._raise_tracking(commit.tracking)
+
+    def _project_stream(
+        self,
+        sid: str,
+        originator_id: UUID | str,
+        entries: Mapping[str, Any],
+        existing_streams: set[str] | None,
+    ) -> None:
+        if existing_streams is not None and sid not in existing_streams:
+            # An insert is much cheaper than an upsert on FerretDB.
+            try:
+                self.streams.insert_one({"_id": sid, "o": originator_id, "e": dict(entries)})
+            except DuplicateKeyError:
+                pass  # Another writer catching up created it first; fall through to $set.
+            else:
+                return
+        update = {f"e.{version}": entry for version, entry in entries.items()}
+        _upsert(self.streams, sid, {"$set": {"o": originator_id, **update}})
+
+    def _raise_tracking(self, tracking: Tracking) -> None:
+        _upsert(self.tracking, tracking.application_name, {"$max": {"n": tracking.notification_id}})
+
+    def _advance_projected(self, number: int, *, publish: bool = True) -> None:
+        with self._lock:
+            if number <= self._projected_upto:
+                return
+            self._projected_upto = number
+        if publish:
+            _upsert(self.streams, docs.WATERMARK_ID, {"$max": {"n": number}})
+
+    # ---------------------------------------------------------------- reading
+
+    def read_commit(self, number: int) -> docs.Commit | None:
+        doc = self.commits.find_one({"_id": docs.commit_id(number)})
+        if doc is None:
+            return None
+        commit = docs.decode_commit(self.log_name, number, doc)
+        self._note(commit.position)
+        return commit
+
+    def _read_position(self, number: int) -> docs.CommitPosition | None:
+        doc = self.commits.find_one({"_id": docs.commit_id(number)}, {"first": 1, "last": 1})
+        if doc is None:
+            return None
+        position = docs.decode_position(self.log_name, number, doc)
+        self._note(position)
+        return position
+
+    def _note(self, position: docs.CommitPosition) -> None:
+        with self._lock:
+            self._known.add(position)
+            if position.number > self._head.number:
+                self._head = position
+
+    def refresh_head(self) -> docs.CommitPosition:
+        """Finds the newest commit: gallop forward from the known head, then bisect."""
+        with translated_driver_errors():
+            found = self._head.number
+            step = 1
+            while self._read_position(found + step) is not None:
+                found += step
+                step *= 2
+            missing = found + step
+            while missing - found > 1:
+                middle = (found + missing) // 2
+                if self._read_position(middle) is None:
+                    missing = middle
+                else:
+                    found = middle
+            self._head_discovered = True
+            return self._head
+
+    def locate(self, notification_id: int) -> int | None:
+        """The number of the first commit whose notification ids reach `notification_id`."""
+        head = self._head
+        if head.last < notification_id:
+            head = self.refresh_head()
+            if head.last < notification_id:
+                return None
+        lo, hi = self._known.bounds(notification_id, head.number)
+        while hi - lo > 1:
+            middle = (lo + hi) // 2
+            position = self._read_position(middle)
+            if position is None:
+                msg = f"Commit {docs.commit_id(middle)} missing from '{self.log_name}' below its head"
+                raise OperationalError(msg)
+            if position.last < notification_id:
+                lo = middle
+            else:
+                hi = middle
+        return hi
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        doc = self.tracking.find_one({"_id": application_name})
+        return None if doc is None else docs.decode_counter(self.tracking_name, doc)
+
+    @property
+    def head(self) -> docs.CommitPosition:
+        return self._head
+
+    def recorded_stream(self, originator_id: UUID | str) -> dict[int, StoredEvent]:
+        doc = self.streams.find_one({"_id": docs.stream_id(originator_id)})
+        return {} if doc is None else docs.decode_stream(self.streams_name, doc)
+
+
+def _upsert(collection: Collection[Document], doc_id: str, update: Mapping[str, Any]) -> None:
+    try:
+        collection.update_one({"_id": doc_id}, update, upsert=True)
+    except DuplicateKeyError:
+        # Two upserts raced to insert the document; now that it exists, update it.
+        collection.update_one({"_id": doc_id}, update)

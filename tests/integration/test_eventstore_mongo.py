@@ -1,0 +1,222 @@
+"""Properties of the MongoDB event store beyond the library's suite, on a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from decimal import Decimal
+from itertools import pairwise
+from threading import Barrier, Event, Thread
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
+from eventsourcing.tests.application import BankAccounts
+
+from shared.eventstore import CorruptDocumentError, DocumentSizeError, MongoApplicationRecorder
+from shared.eventstore import documents as docs
+from shared.eventstore.datastore import MongoDatastore, MongoSettings
+from shared.eventstore.offload import ThreadOffloader
+from shared.eventstore.recorders import MongoProcessRecorder
+from tests.integration.eventstore_fixtures import MONGODB_URL, FreshDatabase
+
+
+def event(originator_id: UUID, version: int, state: bytes = b"{}") -> StoredEvent:
+    return StoredEvent(originator_id=originator_id, originator_version=version, topic="t", state=state)
+
+
+def open_recorder(database: str) -> tuple[MongoDatastore, MongoApplicationRecorder]:
+    # A datastore per writer stands for a separate process: no shared in-process lock or cache.
+    datastore = MongoDatastore(MongoSettings(url=MONGODB_URL, database=database))
+    return datastore, MongoApplicationRecorder(datastore, "stored_events")
+
+
+def _write_in_process(database: str, writer: int, commits: int) -> None:
+    datastore, recorder = open_recorder(database)
+    try:
+        for i in range(commits):
+            originator_id = uuid4()
+            recorder.insert_events([event(originator_id, v) for v in range(1 + (writer + i) % 3)])
+    finally:
+        datastore.close()
+
+
+class TestConcurrency(FreshDatabase):
+    def test_same_version_from_two_writers_gives_exactly_one_integrity_error(self) -> None:
+        pairs = [open_recorder(self.database_name) for _ in range(2)]
+        for _, recorder in pairs:
+            recorder.insert_events([event(uuid4(), 1)])  # both learn the head
+        for _ in range(15):
+            originator_id = uuid4()
+            barrier = Barrier(2)
+            outcomes: list[str] = []
+
+            def write(recorder: MongoApplicationRecorder, originator_id: UUID = originator_id,
+                      barrier: Barrier = barrier, outcomes: list[str] = outcomes) -> None:
+                barrier.wait()
+                try:
+                    recorder.insert_events([event(originator_id, 1)])
+                    outcomes.append("ok")
+                except IntegrityError:
+                    outcomes.append("conflict")
+
+            threads = [Thread(target=write, args=(r,)) for _, r in pairs]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert sorted(outcomes) == ["conflict", "ok"]
+            assert len(pairs[0][1].select_events(originator_id)) == 1
+        for datastore, _ in pairs:
+            datastore.close()
+
+    def test_readers_never_see_a_later_notification_id_before_an_earlier_one(self) -> None:
+        writers = [open_recorder(self.database_name) for _ in range(4)]
+        reader_store, reader = open_recorder(self.database_name)
+        stop = Event()
+        violations: list[str] = []
+
+        def read() -> None:
+            while not stop.is_set():
+                ids = [n.id for n in reader.select_notifications(start=1, limit=10_000)]
+                if ids != list(range(1, len(ids) + 1)):
+                    violations.append(f"saw {ids[:5]}...{ids[-5:]}")
+
+        def write(recorder: MongoApplicationRecorder) -> None:
+            for _ in range(25):
+                recorder.insert_events([event(uuid4(), 1), event(uuid4(), 1)])
+
+        reader_thread = Thread(target=read)
+        reader_thread.start()
+        threads = [Thread(target=write, args=(r,)) for _, r in writers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        stop.set()
+        reader_thread.join()
+        assert violations == []
+        assert [n.id for n in reader.select_notifications(1, 1000)] == list(range(1, 201))
+        for datastore, _ in [*writers, (reader_store, reader)]:
+            datastore.close()
+
+    def test_writer_processes_produce_no_duplicate_and_no_missing_notification_id(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        writers, commits = 4, 30
+        processes = [
+            context.Process(target=_write_in_process, args=(self.database_name, w, commits))
+            for w in range(writers)
+        ]
+        for p in processes:
+            p.start()
+        for p in processes:
+            p.join(timeout=120)
+            assert p.exitcode == 0
+        expected_events = sum(1 + (w + i) % 3 for w in range(writers) for i in range(commits))
+        datastore, recorder = open_recorder(self.database_name)
+        ids = [n.id for n in recorder.select_notifications(start=1, limit=10_000)]
+        assert ids == list(range(1, expected_events + 1))
+        assert recorder.max_notification_id() == expected_events
+        datastore.close()
+
+
+class TestIntegrity(FreshDatabase):
+    def test_corrupted_commit_is_reported_with_collection_and_id(self) -> None:
+        datastore, recorder = open_recorder(self.database_name)
+        recorder.insert_events([event(uuid4(), 1)])
+        datastore.database["stored_events"].insert_one({"_id": docs.commit_id(2), "hello": "world"})
+        with pytest.raises(CorruptDocumentError) as raised:
+            recorder.select_notifications(start=1, limit=10)
+        assert "'stored_events'" in str(raised.value)
+        assert docs.commit_id(2) in str(raised.value)
+        datastore.close()
+
+    def test_corrupted_stream_is_reported_not_skipped(self) -> None:
+        datastore, recorder = open_recorder(self.database_name)
+        originator_id = uuid4()
+        recorder.insert_events([event(originator_id, 1)])
+        datastore.database["stored_events_streams"].update_one(
+            {"_id": docs.stream_id(originator_id)}, {"$set": {"e.1.s": "not binary"}}
+        )
+        with pytest.raises(CorruptDocumentError, match="stored_events_streams"):
+            recorder.select_events(originator_id)
+        datastore.close()
+
+    def test_commit_too_large_for_one_document_is_refused_clearly(self) -> None:
+        datastore, recorder = open_recorder(self.database_name)
+        big = [event(uuid4(), 1, b"x" * (9 * 1024 * 1024)), event(uuid4(), 1, b"x" * (9 * 1024 * 1024))]
+        with pytest.raises(DocumentSizeError, match="16 MiB"):
+            recorder.insert_events(big)
+        assert recorder.max_notification_id() is None
+        datastore.close()
+
+    def test_commit_left_unprojected_by_a_dead_writer_still_blocks_its_versions(self) -> None:
+        datastore = MongoDatastore(MongoSettings(url=MONGODB_URL, database=self.database_name))
+        recorder = MongoProcessRecorder(datastore, "stored_events")
+        originator_id = uuid4()
+        recorder.insert_events([event(originator_id, 1)])
+        # A writer that inserted commit 2 and died before projecting it.
+        position = docs.CommitPosition(2, 2, 2)
+        datastore.database["stored_events"].insert_one(
+            docs.encode_commit(position, (event(originator_id, 2),), Tracking("upstream", 7))
+        )
+        _, other = open_recorder(self.database_name)
+        with pytest.raises(IntegrityError):
+            other.insert_events([event(originator_id, 2)])
+        assert recorder.max_tracking_id("upstream") == 7
+        assert [e.originator_version for e in recorder.select_events(originator_id)] == [1, 2]
+        datastore.close()
+
+
+class TestApplicationOptions(FreshDatabase):
+    def test_cipher_compressor_and_snapshots_work_through_the_store(self) -> None:
+        from eventsourcing.cipher import AESCipher
+
+        app = BankAccounts(
+            env={
+                "CIPHER_KEY": AESCipher.create_key(16),
+                "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
+                "IS_SNAPSHOTTING_ENABLED": "y",
+            }
+        )
+        account_id = app.open_account("Alice", "alice@example.com")
+        app.credit_account(account_id, Decimal("10.00"))
+        app.take_snapshot(account_id)
+        assert app.get_balance(account_id) == Decimal("10.00")
+        raw = app.factory.datastore.database["bankaccounts_events"].find_one(  # type: ignore[attr-defined]
+            {"_id": docs.commit_id(1)}
+        )
+        assert b"Alice" not in raw["events"][0]["s"]
+        snapshots = app.factory.datastore.database["bankaccounts_snapshots"]  # type: ignore[attr-defined]
+        assert snapshots.find_one({"_id": docs.commit_id(1)}) is not None
+        app.close()
+
+
+class TestAsyncOffload(FreshDatabase):
+    def test_event_loop_keeps_ticking_during_a_thousand_saves(self) -> None:
+        app = Application[UUID]()
+        max_gap = asyncio.run(self._saves_with_heartbeat(app, saves=1000))
+        app.close()
+        assert max_gap < 0.25, f"event loop blocked for {max_gap:.3f}s"
+
+    async def _saves_with_heartbeat(self, app: Application[UUID], saves: int) -> float:
+        ticks: list[float] = []
+        done = asyncio.Event()
+
+        async def heartbeat() -> None:
+            while not done.is_set():
+                ticks.append(time.perf_counter())
+                await asyncio.sleep(0.01)
+
+        beat = asyncio.create_task(heartbeat())
+        with ThreadOffloader(max_workers=4) as offloader:
+            for _ in range(saves):
+                await offloader.call(app.save, Aggregate())
+            assert await offloader.call(app.recorder.max_notification_id) == saves
+        done.set()
+        await beat
+        return max(b - a for a, b in pairwise(ticks))
+
