@@ -28,9 +28,7 @@ def insert_rate(recorder: ApplicationRecorder, batch: int, total: int) -> float:
     started = time.perf_counter()
     for _ in range(total // batch):
         originator_id = uuid4()
-        recorder.insert_events(
-            [StoredEvent(originator_id, v, "bench.Event", STATE) for v in range(1, batch + 1)]
-        )
+        recorder.insert_events([StoredEvent(originator_id, v, "bench.Event", STATE) for v in range(1, batch + 1)])
     return total / (time.perf_counter() - started)
 
 

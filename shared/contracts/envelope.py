@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
@@ -52,8 +53,8 @@ class InvalidMessage(ValueError):
         self.error_type = error_type
 
 
-def parse_message(raw: bytes, payload_types: dict[str, type[Contract]]) -> Message[Any]:
-    """Decode and validate one message of a topic whose types are `payload_types`."""
+def parse_envelope(raw: bytes) -> Envelope:
+    """Decode the bytes of a message and validate its envelope (not yet its `data`)."""
     try:
         document = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as error:
@@ -65,12 +66,12 @@ def parse_message(raw: bytes, payload_types: dict[str, type[Contract]]) -> Messa
     if not isinstance(document, dict):
         raise InvalidMessage(f"value must be a JSON object, got {type(document).__name__}")
     try:
-        envelope = Envelope.model_validate(document)
+        return Envelope.model_validate(document)
     except ValidationError as error:
         raise InvalidMessage(describe(error)) from None
-    payload_type = payload_types.get(envelope.type)
-    if payload_type is None:
-        raise InvalidMessage(f"type: unknown event type {envelope.type!r}; expected one of {sorted(payload_types)}")
+
+
+def validate_payload(envelope: Envelope, payload_type: type[Contract]) -> Message[Any]:
     try:
         data = payload_type.model_validate(envelope.data)
     except ValidationError as error:
@@ -82,6 +83,19 @@ def parse_message(raw: bytes, payload_types: dict[str, type[Contract]]) -> Messa
         data=data,
         traceparent=envelope.traceparent,
     )
+
+
+def parse_message(raw: bytes, payload_types: Mapping[str, type[Contract]]) -> Message[Any]:
+    """Decode and validate one message of a topic whose types are `payload_types`."""
+    envelope = parse_envelope(raw)
+    payload_type = payload_types.get(envelope.type)
+    if payload_type is None:
+        raise InvalidMessage(unknown_type(envelope.type, payload_types))
+    return validate_payload(envelope, payload_type)
+
+
+def unknown_type(type_: str, payload_types: Mapping[str, type[Contract]]) -> str:
+    return f"type: unknown event type {type_!r}; expected one of {sorted(payload_types)}"
 
 
 def describe(error: ValidationError, prefix: str = "") -> str:

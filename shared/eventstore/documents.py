@@ -64,8 +64,7 @@ def encode_commit(
         "first": position.first,
         "last": position.last,
         "events": [
-            {"o": e.originator_id, "v": e.originator_version, "t": e.topic, "s": Binary(e.state)}
-            for e in events
+            {"o": e.originator_id, "v": e.originator_version, "t": e.topic, "s": Binary(e.state)} for e in events
         ],
     }
     if tracking is not None:
@@ -139,10 +138,7 @@ def decode_commit(collection: str, number: int, doc: Any) -> Commit:
     if not isinstance(raw_events, list):
         r.fail("field 'events' must be an array")
     if len(raw_events) != position.last - position.first + 1:
-        r.fail(
-            f"holds {len(raw_events)} events but claims notification ids "
-            f"{position.first}..{position.last}"
-        )
+        r.fail(f"holds {len(raw_events)} events but claims notification ids {position.first}..{position.last}")
     events = []
     for raw in raw_events:
         if not isinstance(raw, dict):

@@ -16,8 +16,7 @@ class CorruptDocumentError(DataError):
         self.collection = collection
         self.doc_id = doc_id
         super().__init__(
-            f"Corrupted or foreign document in collection '{collection}' "
-            f"(commit/_id {doc_id!r}): {reason}"
+            f"Corrupted or foreign document in collection '{collection}' (commit/_id {doc_id!r}): {reason}"
         )
 
 

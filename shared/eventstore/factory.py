@@ -64,9 +64,7 @@ class MongoFactory(InfrastructureFactory[MongoTrackingRecorder]):
 
     def application_recorder(self) -> ApplicationRecorder:
         topic = self.env.get(self.APPLICATION_RECORDER_TOPIC)
-        cls: type[MongoApplicationRecorder] = (
-            resolve_topic(topic) if topic else self.application_recorder_class
-        )
+        cls: type[MongoApplicationRecorder] = resolve_topic(topic) if topic else self.application_recorder_class
         assert issubclass(cls, MongoApplicationRecorder)
         recorder = cls(self.datastore, f"{self._events_prefix()}_events")
         self._maybe_create(recorder)

@@ -142,9 +142,7 @@ class MongoApplicationRecorder(MongoAggregateRecorder, ApplicationRecorder):
         head = self.log.refresh_head()
         return head.last or None
 
-    def subscribe(
-        self, gt: int | None = None, topics: Sequence[str] = ()
-    ) -> Subscription[ApplicationRecorder]:
+    def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> Subscription[ApplicationRecorder]:
         return PollingSubscription(self, gt=gt, topics=topics)
 
 

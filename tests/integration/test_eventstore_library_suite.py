@@ -68,9 +68,7 @@ class TestProcessRecorder(FreshDatabase, lib_persistence.ProcessRecorderTestCase
         return recorder
 
 
-class TestNonInterleavingNotificationIDs(
-    FreshDatabase, lib_persistence.NonInterleavingNotificationIDsBaseCase
-):
+class TestNonInterleavingNotificationIDs(FreshDatabase, lib_persistence.NonInterleavingNotificationIDsBaseCase):
     def create_recorder(self) -> MongoApplicationRecorder:
         recorder = MongoApplicationRecorder(self.datastore(), "stored_events")
         recorder.create_table()
@@ -81,9 +79,7 @@ class _SubclassedTrackingRecorder(MongoTrackingRecorder):
     pass
 
 
-class TestInfrastructureFactory(
-    FreshDatabase, lib_persistence.InfrastructureFactoryTestCase[MongoFactory]
-):
+class TestInfrastructureFactory(FreshDatabase, lib_persistence.InfrastructureFactoryTestCase[MongoFactory]):
     def database_ready(self) -> None:
         self.env = Environment(
             "TestCase",

@@ -54,8 +54,12 @@ class TestConcurrency(FreshDatabase):
             barrier = Barrier(2)
             outcomes: list[str] = []
 
-            def write(recorder: MongoApplicationRecorder, originator_id: UUID = originator_id,
-                      barrier: Barrier = barrier, outcomes: list[str] = outcomes) -> None:
+            def write(
+                recorder: MongoApplicationRecorder,
+                originator_id: UUID = originator_id,
+                barrier: Barrier = barrier,
+                outcomes: list[str] = outcomes,
+            ) -> None:
                 barrier.wait()
                 try:
                     recorder.insert_events([event(originator_id, 1)])
@@ -107,8 +111,7 @@ class TestConcurrency(FreshDatabase):
         context = multiprocessing.get_context("spawn")
         writers, commits = 4, 30
         processes = [
-            context.Process(target=_write_in_process, args=(self.database_name, w, commits))
-            for w in range(writers)
+            context.Process(target=_write_in_process, args=(self.database_name, w, commits)) for w in range(writers)
         ]
         for p in processes:
             p.start()
@@ -219,4 +222,3 @@ class TestAsyncOffload(FreshDatabase):
         done.set()
         await beat
         return max(b - a for a, b in pairwise(ticks))
-
