@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventsourcing.application import Application
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
@@ -22,6 +23,9 @@ from pymongo.errors import PyMongoError
 
 from shared.http.health import health_router
 from shared.messaging.broker import create_broker, ensure_topics
+from shared.messaging.consumer import register_subscriptions
+from shared.messaging.relay import OutboxRelay, ToOutbound
+from shared.messaging.subscriptions import Subscription
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -42,7 +46,37 @@ class ServiceRuntime:
     # Run after the broker is connected (e.g. outbox relays), and before it closes, in reverse order.
     on_start: list[Hook] = field(default_factory=list)
     on_stop: list[Hook] = field(default_factory=list)
+    # After the broker stopped, so no handler is still using what they close (e.g. the event store).
+    on_closed: list[Hook] = field(default_factory=list)
+    relay: OutboxRelay | None = None
     started: bool = False
+
+    @property
+    def database(self) -> str:
+        return self.settings.database_prefix + self.name
+
+    def event_store_env(self) -> dict[str, str]:
+        """Environment for the service's eventsourcing application: its own log in its own database."""
+        return {
+            "PERSISTENCE_MODULE": "shared.eventstore",
+            "MONGODB_URL": self.settings.mongodb_url,
+            "MONGODB_DATABASE": self.database,
+            "MONGODB_WRITE_CONCERN": self.settings.mongodb_write_concern,
+        }
+
+    def attach_event_log(
+        self, app: Application[Any], subscriptions: Iterable[Subscription], to_outbound: ToOutbound
+    ) -> OutboxRelay:
+        """Consume `subscriptions` into `app` and relay `app`'s log to Kafka: the same wiring in every service."""
+        prefix = self.settings.topic_prefix
+        positions = self.mongo[self.database]["outbox_relay"]
+        relay = OutboxRelay(self.name, app, to_outbound, self.broker, positions, topic_prefix=prefix)
+        register_subscriptions(self.broker, self.name, subscriptions, on_stored=relay.wake, topic_prefix=prefix)
+        self.on_start.append(relay.start)
+        self.on_stop.append(relay.stop)
+        self.on_closed.append(lambda: asyncio.to_thread(app.close))
+        self.relay = relay
+        return relay
 
     @classmethod
     def create(cls, name: str, settings: ServiceSettings) -> ServiceRuntime:
@@ -72,7 +106,9 @@ class ServiceRuntime:
         aiokafka_log.setLevel(logging.CRITICAL)
         try:
             await asyncio.wait_for(
-                ensure_topics(s.kafka_bootstrap_servers, s.topic_partitions, s.topic_replication_factor),
+                ensure_topics(
+                    s.kafka_bootstrap_servers, s.topic_partitions, s.topic_replication_factor, prefix=s.topic_prefix
+                ),
                 s.startup_timeout_s,
             )
             await asyncio.wait_for(self.broker.start(), s.startup_timeout_s)
@@ -97,6 +133,8 @@ class ServiceRuntime:
             except Exception:
                 log.exception("%s: a shutdown hook failed", self.name)
         await self.broker.stop()
+        for hook in self.on_closed:
+            await hook()
         await self.mongo.close()
         self.started = False
 

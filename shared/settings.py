@@ -13,6 +13,12 @@ class ServiceSettings(BaseSettings):
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", min_length=1)
     mongodb_url: str = Field("mongodb://127.0.0.1:27017", pattern=r"^mongodb(\+srv)?://")
+    # Each service keeps its event log and read models in its own database: `<prefix><service>`.
+    database_prefix: str = Field("", pattern=r"^[A-Za-z0-9_]*$")
+    mongodb_write_concern: str = "majority"
+    # Empty in production (topic names are fixed by the contract); tests and side-by-side stacks set one so
+    # that their topics and consumer groups never meet another stack's.
+    topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
     http_host: str = "127.0.0.1"
     # Each service overrides the default (and reads its own <SERVICE>_HTTP_PORT variable).
     http_port: int = Field(8000, ge=1, le=65535)

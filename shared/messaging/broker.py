@@ -29,14 +29,18 @@ def create_broker(bootstrap_servers: str, client_id: str, middlewares: Sequence[
 
 
 async def ensure_topics(
-    bootstrap_servers: str, partitions: int, replication_factor: int, names: Sequence[str] | None = None
+    bootstrap_servers: str,
+    partitions: int,
+    replication_factor: int,
+    names: Sequence[str] | None = None,
+    prefix: str = "",
 ) -> None:
     """Create the system's topics (and DLQs) if missing; existing topics are left as they are."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [n for n in (names or topic_names_with_dlqs()) if n not in existing]
+        wanted = [prefix + n for n in (names or topic_names_with_dlqs()) if prefix + n not in existing]
         if not wanted:
             return
         # Another service may create them at the same moment.

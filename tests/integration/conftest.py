@@ -20,13 +20,26 @@ from pymongo import AsyncMongoClient
 from tests.infrastructure import docker_answers, start_containers
 
 
+# One namespace per test session: its topics, consumer groups and databases meet no other run's (nor a
+# stack started with ./run-system.sh on the same servers).
+SESSION = f"t{uuid.uuid4().hex[:8]}"
+
+
 @dataclass(frozen=True)
 class Infrastructure:
     kafka_bootstrap_servers: str
     mongodb_url: str
+    topic_prefix: str = f"{SESSION}."
+    database_prefix: str = f"{SESSION}_"
 
     def env(self) -> dict[str, str]:
-        return {"KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers, "MONGODB_URL": self.mongodb_url}
+        """What a service process of this test session is started with."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+            "MONGODB_URL": self.mongodb_url,
+            "TOPIC_PREFIX": self.topic_prefix,
+            "DATABASE_PREFIX": self.database_prefix,
+        }
 
 
 @pytest.fixture(scope="session")
