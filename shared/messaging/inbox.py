@@ -14,7 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 
 INBOX_NAMESPACE = uuid5(NAMESPACE_URL, "urn:fulfillment:inbox")
 
@@ -54,13 +54,18 @@ class ConcurrentUpdate(RuntimeError):
 class InboxApplication(Application[UUID]):
     """Base of every service application that reacts to messages."""
 
+    def construct_recorder(self) -> ProcessRecorder:
+        # A process recorder stores tracking records atomically with events; a plain one cannot.
+        return self.factory.process_recorder()
+
     def already_consumed(self, consumed: Consumed) -> bool:
         if ConsumedMessage.create_id(consumed.message_id) in self.repository:
             return True
         tracking = consumed.tracking
         if tracking is None:
             return False
-        latest = self.recorder.max_tracking_id(tracking.application_name)  # type: ignore[attr-defined]
+        assert isinstance(self.recorder, ProcessRecorder)
+        latest = self.recorder.max_tracking_id(tracking.application_name)
         return latest is not None and latest >= tracking.notification_id
 
     def save_consumed(self, consumed: Consumed, *objects: Any) -> bool:
