@@ -39,7 +39,10 @@ class Counter(Aggregate):
     def create_id(name: str) -> uuid.UUID:
         return uuid.uuid5(uuid.NAMESPACE_URL, f"counter:{name}")
 
-    @event("Increased")
+    class Increased(Aggregate.Event):
+        by: int
+
+    @event(Increased)
     def increase(self, by: int) -> None:
         self.value += by
 
@@ -48,6 +51,7 @@ class CounterApplication(InboxApplication):
     def count(self, consumed: Consumed, payload: CountedV1) -> None:
         if self.already_consumed(consumed):
             return
+        counter: Counter
         try:
             counter = self.repository.get(Counter.create_id(payload.counter))
         except Exception:
@@ -74,7 +78,7 @@ def to_outbound(domain_event: object) -> Outbound | None:
             key=str(domain_event.originator_id),
             type="CounterIncreased",
             data=CountedV1(counter="x", by=domain_event.by),
-        )  # type: ignore[attr-defined]
+        )
     return None
 
 
@@ -153,7 +157,7 @@ async def test_bad_messages_go_to_the_dlq_unchanged_and_the_partition_keeps_flow
 async def test_the_relay_publishes_the_log_in_order_and_resends_the_same_event_ids_after_losing_its_position(
     counter_service: tuple[ServiceRuntime, CounterApplication], infrastructure: Infrastructure
 ) -> None:
-    runtime, app = counter_service
+    runtime, _ = counter_service
     async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
         for by in range(1, 6):
             await kafka.send_and_wait(
