@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from tests.actors import Outside
 from tests.infrastructure import docker_answers, start_containers
-
+from tests.kafka_probe import producer
+from tests.stack import RunningStack
 
 # One namespace per test session: its topics, consumer groups and databases meet no other run's (nor a
 # stack started with ./run-system.sh on the same servers).
@@ -58,6 +60,24 @@ def infrastructure() -> Iterator[Infrastructure]:
         os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{layout.kafka_port}"),
         os.environ.get("MONGODB_URL", f"mongodb://127.0.0.1:{layout.mongo_port}"),
     )
+
+
+@pytest.fixture(scope="session")
+def stack(infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """The four services as processes, started once for the session's flow tests."""
+    running = RunningStack(infrastructure.env(), tmp_path_factory.mktemp("service-logs"))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+async def outside(infrastructure: Infrastructure) -> AsyncIterator[Outside]:
+    """Storefront, warehouse and carriers: real producers on the contract topics."""
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        yield Outside(kafka, infrastructure.topic_prefix)
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import pytest
 
 from deploy.local.layout import LocalLayout
 from tests.integration.conftest import Infrastructure
-from tests.integration.test_service_lifecycle import free_port
 from tests.processes import REPO_ROOT, ServiceProcess
+from tests.stack import free_port
 
 
 def infra(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,19 +12,16 @@ import pytest
 
 from tests.integration.conftest import Infrastructure
 from tests.processes import REPO_ROOT, SERVICE_MODULES, ServiceProcess
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.stack import free_port
 
 
 @pytest.mark.parametrize("service", list(SERVICE_MODULES))
 def test_service_answers_health_and_ready_and_stops_on_sigterm(
     service: str, infrastructure: Infrastructure, tmp_path: Path
 ) -> None:
-    proc = ServiceProcess(service, free_port(), infrastructure.env(), tmp_path / f"{service}.log").start()
+    # A namespace of its own: this lone process must not join the consumer groups of the session's stack.
+    env = {**infrastructure.env(), "TOPIC_PREFIX": f"{tmp_path.name}.", "DATABASE_PREFIX": f"lc{abs(hash(tmp_path))}_"}
+    proc = ServiceProcess(service, free_port(), env, tmp_path / f"{service}.log").start()
     try:
         proc.wait_ready()
         health = httpx.get(f"{proc.url}/health").json()
@@ -94,7 +91,13 @@ def test_a_port_in_use_is_one_clear_line(infrastructure: Infrastructure) -> None
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_briefly("customer_service", {**infrastructure.env(), "CUSTOMER_SERVICE_HTTP_PORT": str(port)})
+        result = run_briefly(
+            "customer_service",
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": infrastructure.kafka_bootstrap_servers,
+                "CUSTOMER_SERVICE_HTTP_PORT": str(port),
+            },
+        )
     lines = (result.stdout + result.stderr).strip().splitlines()
     assert result.returncode == 1
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], lines

@@ -1,0 +1,87 @@
+"""The outside world of the system, publishing on the contract topics: storefront, warehouse, carriers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from tests.kafka_probe import envelope
+
+
+@dataclass
+class Outside:
+    kafka: AIOKafkaProducer
+    topic_prefix: str
+
+    async def send(
+        self,
+        topic: str,
+        key: str,
+        type_: str,
+        data: dict[str, Any],
+        event_id: str | None = None,
+        occurred_at: str | None = None,
+    ) -> str:
+        value = envelope(type_, data, event_id, occurred_at)
+        await self.kafka.send_and_wait(self.topic_prefix + topic, value, key=key.encode())
+        return value.decode()
+
+    # storefront.orders, keyed by order_id
+    async def place(self, order: dict[str, Any], event_id: str | None = None) -> None:
+        await self.send("storefront.orders", order["order_id"], "OrderPlaced", order, event_id)
+
+    async def cancel(self, order_id: str, reason: str = "customer_changed_mind") -> None:
+        await self.send(
+            "storefront.orders", order_id, "OrderCancellationRequested", {"order_id": order_id, "reason": reason}
+        )
+
+    async def request_return(self, order_id: str, lines: list[tuple[str, int]], reason: str = "wrong_size") -> None:
+        data = {"order_id": order_id, "lines": [{"sku": s, "quantity": q} for s, q in lines], "reason": reason}
+        await self.send("storefront.orders", order_id, "ReturnRequested", data)
+
+    # warehouse.events, keyed by sku (stock) or shipment / order
+    async def receive_stock(self, sku: str, warehouse: str, quantity: int) -> None:
+        await self.send(
+            "warehouse.events", sku, "StockReceived", {"sku": sku, "warehouse": warehouse, "quantity": quantity}
+        )
+
+    async def adjust_stock(self, sku: str, warehouse: str, delta: int, reason: str = "cycle_count") -> None:
+        data = {"sku": sku, "warehouse": warehouse, "delta": delta, "reason": reason}
+        await self.send("warehouse.events", sku, "StockAdjusted", data)
+
+    async def pick(self, shipment_id: str) -> None:
+        await self.send("warehouse.events", shipment_id, "ShipmentPicked", {"shipment_id": shipment_id})
+
+    async def pack(self, shipment_id: str) -> None:
+        await self.send("warehouse.events", shipment_id, "ShipmentPacked", {"shipment_id": shipment_id})
+
+    async def dispatch(self, shipment_id: str, tracking_number: str, carrier: str = "CTT") -> None:
+        data = {"shipment_id": shipment_id, "carrier": carrier, "tracking_number": tracking_number}
+        await self.send("warehouse.events", shipment_id, "ShipmentDispatched", data)
+
+    async def return_received(self, order_id: str, lines: list[tuple[str, int, str]]) -> None:
+        data = {"order_id": order_id, "lines": [{"sku": s, "quantity": q, "condition": c} for s, q, c in lines]}
+        await self.send("warehouse.events", order_id, "ReturnReceived", data)
+
+    # carrier.tracking, keyed by tracking number
+    async def track(
+        self,
+        tracking_number: str,
+        status: str,
+        *,
+        occurred_at: str | None = None,
+        event_id: str | None = None,
+        location: str | None = "Lisboa",
+        detail: str | None = None,
+        carrier: str = "CTT",
+    ) -> None:
+        data = {
+            "tracking_number": tracking_number,
+            "carrier": carrier,
+            "status": status,
+            "location": location,
+            "detail": detail,
+        }
+        await self.send("carrier.tracking", tracking_number, "TrackingUpdated", data, event_id, occurred_at)

@@ -1,0 +1,73 @@
+"""The four services running as real processes against the real broker and store, and ways to look at them."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from tests.processes import SERVICE_MODULES, ServiceProcess
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningStack:
+    env: dict[str, str]
+    log_dir: Path
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def start(self, *names: str) -> None:
+        for name in names or tuple(SERVICE_MODULES):
+            port = self.services[name].port if name in self.services else free_port()
+            self.services[name] = ServiceProcess(name, port, self.env, self.log_dir / f"{name}.log").start()
+        for name in names or tuple(SERVICE_MODULES):
+            self.services[name].wait_ready()
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            if service.proc is not None and service.proc.poll() is None:
+                service.terminate()
+
+    def kill(self, name: str) -> None:
+        self.services[name].kill()
+
+    def url(self, name: str) -> str:
+        return self.services[name].url
+
+    async def get(self, name: str, path: str, **params: Any) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=self.url(name), timeout=10) as client:
+            return await client.get(path, params=params)
+
+    async def json(self, name: str, path: str, **params: Any) -> Any:
+        response = await self.get(name, path, **params)
+        return response.json() if response.status_code == 200 else None
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], until: Callable[[T], bool], *, within: float = 60.0, what: str = "condition"
+) -> T:
+    """Poll `probe` until `until(result)`; on time-out fail with the last thing seen."""
+    deadline = time.monotonic() + within
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        try:
+            if until(last):
+                return last
+        except (KeyError, TypeError, IndexError):
+            pass
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"{what} not reached within {within:.0f}s; last seen: {last!r}")
