@@ -62,6 +62,7 @@ class ServiceRuntime:
             "MONGODB_URL": self.settings.mongodb_url,
             "MONGODB_DATABASE": self.database,
             "MONGODB_WRITE_CONCERN": self.settings.mongodb_write_concern,
+            "MONGODB_SERVER_SELECTION_TIMEOUT_MS": str(int(self.settings.startup_timeout_s * 1000)),
         }
 
     def attach_event_log(
@@ -226,5 +227,26 @@ def run_service(create_app: Callable[[Any], FastAPI], settings_cls: type[Service
         for problem in error.errors():
             print(f"invalid setting {'.'.join(map(str, problem['loc'])).upper()}: {problem['msg']}", flush=True)
         return 2
+    # Building the app opens the event store, which needs MongoDB: check it first, so an unreachable or
+    # wrong MONGODB_URL is one line, not a traceback from deep inside the store.
+    unreachable = _mongodb_unreachable(settings)
+    if unreachable:
+        print(unreachable, flush=True)
+        return 1
     app = create_app(settings)
     return serve(app, settings.http_host, settings.http_port)
+
+
+def _mongodb_unreachable(settings: ServiceSettings) -> str | None:
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        settings.mongodb_url, serverSelectionTimeoutMS=int(settings.startup_timeout_s * 1000)
+    )
+    try:
+        client.admin.command("ping")
+        return None
+    except PyMongoError as error:
+        return f"cannot reach MongoDB at {settings.mongodb_url} (MONGODB_URL): {error}"
+    finally:
+        client.close()

@@ -43,6 +43,9 @@ class ShipmentTrackingUpdatedV1(Contract):
     location: str | None
     detail: str | None
     reported_at: datetime
+    # False when the update is history only: older than the latest applied one, or after delivery or return
+    # to sender. Consumers deriving the current tracking status should skip those.
+    applied: bool = True
 
 
 class ShipmentDeliveredV1(Contract):

@@ -2,8 +2,74 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from services.shipping.application import ShippingApplication
 
 
-def shipping_router() -> APIRouter:
-    return APIRouter(tags=["shipping"])
+class ShipmentLineView(BaseModel):
+    sku: str
+    quantity: int
+
+
+class StepView(BaseModel):
+    status: str
+    at: datetime
+    note: str | None
+
+
+class TrackingView(BaseModel):
+    status: str
+    carrier: str
+    location: str | None
+    detail: str | None
+    reported_at: datetime
+    applied: bool
+
+
+class ShipmentView(BaseModel):
+    shipment_id: str
+    order_id: str
+    status: str
+    warehouse: str
+    lines: list[ShipmentLineView]
+    shipping_method: str
+    shipping_address: dict[str, Any]
+    carrier: str | None
+    tracking_number: str | None
+    promised_delivery_by: date
+    delivered_at: datetime | None
+    late: bool
+    steps: list[StepView]
+    tracking: list[TrackingView]
+
+
+class NotFound(BaseModel):
+    detail: str
+
+
+def shipping_router(app: ShippingApplication) -> APIRouter:
+    router = APIRouter(tags=["shipping"])
+
+    @router.get("/shipments", response_model=list[ShipmentView], summary="Shipments of an order")
+    async def list_shipments(order_id: Annotated[str, Query(min_length=1, max_length=64)]) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(app.shipments_for_order, order_id)
+
+    @router.get(
+        "/shipments/{shipment_id}",
+        response_model=ShipmentView,
+        responses={404: {"model": NotFound, "description": "Unknown shipment"}},
+        summary="One shipment with its steps and carrier tracking",
+    )
+    async def get_shipment(shipment_id: str) -> dict[str, Any]:
+        shipment = await asyncio.to_thread(app.get_shipment, shipment_id)
+        if shipment is None:
+            raise HTTPException(status_code=404, detail=f"unknown shipment {shipment_id!r}")
+        return shipment
+
+    return router

@@ -1,0 +1,131 @@
+"""The shipping service's domain events as `shipping.events.v1` messages, keyed by order id.
+
+Every carrier update the shipment recorded is published as `ShipmentTrackingUpdated`, with `applied` telling
+whether it set the shipment's status (an older update arriving late, or anything after delivery or return,
+is history only). Index and inbox events are not published.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from services.shipping.domain.shipment import Shipment, ShipmentLine
+from shared.contracts.carrier import CarrierStatus
+from shared.contracts.envelope import Contract
+from shared.contracts.orders import SkuQuantity
+from shared.contracts.shipping import (
+    ShipmentCancellationRefusedV1,
+    ShipmentCancelledV1,
+    ShipmentCreatedV1,
+    ShipmentDeliveredV1,
+    ShipmentDispatchedV1,
+    ShipmentProgressedV1,
+    ShipmentReturnedToSenderV1,
+    ShipmentTrackingUpdatedV1,
+)
+from shared.contracts.topics import SHIPPING_EVENTS
+from shared.messaging.outbound import Outbound
+
+
+def to_outbound(event: object) -> Outbound | None:
+    match event:
+        case Shipment.Created():
+            return _message(
+                event.order_id,
+                "ShipmentCreated",
+                ShipmentCreatedV1(
+                    shipment_id=event.shipment_id,
+                    order_id=event.order_id,
+                    warehouse=event.warehouse,
+                    lines=_lines(event.lines),
+                    promised_delivery_by=event.promised_delivery_by,
+                ),
+            )
+        case Shipment.Picked() | Shipment.Packed():
+            return _message(
+                event.order_id,
+                "ShipmentPicked" if isinstance(event, Shipment.Picked) else "ShipmentPacked",
+                ShipmentProgressedV1(shipment_id=event.shipment_id, order_id=event.order_id, warehouse=event.warehouse),
+            )
+        case Shipment.Dispatched():
+            return _message(
+                event.order_id,
+                "ShipmentDispatched",
+                ShipmentDispatchedV1(
+                    shipment_id=event.shipment_id,
+                    order_id=event.order_id,
+                    warehouse=event.warehouse,
+                    lines=_lines(event.lines),
+                    carrier=event.carrier,
+                    tracking_number=event.tracking_number,
+                ),
+            )
+        case Shipment.TrackingRecorded():
+            return _message(
+                event.order_id,
+                "ShipmentTrackingUpdated",
+                ShipmentTrackingUpdatedV1(
+                    shipment_id=event.shipment_id,
+                    order_id=event.order_id,
+                    tracking_number=event.tracking_number,
+                    carrier=event.carrier,
+                    status=cast(CarrierStatus, event.status),  # recorded from a validated TrackingUpdated
+                    location=event.location,
+                    detail=event.detail,
+                    reported_at=event.reported_at,
+                    applied=event.applied,
+                ),
+            )
+        case Shipment.Delivered():
+            return _message(
+                event.order_id,
+                "ShipmentDelivered",
+                ShipmentDeliveredV1(
+                    shipment_id=event.shipment_id,
+                    order_id=event.order_id,
+                    warehouse=event.warehouse,
+                    lines=_lines(event.lines),
+                    delivered_at=event.delivered_at,
+                    promised_delivery_by=event.promised_delivery_by,
+                    late=event.late,
+                ),
+            )
+        case Shipment.ReturnedToSender():
+            return _message(
+                event.order_id,
+                "ShipmentReturnedToSender",
+                ShipmentReturnedToSenderV1(
+                    shipment_id=event.shipment_id,
+                    order_id=event.order_id,
+                    warehouse=event.warehouse,
+                    lines=_lines(event.lines),
+                ),
+            )
+        case Shipment.Cancelled():
+            return _message(
+                event.order_id,
+                "ShipmentCancelled",
+                ShipmentCancelledV1(
+                    shipment_id=event.shipment_id,
+                    order_id=event.order_id,
+                    warehouse=event.warehouse,
+                    reason=event.reason,
+                ),
+            )
+        case Shipment.CancellationRefused():
+            return _message(
+                event.order_id,
+                "ShipmentCancellationRefused",
+                ShipmentCancellationRefusedV1(
+                    shipment_id=event.shipment_id, order_id=event.order_id, refusal=event.refusal
+                ),
+            )
+    return None
+
+
+def _message(order_id: str, type_: str, data: Contract) -> Outbound:
+    return Outbound(topic=SHIPPING_EVENTS, key=order_id, type=type_, data=data)
+
+
+def _lines(lines: list[ShipmentLine]) -> list[SkuQuantity]:
+    return [SkuQuantity(sku=line.sku, quantity=line.quantity) for line in lines]

@@ -1,0 +1,57 @@
+"""What the shipping service consumes: per topic, the message types it acts on and the use case for each.
+
+Handlers pass the envelope's `occurred_at`: the warehouse's scan time for steps, and for carrier updates
+the carrier's time, which orders updates that arrive out of order.
+"""
+
+from __future__ import annotations
+
+from services.shipping.application import ShippingApplication
+from shared.contracts.carrier import CARRIER_TYPES
+from shared.contracts.orders import ORDERS_TYPES
+from shared.contracts.topics import CARRIER_TRACKING, ORDERS_EVENTS, WAREHOUSE_EVENTS
+from shared.contracts.warehouse import WAREHOUSE_TYPES
+from shared.messaging.subscriptions import Subscription
+
+
+def subscriptions(app: ShippingApplication) -> list[Subscription]:
+    return [
+        Subscription(
+            topic=ORDERS_EVENTS,
+            payload_types=ORDERS_TYPES,
+            handlers={
+                "ShipmentRequested": lambda message, consumed: app.create_shipment(
+                    consumed, message.data, message.occurred_at
+                ),
+                "OrderCancelled": lambda message, consumed: app.cancel_order_shipments(
+                    consumed, message.data, message.occurred_at
+                ),
+            },
+        ),
+        # Inventory dead-letters what no one can read on this topic; we dead-letter only our own types.
+        Subscription(
+            topic=WAREHOUSE_EVENTS,
+            payload_types=WAREHOUSE_TYPES,
+            handlers={
+                "ShipmentPicked": lambda message, consumed: app.record_picked(
+                    consumed, message.data, message.occurred_at
+                ),
+                "ShipmentPacked": lambda message, consumed: app.record_packed(
+                    consumed, message.data, message.occurred_at
+                ),
+                "ShipmentDispatched": lambda message, consumed: app.record_dispatched(
+                    consumed, message.data, message.occurred_at
+                ),
+            },
+        ),
+        Subscription(
+            topic=CARRIER_TRACKING,
+            payload_types=CARRIER_TYPES,
+            handlers={
+                "TrackingUpdated": lambda message, consumed: app.record_tracking(
+                    consumed, message.data, message.occurred_at
+                ),
+            },
+            dead_letters_unreadable=True,
+        ),
+    ]
