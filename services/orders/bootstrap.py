@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.orders.adapters.outbound import to_outbound
+from services.orders.application import OrdersApplication
 from services.orders.config import OrdersSettings
 from services.orders.entrypoints.http import orders_router
+from services.orders.policies import subscriptions
 from shared.runtime import ServiceRuntime, create_http_app
 
 SERVICE_NAME = "orders"
@@ -13,9 +16,11 @@ SERVICE_NAME = "orders"
 
 def create_orders_app(settings: OrdersSettings) -> FastAPI:
     runtime = ServiceRuntime.create(SERVICE_NAME, settings)
+    app = OrdersApplication(env=runtime.event_store_env())
+    runtime.attach_event_log(app, subscriptions(app), to_outbound)
     return create_http_app(
         runtime,
-        [orders_router()],
+        [orders_router(app)],
         title="orders service",
-        description="Owns each order from receipt to refund and the fulfillment saga.",
+        description="Owns each order from receipt to refund, and the fulfillment saga.",
     )

@@ -74,6 +74,9 @@ class OrderCancelledV1(Contract):
     order_id: OrderId
     reason: str
     requested_by: str
+    # The amount to give back: the captured payment (0 when it was only authorized: the hold is released).
+    refund_amount: Decimal = Decimal("0")
+    currency: str | None = None
 
 
 class OrderCancellationRefusedV1(Contract):

@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+
+from services.orders.application import OrdersApplication
 
 
-def orders_router() -> APIRouter:
-    return APIRouter(tags=["orders"])
+def orders_router(app: OrdersApplication) -> APIRouter:
+    router = APIRouter(tags=["orders"])
+
+    @router.get("/orders/{order_id}", summary="An order: status, lines with their counters, shipments, returns")
+    async def get_order(order_id: str) -> dict[str, Any]:
+        order = await asyncio.to_thread(app.get_order, order_id)
+        if order is None:
+            raise HTTPException(status_code=404, detail=f"unknown order {order_id!r}")
+        return order
+
+    @router.get("/orders/{order_id}/returns", summary="The return authorizations of an order, oldest first")
+    async def get_returns(order_id: str) -> list[dict[str, Any]]:
+        returns = await asyncio.to_thread(app.get_returns, order_id)
+        if returns is None:
+            raise HTTPException(status_code=404, detail=f"unknown order {order_id!r}")
+        return returns
+
+    return router
