@@ -36,7 +36,7 @@ async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 
 async def read_all(
-    bootstrap: str, topic: str, *, expect: int, timeout: float = 30.0
+    bootstrap: str, topic: str, *, expect: int, within: float = 30.0
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of `topic` from the beginning, waiting until at least `expect` arrived."""
     consumer = AIOKafkaConsumer(
@@ -44,7 +44,7 @@ async def read_all(
     )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     try:
         while len(records) < expect and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
