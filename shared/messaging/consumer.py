@@ -17,9 +17,10 @@ harmless.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,15 +92,18 @@ class MessageDispatcher:
             # Tracking positions start at 1; Kafka offsets at 0.
             tracking_position=record.offset + 1,
         )
-        await self._run(record, lambda: handler(message, consumed))
+        if inspect.iscoroutinefunction(handler):
+            await self._run(record, lambda: handler(message, consumed))
+        else:
+            await self._run(record, lambda: asyncio.to_thread(handler, message, consumed))
 
-    async def _run(self, record: ConsumerRecord[bytes, bytes], call: Callable[[], None]) -> None:
+    async def _run(self, record: ConsumerRecord[bytes, bytes], call: Callable[[], Awaitable[Any]]) -> None:
         attempt = 0
         unexpected = 0
         while True:
             attempt += 1
             try:
-                await asyncio.to_thread(call)
+                await call()
             except InvalidMessage as invalid:
                 await self.dead_letter(record, invalid.reason, invalid.error_type)
                 return

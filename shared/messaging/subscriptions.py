@@ -6,7 +6,7 @@ off the event loop, retries it on transient failures and dead-letters what can n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,9 @@ from shared.contracts.envelope import Contract, Message
 from shared.contracts.topics import Topic
 from shared.messaging.inbox import Consumed
 
-Handler = Callable[[Message[Any], Consumed], None]
+# Synchronous handlers (eventsourcing applications) run in a worker thread; coroutine functions (read models
+# on the async MongoDB client) are awaited on the event loop.
+Handler = Callable[[Message[Any], Consumed], None] | Callable[[Message[Any], Consumed], Awaitable[None]]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,70 @@
+"""Topic `customer_service.events.v1`: what the customer_service publishes (key: order_id).
+
+Agents act on orders only through these events: the orders service handles the two requests exactly as it
+handles the storefront's (same rules, same refusals), and its answer comes back on `orders.events.v1`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from shared.contracts.envelope import Contract, OrderId
+from shared.contracts.storefront import ReturnLine
+
+AgentId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+CaseCategory = Literal["late_delivery", "damaged_item", "wrong_item", "other"]
+
+
+class CancellationRequestedByAgentV1(Contract):
+    order_id: OrderId
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    agent_id: AgentId
+
+
+class ReturnRequestedByAgentV1(Contract):
+    order_id: OrderId
+    lines: Annotated[list[ReturnLine], Field(min_length=1, max_length=200)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    agent_id: AgentId
+
+
+class CaseOpenedV1(Contract):
+    case_id: str
+    order_id: OrderId
+    category: CaseCategory
+    summary: Text
+    agent_id: AgentId
+
+
+class CaseNoteAddedV1(Contract):
+    case_id: str
+    order_id: OrderId
+    note: Text
+    agent_id: AgentId
+
+
+class CaseEscalatedV1(Contract):
+    case_id: str
+    order_id: OrderId
+    reason: Text
+    agent_id: AgentId
+
+
+class CaseResolvedV1(Contract):
+    case_id: str
+    order_id: OrderId
+    outcome: Text
+    agent_id: AgentId
+
+
+CUSTOMER_SERVICE_TYPES: dict[str, type[Contract]] = {
+    "CancellationRequestedByAgent": CancellationRequestedByAgentV1,
+    "ReturnRequestedByAgent": ReturnRequestedByAgentV1,
+    "CaseOpened": CaseOpenedV1,
+    "CaseNoteAdded": CaseNoteAddedV1,
+    "CaseEscalated": CaseEscalatedV1,
+    "CaseResolved": CaseResolvedV1,
+}
