@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from services.orders.domain.order import Order, UnknownShipment, UnknownSku
 from services.orders.domain.return_authorization import ReturnAuthorization
@@ -29,25 +27,9 @@ from shared.messaging.inbox import Consumed, InboxApplication
 STOREFRONT = "storefront"
 
 
-class DateAsISO(Transcoding):
-    """Promised delivery dates travel in events; the library transcodes datetimes but not dates."""
-
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
 
 class OrdersApplication(InboxApplication):
     name = "orders"
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
 
     # Storefront (and, later, customer service agents through `requested_by`).
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder
 
 from services.shipping.domain.order_shipments import OrderShipments
 from services.shipping.domain.shipment import (
@@ -27,6 +26,7 @@ from shared.contracts.envelope import InvalidMessage
 from shared.contracts.orders import OrderCancelledV1, ShipmentRequestedV1
 from shared.contracts.warehouse import ShipmentDispatchedV1, ShipmentScanV1
 from shared.messaging.inbox import Consumed, InboxApplication
+from shared.transcodings import DataclassAsDict
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -36,10 +36,9 @@ class ShippingApplication(InboxApplication):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
         # Lines travel in events; steps and tracking entries are aggregate state, kept in snapshots.
         for value_type in (ShipmentLine, Step, TrackingEntry):
-            transcoder.register(DataclassAsDict(value_type))
+            transcoder.register(DataclassAsDict(value_type, namespace="shipping"))
 
     # Use cases. `occurred_at` is the sender's time from the envelope; the carrier's is the tracking time.
 
@@ -196,26 +195,4 @@ def _shipment_view(shipment: Shipment, today: date) -> dict[str, Any]:
     }
 
 
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
 
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
-class DataclassAsDict(Transcoding):
-    """A flat frozen dataclass as a dict of its fields (nested values go through the other transcodings)."""
-
-    def __init__(self, value_type: type[Any]) -> None:
-        self.type = value_type
-        self.name = f"shipping.{value_type.__name__}"
-
-    def encode(self, obj: Any) -> dict[str, Any]:
-        return {field.name: getattr(obj, field.name) for field in fields(obj)}
-
-    def decode(self, data: dict[str, Any]) -> Any:
-        return self.type(**data)

@@ -7,11 +7,19 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 import pycountry
-from pydantic import AfterValidator, EmailStr, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringConstraints, model_validator
 
 from shared.contracts.envelope import Contract, OrderId, Quantity, Sku
 
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+
+def _decimal_string(value: object) -> object:
+    # Floats lose cents; CONTRACT.md sends money as decimal strings.
+    if not isinstance(value, str):
+        raise ValueError('money must be a decimal string such as "19.90"')
+    return value
+
+
+Money = Annotated[Decimal, BeforeValidator(_decimal_string), Field(ge=0, max_digits=14, decimal_places=2)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -48,26 +56,11 @@ class OrderLine(Contract):
     quantity: Quantity
     unit_price: Money
 
-    @field_validator("unit_price", mode="before")
-    @classmethod
-    def _money_is_a_decimal_string(cls, value: object) -> object:
-        # Floats lose cents; CONTRACT.md sends money as decimal strings.
-        if not isinstance(value, str):
-            raise ValueError('money must be a decimal string such as "19.90"')
-        return value
-
 
 class Payment(Contract):
     reference: Text
     amount: Money
     status: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _money_is_a_decimal_string(cls, value: object) -> object:
-        if not isinstance(value, str):
-            raise ValueError('money must be a decimal string such as "39.80"')
-        return value
 
 
 class OrderPlacedV1(Contract):

@@ -14,7 +14,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, ProcessRecorder, Tracking
+
+from shared.transcodings import DateAsISO
 
 INBOX_NAMESPACE = uuid5(NAMESPACE_URL, "urn:fulfillment:inbox")
 
@@ -53,6 +55,10 @@ class ConcurrentUpdate(RuntimeError):
 
 class InboxApplication(Application[UUID]):
     """Base of every service application that reacts to messages."""
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder stores tracking records atomically with events; a plain one cannot.
