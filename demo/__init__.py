@@ -1,0 +1,1 @@
+"""A simulated outside world for the demo: storefront, warehouse and carriers on the contract topics."""
