@@ -24,6 +24,7 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(8000, ge=1, le=65535)
     # How long start-up waits for Kafka and MongoDB before giving up with a clear error.
     startup_timeout_s: float = Field(20.0, gt=0)
-    # Partitions for topics the service creates at start; k8s manifests set their own through Strimzi.
-    topic_partitions: int = Field(3, ge=1)
+    # Topics missing at start are created with the partitions and retention of shared/contracts/topics.py;
+    # TOPIC_PARTITIONS overrides the count for all of them. In Kubernetes, Strimzi KafkaTopics own them.
+    topic_partitions: int | None = Field(None, ge=1)
     topic_replication_factor: int = Field(1, ge=1)

@@ -11,7 +11,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
-from shared.contracts.topics import topic_names_with_dlqs
+from shared.contracts.topics import ALL_TOPICS
 
 
 def create_broker(bootstrap_servers: str, client_id: str, middlewares: Sequence[Any] = ()) -> KafkaBroker:
@@ -30,23 +30,48 @@ def create_broker(bootstrap_servers: str, client_id: str, middlewares: Sequence[
 
 async def ensure_topics(
     bootstrap_servers: str,
-    partitions: int,
+    partitions: int | None,
     replication_factor: int,
     names: Sequence[str] | None = None,
     prefix: str = "",
 ) -> None:
-    """Create the system's topics (and DLQs) if missing; existing topics are left as they are."""
+    """Create the system's topics (and DLQs) if missing; existing topics are left as they are.
+
+    Partitions and retention come from `shared/contracts/topics.py` (the same numbers the Kubernetes
+    KafkaTopics are generated from); `partitions` overrides the count for every topic when given.
+    `names` creates ad-hoc topics instead (tests).
+    """
+    specs = [_spec(name, partitions) for name in names] if names else _system_specs(partitions)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [prefix + n for n in (names or topic_names_with_dlqs()) if prefix + n not in existing]
+        wanted = [
+            NewTopic(prefix + name, num_partitions=count, replication_factor=replication_factor, topic_configs=configs)
+            for name, count, configs in specs
+            if prefix + name not in existing
+        ]
         if not wanted:
             return
         # Another service may create them at the same moment.
         with contextlib.suppress(TopicAlreadyExistsError):
-            await admin.create_topics(
-                [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor) for name in wanted]
-            )
+            await admin.create_topics(wanted)
     finally:
         await admin.close()
+
+
+TopicSpec = tuple[str, int, dict[str, str]]
+DAY_MS = 24 * 3600 * 1000
+
+
+def _system_specs(partitions: int | None) -> list[TopicSpec]:
+    specs = []
+    for topic in ALL_TOPICS:
+        count = partitions or topic.partitions
+        specs.append((topic.name, count, {"retention.ms": str(topic.retention_days * DAY_MS)}))
+        specs.append((topic.dlq, count, {"retention.ms": str(topic.dlq_retention_days * DAY_MS)}))
+    return specs
+
+
+def _spec(name: str, partitions: int | None) -> TopicSpec:
+    return (name, partitions or 1, {})

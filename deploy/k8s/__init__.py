@@ -1,0 +1,1 @@
+"""Kubernetes deployment: kustomize base and overlays, and the tools that generate and render them."""
