@@ -10,23 +10,28 @@ import asyncio
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.application import Application
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from shared.http.health import health_router
 from shared.messaging.broker import create_broker, ensure_topics
 from shared.messaging.consumer import register_subscriptions
+from shared.messaging.dead_letters import DeadLetters
+from shared.messaging.inbox import InboxApplication
 from shared.messaging.relay import OutboxRelay, ToOutbound
 from shared.messaging.subscriptions import Subscription
 from shared.settings import ServiceSettings
+from shared.telemetry import OrderTraces, Telemetry, create_telemetry
+from shared.telemetry.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +48,9 @@ class ServiceRuntime:
     settings: ServiceSettings
     broker: KafkaBroker
     mongo: AsyncMongoClient[dict[str, Any]]
+    telemetry: Telemetry
+    # Run once Kafka answers, before the subscribers start consuming.
+    before_consuming: list[Hook] = field(default_factory=list)
     # Run after the broker is connected (e.g. outbox relays), and before it closes, in reverse order.
     on_start: list[Hook] = field(default_factory=list)
     on_stop: list[Hook] = field(default_factory=list)
@@ -65,14 +73,46 @@ class ServiceRuntime:
             "MONGODB_SERVER_SELECTION_TIMEOUT_MS": str(int(self.settings.startup_timeout_s * 1000)),
         }
 
+    @property
+    def order_traces(self) -> OrderTraces:
+        return OrderTraces(self.mongo[self.database]["trace_contexts"])
+
     def attach_event_log(
-        self, app: Application[Any], subscriptions: Iterable[Subscription], to_outbound: ToOutbound
+        self,
+        app: InboxApplication,
+        subscriptions: Iterable[Subscription],
+        to_outbound: ToOutbound,
+        observers: Sequence[Callable[[Any], None]] = (),
     ) -> OutboxRelay:
         """Consume `subscriptions` into `app` and relay `app`'s log to Kafka: the same wiring in every service."""
         prefix = self.settings.topic_prefix
-        positions = self.mongo[self.database]["outbox_relay"]
-        relay = OutboxRelay(self.name, app, to_outbound, self.broker, positions, topic_prefix=prefix)
-        register_subscriptions(self.broker, self.name, subscriptions, on_stored=relay.wake, topic_prefix=prefix)
+        traces = self.order_traces
+        relay = OutboxRelay(
+            self.name,
+            app,
+            to_outbound,
+            self.broker,
+            self.mongo[self.database]["outbox_relay"],
+            telemetry=self.telemetry,
+            traces=traces,
+            observers=observers,
+            topic_prefix=prefix,
+        )
+        # Whatever stored it (a Kafka message or an HTTP request), the relay looks now rather than at its next poll.
+        app.call_after_store(relay.wake)
+        dead_letters = DeadLetters(self.settings.kafka_bootstrap_servers, client_id=self.name)
+        register_subscriptions(
+            self.broker,
+            self.name,
+            subscriptions,
+            dead_letters,
+            telemetry=self.telemetry,
+            traces=traces,
+            topic_prefix=prefix,
+        )
+        # Running before the broker starts consuming: the first message may already be one for the DLQ.
+        self.before_consuming.append(dead_letters.start)
+        self.on_closed.append(dead_letters.stop)
         self.on_start.append(relay.start)
         self.on_stop.append(relay.stop)
         self.on_closed.append(lambda: asyncio.to_thread(app.close))
@@ -81,10 +121,15 @@ class ServiceRuntime:
 
     @classmethod
     def create(cls, name: str, settings: ServiceSettings) -> ServiceRuntime:
+        telemetry = create_telemetry(name)
+        tracing = KafkaTelemetryMiddleware(
+            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+        )
         return cls(
             name=name,
             settings=settings,
-            broker=create_broker(settings.kafka_bootstrap_servers, client_id=name),
+            telemetry=telemetry,
+            broker=create_broker(settings.kafka_bootstrap_servers, client_id=name, middlewares=[tracing]),
             mongo=AsyncMongoClient(
                 settings.mongodb_url,
                 uuidRepresentation="standard",
@@ -112,6 +157,8 @@ class ServiceRuntime:
                 ),
                 s.startup_timeout_s,
             )
+            for hook in self.before_consuming:
+                await asyncio.wait_for(hook(), s.startup_timeout_s)
             await asyncio.wait_for(self.broker.start(), s.startup_timeout_s)
         except (TimeoutError, OSError, Exception) as error:
             await self.broker.stop()
@@ -137,6 +184,8 @@ class ServiceRuntime:
         for hook in self.on_closed:
             await hook()
         await self.mongo.close()
+        # Flushes spans still in the batch processor.
+        await asyncio.to_thread(self.telemetry.shutdown)
         self.started = False
 
     async def kafka_unready(self) -> str | None:
@@ -186,8 +235,10 @@ def serve(app: FastAPI, host: str, port: int) -> int:
     import uvicorn
 
     _QuietSignalsServer = _server_class()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime: ServiceRuntime = app.state.runtime
+    configure_logging(runtime.name)
+    # Process-wide (PyMongo's command listeners are global): the one service of this process.
+    PymongoInstrumentor().instrument(tracer_provider=runtime.telemetry.tracer_provider)
     try:
         # Bind before connecting anything, so a busy port is reported plainly and cannot be lost to a race.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -27,7 +27,6 @@ from shared.messaging.inbox import Consumed, InboxApplication
 STOREFRONT = "storefront"
 
 
-
 class OrdersApplication(InboxApplication):
     name = "orders"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.orders.adapters.metrics import OrderStageObserver
 from services.orders.adapters.outbound import to_outbound
 from services.orders.application import OrdersApplication
 from services.orders.config import OrdersSettings
@@ -17,7 +18,9 @@ SERVICE_NAME = "orders"
 def create_orders_app(settings: OrdersSettings) -> FastAPI:
     runtime = ServiceRuntime.create(SERVICE_NAME, settings)
     app = OrdersApplication(env=runtime.event_store_env())
-    runtime.attach_event_log(app, subscriptions(app), to_outbound)
+    runtime.attach_event_log(
+        app, subscriptions(app), to_outbound, observers=[OrderStageObserver(runtime.telemetry.metrics)]
+    )
     return create_http_app(
         runtime,
         [orders_router(app)],

@@ -193,6 +193,3 @@ def _shipment_view(shipment: Shipment, today: date) -> dict[str, Any]:
             for entry in sorted(shipment.tracking, key=lambda entry: entry.reported_at)
         ],
     }
-
-
-

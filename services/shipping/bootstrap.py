@@ -8,7 +8,11 @@ from services.shipping.adapters.outbound import to_outbound
 from services.shipping.application import ShippingApplication
 from services.shipping.config import ShippingSettings
 from services.shipping.entrypoints.http import shipping_router
+from services.shipping.entrypoints.logistics_http import logistics_router
 from services.shipping.policies import subscriptions
+from services.shipping.read_model import ShipmentReadModel
+from shared.contracts.topics import WAREHOUSE_EVENTS
+from shared.projections import ProjectionRunner
 from shared.runtime import ServiceRuntime, create_http_app
 
 SERVICE_NAME = "shipping"
@@ -17,10 +21,22 @@ SERVICE_NAME = "shipping"
 def create_shipping_app(settings: ShippingSettings) -> FastAPI:
     runtime = ServiceRuntime.create(SERVICE_NAME, settings)
     app = ShippingApplication(env=runtime.event_store_env())
-    runtime.attach_event_log(app, subscriptions(app), to_outbound)
+    consumed = subscriptions(app)
+    runtime.attach_event_log(app, consumed, to_outbound)
+
+    database = runtime.mongo[runtime.database]
+    read_model = ShipmentReadModel(database["shipment_summaries"], database["open_shipments"])
+    projection = ProjectionRunner("shipment_summaries", app, read_model.apply, database["projection_positions"])
+    runtime.on_start.append(projection.start)
+    runtime.on_stop.append(projection.stop)
+    # Whatever stored it (a Kafka message or an HTTP scan), the read model looks now.
+    app.call_after_store(projection.wake)
+
+    (warehouse_scans,) = (s for s in consumed if s.topic == WAREHOUSE_EVENTS)
     return create_http_app(
         runtime,
-        [shipping_router(app)],
+        # The logistics routes first: `/shipments/late` must not be taken for a shipment id.
+        [logistics_router(app, read_model, warehouse_scans), shipping_router(app, read_model)],
         title="shipping service",
-        description="Shipments from pick to delivery, with carrier tracking.",
+        description="Shipments from pick to delivery, with carrier tracking, and the logistics work queues.",
     )

@@ -8,13 +8,14 @@ Every handled message stores, in the same `insert_events` call as the events it 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, ProcessRecorder, Tracking
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, ProcessRecorder, Recording, Tracking
 
 from shared.transcodings import DateAsISO
 
@@ -55,6 +56,18 @@ class ConcurrentUpdate(RuntimeError):
 
 class InboxApplication(Application[UUID]):
     """Base of every service application that reacts to messages."""
+
+    # Called (in the storing thread) after anything is stored, whatever the entry point (Kafka, HTTP):
+    # lets the outbox relay and local projections look now instead of at their next poll.
+    _store_listeners: tuple[Callable[[], None], ...] = ()
+
+    def call_after_store(self, listener: Callable[[], None]) -> None:
+        self._store_listeners = (*self._store_listeners, listener)
+
+    def _notify(self, recordings: Sequence[Recording[UUID]]) -> None:
+        super()._notify(list(recordings))
+        for listener in self._store_listeners:
+            listener()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

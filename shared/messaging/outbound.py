@@ -15,3 +15,6 @@ class Outbound:
     key: str
     type: str
     data: Contract
+    # Other keys that later messages about the same order arrive under (a tracking number): work on them joins
+    # the order's trace.
+    trace_aliases: tuple[str, ...] = ()

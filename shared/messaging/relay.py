@@ -10,17 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from faststream.kafka import KafkaBroker
+from opentelemetry.trace import SpanKind
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.contracts.envelope import encode
 from shared.messaging.outbound import Outbound
+from shared.telemetry.providers import Telemetry
+from shared.telemetry.trace_context import OrderTraces, context_of, current_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +54,20 @@ class OutboxRelay:
         to_outbound: ToOutbound,
         broker: KafkaBroker,
         positions: AsyncCollection[dict[str, Any]],
+        telemetry: Telemetry,
+        traces: OrderTraces | None = None,
+        observers: Sequence[Callable[[Any], None]] = (),
         batch_size: int = 200,
         idle_poll_s: float = 0.5,
         topic_prefix: str = "",
     ) -> None:
         self.topic_prefix = topic_prefix
+        self.telemetry = telemetry
+        self.traces = traces
+        # Told of every stored event in log order (metrics derived from the log, e.g. order stage durations).
+        self.observers = tuple(observers)
+        self.backlog_estimate = 0
+        telemetry.metrics.watch_backlog(lambda: self.backlog_estimate)
         self.name = name
         self.app = app
         self.to_outbound = to_outbound
@@ -123,23 +135,46 @@ class OutboxRelay:
         pending = []
         for notification in notifications:
             event = self.app.mapper.to_domain_event(notification)
+            for observe in self.observers:
+                observe(event)
             for index, outbound in enumerate(outbound_messages(self.to_outbound(event))):
-                body = encode(published_event_id(event, index), outbound.type, event.timestamp, outbound.data)  # type: ignore[attr-defined]
-                # Enqueued in log order (per-key order on the wire), confirmed together below.
-                pending.append(
-                    await self.broker.publish(
-                        body,
-                        topic=self.topic_prefix + outbound.topic.name,
-                        key=outbound.key.encode(),
-                        headers={"event-type": outbound.type, "source": self.name},
-                        no_confirm=True,
-                    )
-                )
+                pending.append(await self._publish(event, index, outbound))
         await asyncio.gather(*pending)
         self.published += len(pending)
         self.position = notifications[-1].id
         await self.positions.update_one({"_id": self.name}, {"$set": {"position": self.position}}, upsert=True)
+        if len(notifications) == self.batch_size:
+            newest = await asyncio.to_thread(self.app.recorder.max_notification_id)
+            self.backlog_estimate = max(0, (newest or 0) - self.position)
+        else:
+            self.backlog_estimate = 0
         return True
+
+    async def _publish(self, event: Any, index: int, outbound: Outbound) -> asyncio.Future[Any]:
+        """Enqueue one message, in the trace of the order it is about (when this service knows it)."""
+        order_context = context_of(await self.traces.lookup(outbound.key)) if self.traces else None
+        topic = self.topic_prefix + outbound.topic.name
+        with self.telemetry.tracer.start_as_current_span(
+            f"relay {outbound.type}",
+            context=order_context,
+            kind=SpanKind.INTERNAL,
+            attributes={"messaging.destination.name": topic, "messaging.message.type": outbound.type},
+        ):
+            traceparent = current_traceparent()
+            if self.traces and traceparent:
+                for alias in outbound.trace_aliases:
+                    await self.traces.remember(alias, traceparent)
+            body = encode(published_event_id(event, index), outbound.type, event.timestamp, outbound.data, traceparent)
+            # Enqueued in log order (per-key order on the wire), confirmed together by the caller.
+            future: asyncio.Future[Any] = await self.broker.publish(
+                body,
+                topic=topic,
+                key=outbound.key.encode(),
+                headers={"event-type": outbound.type, "source": self.name},
+                no_confirm=True,
+            )
+        self.telemetry.metrics.published.add(1, {"topic": topic, "type": outbound.type})
+        return future
 
     async def _load_position(self) -> int:
         document = await self.positions.find_one({"_id": self.name})

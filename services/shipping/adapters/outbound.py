@@ -40,6 +40,8 @@ def to_outbound(event: object) -> Outbound | None:
                     lines=_lines(event.lines),
                     promised_delivery_by=event.promised_delivery_by,
                 ),
+                # Warehouse scans arrive keyed by shipment id: they join the order's trace.
+                trace_aliases=(event.shipment_id,),
             )
         case Shipment.Picked() | Shipment.Packed():
             return _message(
@@ -59,6 +61,8 @@ def to_outbound(event: object) -> Outbound | None:
                     carrier=event.carrier,
                     tracking_number=event.tracking_number,
                 ),
+                # Carrier updates arrive keyed by tracking number, days later: they join the order's trace.
+                trace_aliases=(event.tracking_number,),
             )
         case Shipment.TrackingRecorded():
             return _message(
@@ -123,8 +127,8 @@ def to_outbound(event: object) -> Outbound | None:
     return None
 
 
-def _message(order_id: str, type_: str, data: Contract) -> Outbound:
-    return Outbound(topic=SHIPPING_EVENTS, key=order_id, type=type_, data=data)
+def _message(order_id: str, type_: str, data: Contract, trace_aliases: tuple[str, ...] = ()) -> Outbound:
+    return Outbound(topic=SHIPPING_EVENTS, key=order_id, type=type_, data=data, trace_aliases=trace_aliases)
 
 
 def _lines(lines: list[ShipmentLine]) -> list[SkuQuantity]:

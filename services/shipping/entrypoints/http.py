@@ -10,6 +10,8 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from services.shipping.application import ShippingApplication
+from services.shipping.entrypoints.logistics_http import Page, PageSize, ShipmentPage
+from services.shipping.read_model import ShipmentReadModel
 
 
 class ShipmentLineView(BaseModel):
@@ -53,12 +55,38 @@ class NotFound(BaseModel):
     detail: str
 
 
-def shipping_router(app: ShippingApplication) -> APIRouter:
+def shipping_router(app: ShippingApplication, read_model: ShipmentReadModel | None = None) -> APIRouter:
+    """Without a read model only `?order_id=` can be listed (from the event log); with one, any filter."""
     router = APIRouter(tags=["shipping"])
 
-    @router.get("/shipments", response_model=list[ShipmentView], summary="Shipments of an order")
-    async def list_shipments(order_id: Annotated[str, Query(min_length=1, max_length=64)]) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(app.shipments_for_order, order_id)
+    if read_model is None:
+
+        @router.get("/shipments", response_model=list[ShipmentView], summary="Shipments of an order")
+        async def shipments_of_order(
+            order_id: Annotated[str, Query(min_length=1, max_length=64)],
+        ) -> list[dict[str, Any]]:
+            return await asyncio.to_thread(app.shipments_for_order, order_id)
+
+    else:
+        listing = read_model
+
+        @router.get(
+            "/shipments",
+            response_model=list[ShipmentView] | ShipmentPage,
+            summary="Shipments of an order (`order_id`: a list, as always), or filtered and paginated (a page)",
+        )
+        async def list_shipments(
+            order_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+            status: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+            warehouse: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+            carrier: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+            page: Page = 1,
+            page_size: PageSize = 50,
+        ) -> list[dict[str, Any]] | dict[str, Any]:
+            if order_id is not None:
+                # From the event log: complete the moment it is stored, with steps and tracking.
+                return await asyncio.to_thread(app.shipments_for_order, order_id)
+            return await listing.shipments(status, warehouse, carrier, page, page_size)
 
     @router.get(
         "/shipments/{shipment_id}",

@@ -1,0 +1,1 @@
+"""`fulfillment`: the command-line tool for people (support agents, logistics, operators)."""

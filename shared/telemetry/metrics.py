@@ -1,0 +1,54 @@
+"""The instruments an operator watches: throughput, failures, backlog and lag, order stage durations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
+
+
+class FulfillmentMetrics:
+    def __init__(self, meter: Meter, service: str) -> None:
+        self.service = service
+        self.consumed = meter.create_counter(
+            "fulfillment.messages.consumed", unit="{message}", description="Messages handled, per topic and type"
+        )
+        self.published = meter.create_counter(
+            "fulfillment.messages.published", unit="{message}", description="Messages the outbox relay published"
+        )
+        self.handler_errors = meter.create_counter(
+            "fulfillment.handler.errors", unit="{error}", description="Handler failures (retried or dead-lettered)"
+        )
+        self.dead_letters = meter.create_counter(
+            "fulfillment.messages.dead_lettered", unit="{message}", description="Messages copied to a DLQ"
+        )
+        self.orders_received = meter.create_counter(
+            "fulfillment.orders.received", unit="{order}", description="Orders accepted or rejected"
+        )
+        self.stage_duration = meter.create_histogram(
+            "fulfillment.order.stage.duration",
+            unit="s",
+            description="Time from an order's receipt to reaching a stage (reserved, shipped, delivered)",
+        )
+        self._lag: dict[tuple[str, str, int], int] = {}
+        self._backlog: Callable[[], int] | None = None
+        meter.create_observable_gauge(
+            "fulfillment.consumer.lag", [self._observe_lag], unit="{message}", description="Per group and partition"
+        )
+        meter.create_observable_gauge(
+            "fulfillment.outbox.backlog", [self._observe_backlog], unit="{event}", description="Stored, not published"
+        )
+
+    def record_lag(self, group: str, topic: str, partition: int, lag: int) -> None:
+        self._lag[(group, topic, partition)] = lag
+
+    def watch_backlog(self, backlog: Callable[[], int]) -> None:
+        self._backlog = backlog
+
+    def _observe_lag(self, options: CallbackOptions) -> Iterable[Observation]:
+        for (group, topic, partition), lag in list(self._lag.items()):
+            yield Observation(lag, {"group": group, "topic": topic, "partition": partition})
+
+    def _observe_backlog(self, options: CallbackOptions) -> Iterable[Observation]:
+        if self._backlog is not None:
+            yield Observation(self._backlog(), {"service": self.service})
