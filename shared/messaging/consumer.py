@@ -119,10 +119,12 @@ class MessageDispatcher:
         with self.telemetry.tracer.start_as_current_span(
             f"handle {envelope.type}", context=parent, links=links, attributes=attributes
         ):
-            if await self._run(record, envelope.type, call) and self.traces and key and self.keyed_by_order:
-                traceparent = current_traceparent()
-                if traceparent:
-                    await self.traces.remember(key, traceparent)
+            # Remembered before the handler stores anything: the relay may publish its effects at once, and
+            # must find the order's trace when it does.
+            traceparent = current_traceparent()
+            if self.traces and key and self.keyed_by_order and traceparent:
+                await self.traces.remember(key, traceparent)
+            await self._run(record, envelope.type, call)
 
     async def _order_trace(self, key: str | None) -> tuple[Context | None, list[Link]]:
         """Work on a known order runs in the order's trace, linked to the trace the message came with."""

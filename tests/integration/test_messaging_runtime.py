@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from eventsourcing.domain import Aggregate, event
+from prometheus_client import generate_latest
 from pydantic import Field
 
 from shared.contracts.envelope import Contract
@@ -175,3 +177,25 @@ async def test_the_relay_publishes_the_log_in_order_and_resends_the_same_event_i
     again = await read_all(infrastructure.kafka_bootstrap_servers, out_topic, expect=10)
     ids = [json.loads(r.value)["event_id"] for r in again]
     assert len(ids) == 10 and ids[5:] == ids[:5]
+
+
+async def test_a_dead_lettered_message_counts_in_the_dlq_metric_and_logs_one_line_with_the_reason(
+    counter_service: tuple[ServiceRuntime, CounterApplication],
+    infrastructure: Infrastructure,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runtime, app = counter_service
+    topic = runtime.settings.topic_prefix + IN.name
+    caplog.set_level(logging.WARNING, logger="shared.messaging.consumer")
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": "d", "by": -1}), key=b"d", partition=0)
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": "d", "by": 1}), key=b"d", partition=0)
+    await eventually(lambda: app.value("d") == 1)
+
+    exposition = generate_latest(runtime.telemetry.registry).decode()
+    (sample,) = [
+        line for line in exposition.splitlines() if line.startswith("fulfillment_messages_dead_lettered_total{")
+    ]
+    assert f'topic="{topic}"' in sample and 'error_type="validation"' in sample and sample.endswith(" 1.0")
+    lines = [r.getMessage() for r in caplog.records if "dead-lettered" in r.getMessage()]
+    assert len(lines) == 1 and "data.by: Input should be greater than or equal to 1" in lines[0]
