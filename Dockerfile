@@ -16,6 +16,8 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY services ./services
 COPY shared ./shared
 COPY deploy ./deploy
+COPY demo ./demo
+COPY cli ./cli
 RUN uv sync --frozen --no-dev --no-editable
 
 # --- runtime: the virtual environment only, run by an unprivileged user ------------------------------------
