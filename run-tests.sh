@@ -12,4 +12,5 @@ fi
 uv run ruff check .
 uv run ruff format --check .
 uv run mypy .
+uv run lint-imports
 uv run pytest "$@"
