@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from services.orders.application import OrdersApplication
+from shared.contracts.customer_service import (
+    CUSTOMER_SERVICE_TYPES,
+    CancellationRequestedByAgentV1,
+    ReturnRequestedByAgentV1,
+)
+from shared.contracts.envelope import Message
 from shared.contracts.inventory import INVENTORY_TYPES
 from shared.contracts.shipping import SHIPPING_TYPES
-from shared.contracts.storefront import STOREFRONT_TYPES
-from shared.contracts.topics import INVENTORY_EVENTS, SHIPPING_EVENTS, STOREFRONT_ORDERS
+from shared.contracts.storefront import STOREFRONT_TYPES, OrderCancellationRequestedV1, ReturnRequestedV1
+from shared.contracts.topics import CUSTOMER_SERVICE_EVENTS, INVENTORY_EVENTS, SHIPPING_EVENTS, STOREFRONT_ORDERS
+from shared.messaging.inbox import Consumed
 from shared.messaging.subscriptions import Subscription
 
 
@@ -46,4 +53,34 @@ def subscriptions(app: OrdersApplication) -> list[Subscription]:
                 "ShipmentCancelled": lambda message, consumed: app.record_shipment_cancelled(consumed, message.data),
             },
         ),
+        # Agents' requests, relayed by customer_service: the same rules and refusals as the storefront's, with
+        # the agent named as the requester on the outcome.
+        Subscription(
+            CUSTOMER_SERVICE_EVENTS,
+            CUSTOMER_SERVICE_TYPES,
+            {
+                "CancellationRequestedByAgent": lambda message, consumed: _agent_cancellation(app, message, consumed),
+                "ReturnRequestedByAgent": lambda message, consumed: _agent_return(app, message, consumed),
+            },
+        ),
     ]
+
+
+def _agent_cancellation(
+    app: OrdersApplication, message: Message[CancellationRequestedByAgentV1], consumed: Consumed
+) -> None:
+    request = message.data
+    app.request_cancellation(
+        consumed,
+        OrderCancellationRequestedV1(order_id=request.order_id, reason=request.reason),
+        requested_by=f"agent:{request.agent_id}",
+    )
+
+
+def _agent_return(app: OrdersApplication, message: Message[ReturnRequestedByAgentV1], consumed: Consumed) -> None:
+    request = message.data
+    app.request_return(
+        consumed,
+        ReturnRequestedV1(order_id=request.order_id, lines=request.lines, reason=request.reason),
+        requested_by=f"agent:{request.agent_id}",
+    )

@@ -1,9 +1,106 @@
-"""HTTP API of the customer_service service: translates requests into application calls."""
+"""HTTP API of customer_service, read side: order history (also as of a moment), search, customers, rebuilds."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+
+from services.customer_service.projections.as_of import history_as_of
+from services.customer_service.projections.events import iso
+from services.customer_service.projections.history import is_known
+from services.customer_service.projections.rebuild import RebuildRunner
+from services.customer_service.projections.search import OrderSearch, customer_view, search_orders
+from services.customer_service.projections.store import ProjectionStore
+from services.customer_service.projections.views import history_view
+from shared.contracts.envelope import OrderId
+from shared.contracts.orders import OrderStatus
+from shared.telemetry.trace_context import OrderTraces, trace_id_of
+
+Moment = Annotated[datetime | None, Query(description="RFC 3339 with offset or Z, e.g. 2026-11-28T10:15:00Z")]
 
 
-def customer_service_router() -> APIRouter:
-    return APIRouter(tags=["customer_service"])
+def moment(name: str, value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise HTTPException(status_code=400, detail=f"{name}: needs a UTC offset or Z (RFC 3339), got {value}")
+    return iso(value)
+
+
+def customer_service_router(store: ProjectionStore, rebuilds: RebuildRunner, traces: OrderTraces) -> APIRouter:
+    router = APIRouter(tags=["customer_service"])
+
+    @router.get("/orders/{order_id}/history", summary="An order's status, lines, shipments, returns and timeline")
+    async def get_history(order_id: str, as_of: Moment = None) -> dict[str, Any]:
+        at = moment("as_of", as_of)
+        if at is not None:
+            if as_of is not None and as_of > datetime.now(UTC):
+                raise HTTPException(status_code=400, detail=f"as_of: {at} is in the future")
+            past = await history_as_of(store, order_id, at)
+            if past is None:
+                raise HTTPException(status_code=404, detail=f"order {order_id!r} did not exist at {at}")
+            return history_view(past, as_of=at) | await _trace(order_id)
+        history = await store.history(order_id)
+        if not is_known(history):
+            raise HTTPException(status_code=404, detail=f"unknown order {order_id!r}")
+        assert history is not None
+        return history_view(history) | await _trace(order_id)
+
+    async def _trace(order_id: str) -> dict[str, str | None]:
+        """The order's trace, to look up every service's spans of it in the tracing backend."""
+        return {"trace_id": trace_id_of(await traces.lookup(order_id))}
+
+    @router.get("/orders", summary="Search orders by id, customer, email, tracking number, sku, status, dates")
+    async def find_orders(
+        order_id: Annotated[OrderId | None, Query()] = None,
+        customer_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+        email: Annotated[str | None, Query(min_length=3, max_length=320)] = None,
+        tracking_number: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+        sku: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+        status: Annotated[OrderStatus | None, Query()] = None,
+        placed_from: Moment = None,
+        placed_to: Moment = None,
+        page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> dict[str, Any]:
+        search = OrderSearch(
+            order_id=order_id,
+            customer_id=customer_id,
+            email=email,
+            tracking_number=tracking_number,
+            sku=sku,
+            status=status,
+            placed_from=moment("placed_from", placed_from),
+            placed_to=moment("placed_to", placed_to),
+            page=page,
+            page_size=page_size,
+        )
+        if search.placed_from and search.placed_to and search.placed_from > search.placed_to:
+            raise HTTPException(status_code=400, detail="placed_from: must not be after placed_to")
+        return await search_orders(store, search)
+
+    @router.get("/customers/{customer_id}", summary="A customer's orders and lifetime totals")
+    async def get_customer(customer_id: str) -> dict[str, Any]:
+        found = await customer_view(store, customer_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"unknown customer {customer_id!r}")
+        return found
+
+    @router.post("/projections/rebuild", status_code=202, summary="Rebuild the read models from the received log")
+    async def start_rebuild() -> dict[str, Any]:
+        running = rebuilds.running()
+        if running is not None:
+            raise HTTPException(status_code=409, detail=f"rebuild {running.rebuild_id} is still running")
+        progress = await rebuilds.start()
+        return {"rebuild_id": progress.rebuild_id, "status": progress.status}
+
+    @router.get("/projections/rebuild/{rebuild_id}", summary="Progress of a rebuild")
+    async def rebuild_status(rebuild_id: str) -> dict[str, Any]:
+        found = await rebuilds.status(rebuild_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"unknown rebuild {rebuild_id!r}")
+        return {key: value for key, value in found.items() if key != "_id"}
+
+    return router

@@ -13,7 +13,7 @@ def message(type_: str, data: Contract) -> Message[Contract]:
     return Message[Contract](event_id=uuid4(), type=type_, occurred_at=datetime.now(UTC), data=data)
 
 
-def test_orders_consumes_the_storefront_and_the_saga_replies(app: OrdersApplication) -> None:
+def test_orders_consumes_the_storefront_the_agents_and_the_saga_replies(app: OrdersApplication) -> None:
     declared = {s.topic.name: (sorted(s.handlers), s.dead_letters_unreadable) for s in subscriptions(app)}
 
     assert declared == {
@@ -23,6 +23,8 @@ def test_orders_consumes_the_storefront_and_the_saga_replies(app: OrdersApplicat
             ["ShipmentCancelled", "ShipmentDelivered", "ShipmentDispatched", "ShipmentReturnedToSender"],
             False,
         ),
+        # Agents' requests, handled exactly as the storefront's.
+        "customer_service.events.v1": (["CancellationRequestedByAgent", "ReturnRequestedByAgent"], False),
     }
 
 

@@ -1,0 +1,108 @@
+"""HTTP API of customer_service, write side: support cases and agents' requests on orders.
+
+The read model gives agents immediate answers (unknown order → 404; a cancellation of a dispatched order or a
+return of undelivered goods → 409) before anything is stored; the orders service still decides for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Header, HTTPException
+
+from services.customer_service.application import SupportApplication, UnknownCase
+from services.customer_service.domain.case import AlreadyEscalated, CaseClosed, UnknownCategory
+from services.customer_service.entrypoints.models import (
+    AddNote,
+    Escalate,
+    OpenCase,
+    RequestCancellation,
+    RequestReturn,
+    Resolve,
+)
+from services.customer_service.projections.history import History, is_known
+from services.customer_service.projections.store import ProjectionStore
+from services.customer_service.projections.views import cancellation_refusal, return_refusal
+
+T = TypeVar("T")
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+
+
+@contextmanager
+def _as_http_errors() -> Iterator[None]:
+    try:
+        yield
+    except UnknownCase as error:
+        raise HTTPException(status_code=404, detail=str(error)) from None
+    except (CaseClosed, AlreadyEscalated) as error:
+        raise HTTPException(status_code=409, detail=str(error)) from None
+    except UnknownCategory as error:
+        raise HTTPException(status_code=422, detail=f"category: {error}") from None
+
+
+def support_router(app: SupportApplication, store: ProjectionStore) -> APIRouter:
+    router = APIRouter(tags=["support"])
+
+    async def known_order(order_id: str) -> History:
+        history = await store.history(order_id)
+        if not is_known(history):
+            raise HTTPException(status_code=404, detail=f"unknown order {order_id!r}")
+        assert history is not None
+        return history
+
+    async def call(use_case: Callable[..., T], *args: Any) -> T:
+        with _as_http_errors():
+            return await asyncio.to_thread(use_case, *args)
+
+    @router.post("/orders/{order_id}/cases", status_code=201, summary="Open a support case for an order")
+    async def open_case(order_id: str, body: OpenCase, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+        await known_order(order_id)
+        return await call(app.open_case, order_id, body.category, body.summary, body.agent_id, idempotency_key)
+
+    @router.get("/orders/{order_id}/cases", summary="The support cases of an order (from the history)")
+    async def order_cases(order_id: str) -> list[dict[str, Any]]:
+        cases: list[dict[str, Any]] = (await known_order(order_id))["cases"]
+        return cases
+
+    @router.get("/cases/{case_id}", summary="A support case with its notes")
+    async def get_case(case_id: str) -> dict[str, Any]:
+        found = await asyncio.to_thread(app.get_case, case_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"unknown case {case_id!r}")
+        return found
+
+    @router.post("/cases/{case_id}/notes", status_code=201, summary="Add an agent's note to an open case")
+    async def add_note(case_id: str, body: AddNote) -> dict[str, Any]:
+        return await call(app.add_note, case_id, body.note, body.agent_id)
+
+    @router.post("/cases/{case_id}/escalate", summary="Escalate a case to the second line")
+    async def escalate(case_id: str, body: Escalate) -> dict[str, Any]:
+        return await call(app.escalate, case_id, body.reason, body.agent_id)
+
+    @router.post("/cases/{case_id}/resolve", summary="Resolve a case with its outcome")
+    async def resolve(case_id: str, body: Resolve) -> dict[str, Any]:
+        return await call(app.resolve, case_id, body.outcome, body.agent_id)
+
+    @router.post("/orders/{order_id}/cancellation", status_code=202, summary="Ask the orders service to cancel")
+    async def request_cancellation(
+        order_id: str, body: RequestCancellation, idempotency_key: IdempotencyKey = None
+    ) -> dict[str, Any]:
+        refusal = cancellation_refusal(await known_order(order_id))
+        if refusal is not None:
+            raise HTTPException(status_code=409, detail=f"cancellation refused: {refusal}")
+        return await call(app.request_cancellation_for_agent, order_id, body.reason, body.agent_id, idempotency_key)
+
+    @router.post("/orders/{order_id}/returns", status_code=202, summary="Ask the orders service to take a return")
+    async def request_return(
+        order_id: str, body: RequestReturn, idempotency_key: IdempotencyKey = None
+    ) -> dict[str, Any]:
+        lines = [line.model_dump() for line in body.lines]
+        refusal = return_refusal(await known_order(order_id), lines)
+        if refusal is not None:
+            raise HTTPException(status_code=409, detail=f"return refused: {refusal}")
+        return await call(app.request_return_for_agent, order_id, lines, body.reason, body.agent_id, idempotency_key)
+
+    return router

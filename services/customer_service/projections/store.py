@@ -1,0 +1,178 @@
+"""The read models in MongoDB: order histories, per-order summaries and lookup documents, in a generation.
+
+A generation is a set of collections (`<gen>_histories_<shard>`, `<gen>_summaries_<shard>`,
+`<gen>_lookups_<shard>`); the `projection_meta` document `active` names the one served and written. A rebuild
+fills a fresh generation and then makes it active, so readers never see a half-built model.
+
+Why shards: FerretDB v1 (SQLite) pushes `_id` filters down for queries, but updates, replaces and deletes scan
+and decode the whole collection even when filtered by `_id` (measured: `replace_one` by `_id` 17 ms on 10
+documents, 300 ms on 2,000). Each read model is therefore spread over SHARDS (64) collections by a stable hash of its
+`_id`, so a write scans about N / SHARDS documents; reads by `_id` stay point lookups. Inserts are not affected.
+
+Topics are consumed concurrently, so two events of one order can be folded at the same time. FerretDB v1
+evaluates an update's filter and writes the result in separate steps (no transactions), so a `version` filter
+alone does not stop a lost update between two writers: within the process, writes to one order are serialised
+by a lock (striped by order id); the version check still guards against a second replica, narrowing (not
+closing) that window, which is why one replica per deployment is the supported setup on FerretDB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+import zlib
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.customer_service.projections.events import ReceivedEvent
+from services.customer_service.projections.history import History, apply, new_history
+from services.customer_service.projections.received import ReceivedLog
+from services.customer_service.projections.views import lookup_keys, summary_of
+
+META = "projection_meta"
+FIRST_GENERATION = "g0"
+# Other replicas see a newly activated generation within this time.
+GENERATION_TTL_S = 2.0
+LOCK_STRIPES = 256
+SHARDS = 64
+KINDS = ("histories", "summaries", "lookups")
+
+
+def collection_name(generation: str, kind: str, key: str, shards: int = SHARDS) -> str:
+    """The collection holding the document `_id` = `key` (a stable hash: every replica and rebuild agrees)."""
+    return f"{generation}_{kind}_{zlib.crc32(key.encode()) % shards:03d}"
+
+
+class ProjectionStore:
+    def __init__(self, database: AsyncDatabase[dict[str, Any]], shards: int = SHARDS) -> None:
+        self.database = database
+        self.shards = shards
+        self.log = ReceivedLog(database)
+        self.meta = database[META]
+        self._generation: str | None = None
+        self._generation_read_at = 0.0
+        self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
+
+    # Generations.
+
+    async def generation(self) -> str:
+        if self._generation is None or time.monotonic() - self._generation_read_at > GENERATION_TTL_S:
+            active = await self.meta.find_one({"_id": "active"})
+            self._generation = FIRST_GENERATION if active is None else str(active["generation"])
+            self._generation_read_at = time.monotonic()
+        return self._generation
+
+    async def new_generation(self) -> str:
+        counter = await self.meta.find_one_and_update(
+            {"_id": "generations"}, {"$inc": {"last": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        assert counter is not None
+        return f"g{int(counter['last'])}"
+
+    async def activate(self, generation: str) -> str | None:
+        """Serve and write `generation` from now on; returns the one it replaces."""
+        previous = await self.generation()
+        await self.meta.update_one({"_id": "active"}, {"$set": {"generation": generation}}, upsert=True)
+        self._generation, self._generation_read_at = generation, time.monotonic()
+        return previous
+
+    async def drop_generation(self, generation: str) -> None:
+        for kind in KINDS:
+            for shard in range(self.shards):
+                await self.database.drop_collection(f"{generation}_{kind}_{shard:03d}")
+
+    def collection(self, generation: str, kind: str, key: str) -> Any:
+        return self.database[collection_name(generation, kind, key, self.shards)]
+
+    def histories(self, generation: str, order_id: str) -> Any:
+        return self.collection(generation, "histories", order_id)
+
+    def summaries(self, generation: str, order_id: str) -> Any:
+        return self.collection(generation, "summaries", order_id)
+
+    def lookups(self, generation: str, key: str) -> Any:
+        return self.collection(generation, "lookups", key)
+
+    # The live path.
+
+    async def record(self, event: ReceivedEvent, generation: str | None = None, append: bool = True) -> bool:
+        """Append `event` to the log (once) and fold it into its order's history; False if already applied."""
+        async with self._locks[hash(event.order_id) % LOCK_STRIPES]:
+            return await self._record(event, generation, append)
+
+    async def _record(self, event: ReceivedEvent, generation: str | None, append: bool) -> bool:
+        generation = generation or await self.generation()
+        histories = self.histories(generation, event.order_id)
+        numbered: ReceivedEvent | None = None if append else event
+        while True:
+            stored = await histories.find_one({"_id": event.order_id})
+            if stored is not None and event.event_id in stored["applied"]:
+                # Redelivered: the history has it; make sure the summary and lookups caught up too.
+                await self._index(generation, stored, None)
+                return False
+            if numbered is None:
+                numbered = await self.log.append(event)
+            history: History = copy.deepcopy(stored) if stored is not None else new_history(event.order_id)
+            apply(history, numbered)
+            if await self._save(histories, history, None if stored is None else stored["version"]):
+                await self._index(generation, history, stored)
+                return True
+            await asyncio.sleep(0)  # another writer got in first: read again
+
+    async def _save(self, histories: Any, history: History, expected_version: int | None) -> bool:
+        if expected_version is None:
+            try:
+                await histories.insert_one(history)
+            except DuplicateKeyError:
+                return False
+            return True
+        result = await histories.replace_one({"_id": history["_id"], "version": expected_version}, history)
+        return bool(result.matched_count)
+
+    async def _index(self, generation: str, history: History, before: History | None) -> None:
+        """Write the summary and lookups that changed (writes scan a shard: skip the ones that did not)."""
+        if history["placed"] is None:
+            return  # not searchable before its placement is known
+        summary = summary_of(history)
+        known = before is not None and before["placed"] is not None
+        if not known or summary_of(before) != summary:  # type: ignore[arg-type]
+            await self.summaries(generation, history["order_id"]).replace_one(
+                {"_id": history["order_id"]}, summary, upsert=True
+            )
+        for key in sorted(lookup_keys(history) - (lookup_keys(before) if known else set())):  # type: ignore[arg-type]
+            await self.lookups(generation, key).update_one(
+                {"_id": key}, {"$addToSet": {"order_ids": history["order_id"]}}, upsert=True
+            )
+
+    # Reads.
+
+    async def history(self, order_id: str) -> History | None:
+        found: History | None = await self.histories(await self.generation(), order_id).find_one({"_id": order_id})
+        return found
+
+    async def summaries_of(self, order_ids: list[str]) -> list[dict[str, Any]]:
+        generation = await self.generation()
+        found = await asyncio.gather(
+            *(self.summaries(generation, order_id).find_one({"_id": order_id}) for order_id in order_ids)
+        )
+        return [summary for summary in found if summary is not None]
+
+    async def lookup(self, key: str) -> list[str]:
+        found = await self.lookups(await self.generation(), key).find_one({"_id": key})
+        return [] if found is None else list(found["order_ids"])
+
+    async def scan_summaries(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Filters other than on `_id` scan every summary shard (FerretDB decodes each document); measured in
+        benchmarks/history.py."""
+        generation = await self.generation()
+
+        async def scan(shard: int) -> list[dict[str, Any]]:
+            collection = self.database[f"{generation}_summaries_{shard:03d}"]
+            return [summary async for summary in collection.find(query)]
+
+        found = await asyncio.gather(*(scan(shard) for shard in range(self.shards)))
+        return [summary for shard in found for summary in shard]
