@@ -26,6 +26,7 @@ from services.customer_service.entrypoints.http import customer_service_router
 from services.customer_service.projections.events import ReceivedEvent, iso
 from services.customer_service.projections.rebuild import Rebuilder, RebuildRunner
 from services.customer_service.projections.store import ProjectionStore
+from shared.telemetry.trace_context import OrderTraces
 
 REQUESTS = 1_000
 LOAD_BATCH = 2_000
@@ -164,7 +165,8 @@ async def main() -> None:
         print(f"live consumer path:         {len(sample) / (time.perf_counter() - live_started):9.0f} events/s")
 
         app = FastAPI()
-        app.include_router(customer_service_router(store, RebuildRunner(rebuilder)))
+        traces = OrderTraces(client[name]["trace_contexts"])
+        app.include_router(customer_service_router(store, RebuildRunner(rebuilder), traces))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
             ids = [f"BO-{rng.randrange(orders):06d}" for _ in range(REQUESTS)]
 
