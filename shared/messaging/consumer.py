@@ -75,10 +75,12 @@ class MessageDispatcher:
             self._record_lag(record, consumer)
         key = record.key.decode("utf-8", "replace") if record.key else None
         order_token = order_id_var.set(key if self.keyed_by_order else None)
+        event_token = event_id_var.set(None)
         try:
             await self._dispatch(record, key)
         finally:
             order_id_var.reset(order_token)
+            event_id_var.reset(event_token)
 
     async def _dispatch(self, record: ConsumerRecord[bytes, bytes], key: str | None) -> None:
         sub = self.subscription
