@@ -1,0 +1,114 @@
+"""Following a service's own event log: the one loop behind the outbox relay and the local projections.
+
+A follower reads the application's notification log in order, in batches, off the event loop; hands each
+batch of domain events to `handle`; and saves how far it got, durably, after `handle` returned. A crash in
+between means the tail is handled again, so what `handle` does must be safe to repeat (re-publishing under
+the same event ids, versioned upserts). Store or broker trouble restarts from the saved position with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+from eventsourcing.application import Application
+from pymongo.asynchronous.collection import AsyncCollection
+
+log = logging.getLogger(__name__)
+
+
+class LogFollower(ABC):
+    kind = "log follower"
+
+    def __init__(
+        self,
+        name: str,
+        app: Application[Any],
+        positions: AsyncCollection[dict[str, Any]],
+        batch_size: int = 200,
+        idle_poll_s: float = 0.5,
+    ) -> None:
+        self.name = name
+        self.app = app
+        self.positions = positions
+        self.batch_size = batch_size
+        self.idle_poll_s = idle_poll_s
+        self.position = 0
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @abstractmethod
+    async def handle(self, events: list[Any]) -> None:
+        """Do this follower's work for a batch of domain events, in log order."""
+
+    async def after_batch(self, notifications: int) -> None:  # noqa: B027 - optional hook
+        """Called once a batch is handled and its position saved."""
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run(), name=f"{self.kind}-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def wake(self) -> None:
+        """Something was stored: look now rather than at the next poll. Safe from any thread."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def backlog(self) -> int:
+        """Notifications stored but not yet handled (for metrics and tests)."""
+        newest = await asyncio.to_thread(self.app.recorder.max_notification_id)
+        return max(0, (newest or 0) - self.position)
+
+    async def catch_up(self) -> int:
+        """Handle everything stored so far, without the background task; returns the new position."""
+        self.position = await self._load_position()
+        while await self.process_batch():
+            pass
+        return self.position
+
+    async def process_batch(self) -> bool:
+        """Handle the next batch after `position`; False when there was nothing new."""
+        notifications = await asyncio.to_thread(
+            self.app.recorder.select_notifications, self.position + 1, self.batch_size
+        )
+        if not notifications:
+            return False
+        await self.handle([self.app.mapper.to_domain_event(n) for n in notifications])
+        self.position = notifications[-1].id
+        await self.positions.update_one({"_id": self.name}, {"$set": {"position": self.position}}, upsert=True)
+        await self.after_batch(len(notifications))
+        return True
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                self.position = await self._load_position()
+                while True:
+                    if not await self.process_batch():
+                        self._wakeup.clear()
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wakeup.wait(), self.idle_poll_s)
+                    failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                # Broker or store trouble, or an event `handle` chokes on: start again from the saved position,
+                # backing off so that neither an outage nor a bug spins the CPU.
+                failures += 1
+                delay = min(10.0, 0.2 * 2**failures)
+                log.warning("%s %s failed (%r); retrying in %.1fs", self.kind, self.name, error, delay)
+                await asyncio.sleep(delay)
+
+    async def _load_position(self) -> int:
+        document = await self.positions.find_one({"_id": self.name})
+        return int(document["position"]) if document else 0
