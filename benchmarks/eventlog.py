@@ -1,12 +1,16 @@
 """Event-log throughput: this module on MongoDB/FerretDB against the library's SQLite recorder.
 
 Run: ``MONGODB_URL=mongodb://127.0.0.1:27018 uv run python -m benchmarks.eventlog``
-Each figure is events per second; the ratio is ours / SQLite (file in a temp dir).
+(``--long-stream`` runs only the long-stream measure).
+Throughput figures are events per second; the ratio is ours / SQLite (file in a temp dir).
+The long-stream figures are milliseconds per operation on one aggregate with a long history,
+the case of a hot StockItem touched by every order.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -59,6 +63,35 @@ def measure(recorder: ApplicationRecorder) -> dict[str, float]:
     return figures
 
 
+# One aggregate with this many events, built in commits of LONG_STREAM_BATCH (the set-up is not timed).
+LONG_STREAM_EVENTS = 2_000
+LONG_STREAM_BATCH = 100
+LONG_STREAM_SAMPLES = 50
+
+
+def long_stream(recorder: ApplicationRecorder) -> dict[str, float]:
+    """Milliseconds to read the last 10 events and to append 1 event, on a 2,000-event stream."""
+    originator_id = uuid4()
+    for start in range(1, LONG_STREAM_EVENTS + 1, LONG_STREAM_BATCH):
+        recorder.insert_events(
+            [StoredEvent(originator_id, v, "bench.Event", STATE) for v in range(start, start + LONG_STREAM_BATCH)]
+        )
+    # Loading an aggregate from a snapshot at version 1990: only the events after it.
+    started = time.perf_counter()
+    for _ in range(LONG_STREAM_SAMPLES):
+        tail = recorder.select_events(originator_id, gt=LONG_STREAM_EVENTS - 10)
+    read_ms = (time.perf_counter() - started) * 1000 / LONG_STREAM_SAMPLES
+    assert [e.originator_version for e in tail] == list(range(LONG_STREAM_EVENTS - 9, LONG_STREAM_EVENTS + 1))
+    started = time.perf_counter()
+    for v in range(LONG_STREAM_EVENTS + 1, LONG_STREAM_EVENTS + 1 + LONG_STREAM_SAMPLES):
+        recorder.insert_events([StoredEvent(originator_id, v, "bench.Event", STATE)])
+    append_ms = (time.perf_counter() - started) * 1000 / LONG_STREAM_SAMPLES
+    return {
+        f"append 1 event at v>{LONG_STREAM_EVENTS}": append_ms,
+        f"select_events gt={LONG_STREAM_EVENTS - 10}": read_ms,
+    }
+
+
 def with_mongo(run: Callable[[ApplicationRecorder], dict[str, float]]) -> dict[str, float]:
     url = os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017")
     database = "es_bench_" + uuid4().hex[:12]
@@ -87,11 +120,17 @@ def with_sqlite(run: Callable[[ApplicationRecorder], dict[str, float]]) -> dict[
 
 def main() -> None:
     started = time.perf_counter()
-    ours = with_mongo(measure)
-    sqlite = with_sqlite(measure)
-    print(f"{'events/s':34} {'ours':>10} {'sqlite':>10} {'ours/sqlite':>12}")
-    for name, rate in ours.items():
-        print(f"{name:34} {rate:10.0f} {sqlite[name]:10.0f} {rate / sqlite[name]:12.2f}")
+    if "--long-stream" not in sys.argv[1:]:
+        ours = with_mongo(measure)
+        sqlite = with_sqlite(measure)
+        print(f"{'events/s':34} {'ours':>10} {'sqlite':>10} {'ours/sqlite':>12}")
+        for name, rate in ours.items():
+            print(f"{name:34} {rate:10.0f} {sqlite[name]:10.0f} {rate / sqlite[name]:12.2f}")
+    ours = with_mongo(long_stream)
+    sqlite = with_sqlite(long_stream)
+    print(f"{f'long stream ({LONG_STREAM_EVENTS} events), ms/op':34} {'ours':>10} {'sqlite':>10} {'ours/sqlite':>12}")
+    for name, ms in ours.items():
+        print(f"{name:34} {ms:10.2f} {sqlite[name]:10.2f} {ms / sqlite[name]:12.1f}")
     print(f"(total run {time.perf_counter() - started:.0f}s)")
 
 

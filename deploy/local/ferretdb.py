@@ -39,7 +39,9 @@ class FerretDBNode:
     def install(self) -> None:
         """Build our wrapper around FerretDB's embeddable package once (see main.go for why)."""
         stamp = self.binary.with_suffix(".source")
-        source = (WRAPPER / "main.go").read_bytes() + (WRAPPER / "go.sum").read_bytes()
+        # Rebuilt whenever the wrapper's sources or pinned dependencies change.
+        inputs = [*sorted(WRAPPER.glob("*.go")), WRAPPER / "go.mod", WRAPPER / "go.sum"]
+        source = b"".join(f.read_bytes() for f in inputs)
         if self.binary.exists() and stamp.exists() and stamp.read_bytes() == source:
             return
         if shutil.which("go") is None:

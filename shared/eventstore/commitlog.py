@@ -5,9 +5,9 @@ error on ``_id`` means another writer appended first, so it refreshes and retrie
 unique ``_id`` index is therefore the single serialisation point for every check
 (versions, tracking) without multi-document transactions, which FerretDB v1 lacks.
 
-Per-stream lookups are served by a projection (one document per originator) that
-writers bring up to date, idempotently, before checking versions against it.  The
-``@projected`` watermark says how far the projection is known to be complete.
+Per-stream lookups are served by a projection (pages of versions per originator, see
+streams.py) that writers bring up to date, idempotently, before checking versions against
+it.  The ``@projected`` watermark says how far the projection is known to be complete.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from __future__ import annotations
 import random
 import time
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from threading import Lock
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent, Tracking
@@ -28,6 +27,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.eventstore import documents as docs
 from shared.eventstore.datastore import Document
 from shared.eventstore.errors import DocumentSizeError, translated_driver_errors
+from shared.eventstore.streams import StreamPages, upsert
 
 _MAX_APPEND_ATTEMPTS = 10_000
 _KNOWN_POSITIONS_LIMIT = 100_000
@@ -64,7 +64,8 @@ class CommitLog:
         self.log_name = log_name
         self.streams_name = log_name + "_streams"
         self.commits: Collection[Document] = database[log_name]
-        self.streams: Collection[Document] = database[self.streams_name]
+        self.streams_collection: Collection[Document] = database[self.streams_name]
+        self.streams = StreamPages(self.streams_collection, self.streams_name)
         # Tracking positions recorded through this log, projected beside it so that any
         # recorder catching up the log (not only a process recorder) can project them.
         self.tracking_name = log_name + "_tracking"
@@ -88,7 +89,7 @@ class CommitLog:
             for _ in range(_MAX_APPEND_ATTEMPTS):
                 head = self._head
                 self.ensure_projected(head.number)
-                existing_streams = self._check_streams(events)
+                existing_pages = self.streams.check(events)
                 if tracking is not None:
                     self._check_tracking(tracking)
                 position = docs.CommitPosition(head.number + 1, head.last + 1, head.last + len(events))
@@ -101,7 +102,7 @@ class CommitLog:
                     time.sleep(random.uniform(0, 0.002))
                     continue
                 self._note(position)
-                self._project(commit, existing_streams)
+                self._project(commit, existing_pages)
                 self._advance_projected(position.number)
                 return commit
         msg = f"Gave up appending to '{self.log_name}' after {_MAX_APPEND_ATTEMPTS} contended attempts"
@@ -120,28 +121,6 @@ class CommitLog:
             )
             raise DocumentSizeError(msg)
 
-    def _check_streams(self, events: Sequence[StoredEvent]) -> set[str]:
-        """Raises IntegrityError on a version conflict; returns the streams that exist."""
-        by_stream: dict[str, list[StoredEvent]] = {}
-        for e in events:
-            by_stream.setdefault(docs.stream_id(e.originator_id), []).append(e)
-        existing = set()
-        for sid, new_events in by_stream.items():
-            doc = self.streams.find_one({"_id": sid})
-            if doc is None:
-                continue
-            existing.add(sid)
-            recorded = docs.decode_stream(self.streams_name, doc)
-            for e in new_events:
-                if e.originator_version in recorded:
-                    msg = f"Stored event already recorded: {e}"
-                    raise IntegrityError(msg)
-            size = sum(map(docs.event_size, recorded.values())) + sum(map(docs.event_size, new_events))
-            if size > docs.MAX_DOCUMENT_BYTES:
-                msg = f"Stream {sid!r} in '{self.streams_name}' would exceed the 16 MiB document limit"
-                raise DocumentSizeError(msg)
-        return existing
-
     def _check_tracking(self, tracking: Tracking) -> None:
         current = self.max_tracking_id(tracking.application_name)
         if current is not None and current >= tracking.notification_id:
@@ -157,7 +136,7 @@ class CommitLog:
         """Makes the stream and tracking projections complete up to commit `upto`."""
         if self._projected_upto >= upto:
             return
-        watermark = self.streams.find_one({"_id": docs.WATERMARK_ID})
+        watermark = self.streams_collection.find_one({"_id": docs.WATERMARK_ID})
         if watermark is not None:
             self._advance_projected(docs.decode_counter(self.streams_name, watermark), publish=False)
         for number in range(self._projected_upto + 1, upto + 1):
@@ -165,41 +144,17 @@ class CommitLog:
             if commit is None:
                 msg = f"Commit {docs.commit_id(number)} missing from '{self.log_name}' below its head"
                 raise OperationalError(msg)
-            self._project(commit, existing_streams=None)
+            self._project(commit, existing_pages=None)
             self._advance_projected(number)
 
-    def _project(self, commit: docs.Commit, existing_streams: set[str] | None) -> None:
+    def _project(self, commit: docs.Commit, existing_pages: set[str] | None) -> None:
         """Idempotent: re-applying a commit sets the same fields to the same values."""
-        by_stream: dict[str, tuple[UUID | str, dict[str, Any]]] = {}
-        for e in commit.events:
-            sid = docs.stream_id(e.originator_id)
-            entries = by_stream.setdefault(sid, (e.originator_id, {}))[1]
-            entries[str(e.originator_version)] = docs.encode_stream_entry(e)
-        for sid, (originator_id, entries) in by_stream.items():
-            self._project_stream(sid, originator_id, entries, existing_streams)
+        self.streams.project(commit.events, existing_pages)
         if commit.tracking is not None:
             self._raise_tracking(commit.tracking)
 
-    def _project_stream(
-        self,
-        sid: str,
-        originator_id: UUID | str,
-        entries: Mapping[str, Any],
-        existing_streams: set[str] | None,
-    ) -> None:
-        if existing_streams is not None and sid not in existing_streams:
-            # An insert is much cheaper than an upsert on FerretDB.
-            try:
-                self.streams.insert_one({"_id": sid, "o": originator_id, "e": dict(entries)})
-            except DuplicateKeyError:
-                pass  # Another writer catching up created it first; fall through to $set.
-            else:
-                return
-        update = {f"e.{version}": entry for version, entry in entries.items()}
-        _upsert(self.streams, sid, {"$set": {"o": originator_id, **update}})
-
     def _raise_tracking(self, tracking: Tracking) -> None:
-        _upsert(self.tracking, tracking.application_name, {"$max": {"n": tracking.notification_id}})
+        upsert(self.tracking, tracking.application_name, {"$max": {"n": tracking.notification_id}})
 
     def _advance_projected(self, number: int, *, publish: bool = True) -> None:
         with self._lock:
@@ -207,7 +162,7 @@ class CommitLog:
                 return
             self._projected_upto = number
         if publish:
-            _upsert(self.streams, docs.WATERMARK_ID, {"$max": {"n": number}})
+            upsert(self.streams_collection, docs.WATERMARK_ID, {"$max": {"n": number}})
 
     # ---------------------------------------------------------------- reading
 
@@ -279,14 +234,8 @@ class CommitLog:
     def head(self) -> docs.CommitPosition:
         return self._head
 
-    def recorded_stream(self, originator_id: UUID | str) -> dict[int, StoredEvent]:
-        doc = self.streams.find_one({"_id": docs.stream_id(originator_id)})
-        return {} if doc is None else docs.decode_stream(self.streams_name, doc)
-
-
-def _upsert(collection: Collection[Document], doc_id: str, update: Mapping[str, Any]) -> None:
-    try:
-        collection.update_one({"_id": doc_id}, update, upsert=True)
-    except DuplicateKeyError:
-        # Two upserts raced to insert the document; now that it exists, update it.
-        collection.update_one({"_id": doc_id}, update)
+    def select_events(
+        self, originator_id: UUID | str, *, gt: int | None, lte: int | None, desc: bool, limit: int | None
+    ) -> list[StoredEvent]:
+        with translated_driver_errors():
+            return self.streams.select(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)

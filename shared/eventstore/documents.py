@@ -24,6 +24,17 @@ MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 64 * 1024
 
 WATERMARK_ID = "@projected"
 
+# Versions per page of the stream projection (page k: versions k * PAGE_SIZE + 1 ..).
+# Every write of an aggregate reads and rewrites the one page its new version falls in,
+# and FerretDB decodes and re-encodes a whole document per read or update, so the page
+# size bounds that cost; a read touches one page per PAGE_SIZE versions it returns, one
+# point lookup each.  64 keeps a hot aggregate's write within a few milliseconds of a
+# fresh one's, while most aggregates (an order, a customer: a few dozen events) still
+# live in their head page, so loading them stays a single lookup.
+PAGE_SIZE = 64
+# Wide enough for any version a 64-bit integer holds, so a page _id never changes width.
+_PAGE_NUMBER_WIDTH = 18
+
 
 def commit_id(number: int) -> str:
     return f"{number:0{_COMMIT_ID_WIDTH}d}"
@@ -34,6 +45,16 @@ def stream_id(originator_id: UUID | str) -> str:
     if isinstance(originator_id, UUID):
         return "u" + originator_id.hex
     return "s" + originator_id
+
+
+def page_number(version: int) -> int:
+    # Aggregates count versions from 1: page 0 holds versions 1..PAGE_SIZE.
+    return (version - 1) // PAGE_SIZE
+
+
+def page_id(sid: str, page: int) -> str:
+    # A string _id, so that FerretDB pushes the lookup and the update down to SQL.
+    return f"{sid}#{page:0{_PAGE_NUMBER_WIDTH}d}"
 
 
 def event_size(event: StoredEvent) -> int:
@@ -158,17 +179,35 @@ def decode_commit(collection: str, number: int, doc: Any) -> Commit:
     return Commit(position, tuple(events), tracking)
 
 
-def decode_stream(collection: str, doc: Any) -> dict[int, StoredEvent]:
-    """Returns the stream's events keyed by version (unordered)."""
-    r = _Reader(collection, doc)
+@dataclass(frozen=True)
+class Page:
+    """One page of a stream: its events by version and, in the head page (page 0), the
+    numbers of every page that holds events (`listed`); None in other pages."""
+
+    events: dict[int, StoredEvent]
+    listed: frozenset[int] | None
+
+
+def decode_page(collection: str, doc: Any, sid: str, page: int) -> Page:
+    r = _Reader(collection, doc, page_id(sid, page))
     originator_id = r.originator(r.doc, "o")
     entries = r.subdocument(r.doc, "e")
+    listed = None
+    if page == 0:
+        raw_listed = r.doc.get("p")
+        if not isinstance(raw_listed, list) or not all(
+            isinstance(n, int) and not isinstance(n, bool) for n in raw_listed
+        ):
+            r.fail(f"field 'p' of a stream's head page must be an array of page numbers, got {raw_listed!r}")
+        listed = frozenset(raw_listed)
     events: dict[int, StoredEvent] = {}
     for key, raw in entries.items():
         try:
             version = int(key)
         except ValueError:
             r.fail(f"stream entry key {key!r} is not a version number")
+        if page_number(version) != page:
+            r.fail(f"stream entry {key!r} does not belong in page {page}")
         if not isinstance(raw, dict):
             r.fail(f"stream entry {key!r} is not a document")
         events[version] = StoredEvent(
@@ -177,7 +216,7 @@ def decode_stream(collection: str, doc: Any) -> dict[int, StoredEvent]:
             topic=r.string(raw, "t"),
             state=r.blob(raw, "s"),
         )
-    return events
+    return Page(events, listed)
 
 
 def decode_counter(collection: str, doc: Any, key: str = "n") -> int:

@@ -79,15 +79,8 @@ class MongoAggregateRecorder(MongoRecorder, AggregateRecorder):
         desc: bool = False,
         limit: int | None = None,
     ) -> Sequence[StoredEvent]:
-        with translated_driver_errors():
-            recorded = self.log.recorded_stream(originator_id)
-        versions = sorted(
-            (v for v in recorded if (gt is None or v > gt) and (lte is None or v <= lte)),
-            reverse=desc,
-        )
-        if limit is not None:
-            versions = versions[:limit]
-        return [recorded[v] for v in versions]
+        # May briefly miss a commit whose writer died before projecting it (see README).
+        return self.log.select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
 
 
 class MongoApplicationRecorder(MongoAggregateRecorder, ApplicationRecorder):

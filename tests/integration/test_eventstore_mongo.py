@@ -142,7 +142,7 @@ class TestIntegrity(FreshDatabase):
         originator_id = uuid4()
         recorder.insert_events([event(originator_id, 1)])
         datastore.database["stored_events_streams"].update_one(
-            {"_id": docs.stream_id(originator_id)}, {"$set": {"e.1.s": "not binary"}}
+            {"_id": docs.page_id(docs.stream_id(originator_id), 0)}, {"$set": {"e.1.s": "not binary"}}
         )
         with pytest.raises(CorruptDocumentError, match="stored_events_streams"):
             recorder.select_events(originator_id)

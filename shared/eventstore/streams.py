@@ -1,0 +1,198 @@
+"""The per-aggregate projection of the commit log, in pages of `PAGE_SIZE` versions.
+
+Page `k` of a stream holds the versions `k * PAGE_SIZE + 1 .. (k + 1) * PAGE_SIZE`:
+``{_id: "<stream id>#<k>", o, e: {"<version>": {t, s}}}``.  Page 0 is the stream's head:
+it always exists once the stream does and also lists, in ``p``, every page holding events,
+so that a reader finds where a stream ends (and, in a sparse stream such as snapshots,
+which pages exist) with one lookup instead of probing.
+
+Why a read is consistent without transactions.  Commits are projected in commit order (a
+writer projects commit n + 1 only once commit n is), and a page is listed in the head only
+after it is written, in the last write of the commit.  A reader reads the head first and
+then only the pages listed there.  In a stream whose versions grow with its commits (every
+aggregate), a page is final once a higher page holds events, so every listed page below the
+highest one is final when the head is read, and what a reader gets is a prefix of the
+versions: it may miss the newest commit, or see only its part in pages already listed, but
+never a hole.  A commit that opens a page becomes visible at once with its head write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from shared.eventstore import documents as docs
+from shared.eventstore.datastore import Document
+from shared.eventstore.errors import CorruptDocumentError, DocumentSizeError
+
+# Room for one page number in the head's `p` array (BSON key, type and int64).
+_LISTED_PAGE_BYTES = 32
+
+_PageKey = tuple[str, int]
+
+
+def _by_page(events: Iterable[StoredEvent]) -> dict[_PageKey, list[StoredEvent]]:
+    grouped: dict[_PageKey, list[StoredEvent]] = {}
+    for e in events:
+        key = (docs.stream_id(e.originator_id), docs.page_number(e.originator_version))
+        grouped.setdefault(key, []).append(e)
+    return grouped
+
+
+class StreamPages:
+    def __init__(self, collection: Collection[Document], name: str) -> None:
+        self.collection = collection
+        self.name = name
+
+    # ----------------------------------------------------------------- writing
+
+    def check(self, events: Sequence[StoredEvent]) -> set[str]:
+        """Raises IntegrityError on a version conflict; returns the _ids of the pages that exist.
+
+        Only the pages the new versions fall in are read: a conflicting version can be nowhere else.
+        """
+        existing = set()
+        for (sid, page), new_events in _by_page(events).items():
+            recorded = self._read(sid, page)
+            if recorded is None:
+                continue
+            existing.add(docs.page_id(sid, page))
+            for e in new_events:
+                if e.originator_version in recorded.events:
+                    msg = f"Stored event already recorded: {e}"
+                    raise IntegrityError(msg)
+            size = sum(map(docs.event_size, recorded.events.values())) + sum(map(docs.event_size, new_events))
+            size += _LISTED_PAGE_BYTES * len(recorded.listed or ())
+            if size > docs.MAX_DOCUMENT_BYTES:
+                msg = f"Page {docs.page_id(sid, page)!r} in '{self.name}' would exceed the 16 MiB document limit"
+                raise DocumentSizeError(msg)
+        return existing
+
+    def project(self, events: Sequence[StoredEvent], existing_pages: set[str] | None) -> None:
+        """Idempotent: re-applying a commit sets the same fields to the same values.
+
+        `existing_pages` is what `check` found just before the commit; None (catching up a
+        commit someone else wrote) makes every write an upsert.
+        """
+        streams: dict[str, tuple[UUID | str, dict[int, dict[str, Any]]]] = {}
+        for (sid, page), page_events in _by_page(events).items():
+            originator_id = page_events[0].originator_id
+            entries = {str(e.originator_version): docs.encode_stream_entry(e) for e in page_events}
+            streams.setdefault(sid, (originator_id, {}))[1][page] = entries
+        for sid, (originator_id, pages) in streams.items():
+            self._project_stream(sid, originator_id, pages, existing_pages)
+
+    def _project_stream(
+        self,
+        sid: str,
+        originator_id: UUID | str,
+        pages: dict[int, dict[str, Any]],
+        existing_pages: set[str] | None,
+    ) -> None:
+        def known_missing(page: int) -> bool:
+            return existing_pages is not None and docs.page_id(sid, page) not in existing_pages
+
+        others = sorted(p for p in pages if p != 0)
+        for page in others:
+            self._write_page(sid, page, originator_id, pages[page], insert=known_missing(page))
+        # Last, so that readers see the new pages only once they are written.
+        to_list = [p for p in others if existing_pages is None or known_missing(p)]
+        head_entries = pages.get(0)
+        if head_entries is not None:
+            self._write_head(sid, originator_id, head_entries, [0, *to_list], insert=known_missing(0))
+        elif to_list:
+            self._write_head(sid, originator_id, {}, to_list, insert=False)
+
+    def _write_page(
+        self, sid: str, page: int, originator_id: UUID | str, entries: dict[str, Any], *, insert: bool
+    ) -> None:
+        doc_id = docs.page_id(sid, page)
+        if insert:
+            # An insert is much cheaper than an upsert on FerretDB.
+            try:
+                self.collection.insert_one({"_id": doc_id, "o": originator_id, "e": entries})
+            except DuplicateKeyError:
+                pass  # Another writer catching up created it first; fall through to $set.
+            else:
+                return
+        update = {f"e.{version}": entry for version, entry in entries.items()}
+        upsert(self.collection, doc_id, {"$set": {"o": originator_id, **update}})
+
+    def _write_head(
+        self, sid: str, originator_id: UUID | str, entries: dict[str, Any], listed: list[int], *, insert: bool
+    ) -> None:
+        doc_id = docs.page_id(sid, 0)
+        if insert:
+            try:
+                self.collection.insert_one({"_id": doc_id, "o": originator_id, "e": entries, "p": listed})
+            except DuplicateKeyError:
+                pass
+            else:
+                return
+        update: dict[str, Any] = {
+            "$set": {"o": originator_id, **{f"e.{version}": entry for version, entry in entries.items()}},
+            "$addToSet": {"p": {"$each": listed}},
+        }
+        if not entries:
+            # A head created only to list later pages still gets the fields every page has.
+            update["$setOnInsert"] = {"e": {}}
+        upsert(self.collection, doc_id, update)
+
+    # ----------------------------------------------------------------- reading
+
+    def select(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None,
+        lte: int | None,
+        desc: bool,
+        limit: int | None,
+    ) -> list[StoredEvent]:
+        if limit is not None and limit <= 0:
+            return []
+        sid = docs.stream_id(originator_id)
+        head = self._read(sid, 0)
+        if head is None:
+            return []
+        assert head.listed is not None
+
+        def wanted(version: int) -> bool:
+            return (gt is None or version > gt) and (lte is None or version <= lte)
+
+        lowest = None if gt is None else docs.page_number(gt + 1)
+        highest = None if lte is None else docs.page_number(lte)
+        # Only the pages listed in this read of the head: see the module docstring.
+        pages = [p for p in head.listed if (lowest is None or p >= lowest) and (highest is None or p <= highest)]
+        found: list[StoredEvent] = []
+        for page in sorted(pages, reverse=desc):
+            recorded = head if page == 0 else self._read_listed(sid, page)
+            found.extend(recorded.events[v] for v in sorted(recorded.events, reverse=desc) if wanted(v))
+            if limit is not None and len(found) >= limit:
+                return found[:limit]
+        return found
+
+    def _read(self, sid: str, page: int) -> docs.Page | None:
+        doc_id = docs.page_id(sid, page)
+        doc = self.collection.find_one({"_id": doc_id})
+        return None if doc is None else docs.decode_page(self.name, doc, sid, page)
+
+    def _read_listed(self, sid: str, page: int) -> docs.Page:
+        recorded = self._read(sid, page)
+        if recorded is None:
+            # Pages are listed only after they are written and are never deleted.
+            raise CorruptDocumentError(self.name, docs.page_id(sid, 0), f"lists page {page}, which is missing")
+        return recorded
+
+
+def upsert(collection: Collection[Document], doc_id: str, update: dict[str, Any]) -> None:
+    try:
+        collection.update_one({"_id": doc_id}, update, upsert=True)
+    except DuplicateKeyError:
+        # Two upserts raced to insert the document; now that it exists, update it.
+        collection.update_one({"_id": doc_id}, update)
