@@ -16,6 +16,7 @@ from rich.live import Live
 from rich.table import Table
 
 from demo.world import World
+from deploy.local.layout import LocalLayout
 
 console = Console()
 
@@ -95,7 +96,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=5.0, help="orders per second")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the flow to settle")
-    parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    # The broker the local stack runs (fulfillment-infra honours the same variables), unless told otherwise.
+    local_kafka = f"127.0.0.1:{LocalLayout.from_env().kafka_port}"
+    parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", local_kafka))
     parser.add_argument("--topic-prefix", default=os.environ.get("TOPIC_PREFIX", ""))
     parser.add_argument("--orders-url", default=os.environ.get("ORDERS_URL", "http://127.0.0.1:8001"))
     return parser.parse_args(argv)
