@@ -101,3 +101,12 @@ def test_down_stops_what_up_started(private_stack: dict[str, str]) -> None:
     assert down.returncode == 0, down.stderr
     status = infra(private_stack, "status")
     assert status.returncode == 1 and "not running" in status.stdout
+
+
+def test_reset_wipes_the_data_but_keeps_the_downloads(private_stack: dict[str, str]) -> None:
+    data = Path(private_stack["FULFILLMENT_LOCAL_DIR"]) / "data"
+    assert (data / "kafka" / "meta.properties").exists()  # formatted by `up`
+    reset = infra(private_stack, "reset")
+    assert reset.returncode == 0, reset.stderr
+    assert not data.exists()
+    assert (Path(private_stack["FULFILLMENT_CACHE_DIR"]) / "kafka" / "libs" / ".complete").exists()
