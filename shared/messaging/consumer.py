@@ -17,7 +17,6 @@ harmless.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
@@ -35,7 +34,7 @@ from pymongo.errors import PyMongoError
 from shared.contracts.envelope import InvalidMessage, parse_envelope, unknown_type, validate_payload
 from shared.messaging.dead_letters import DeadLetters
 from shared.messaging.inbox import ConcurrentUpdate, Consumed
-from shared.messaging.subscriptions import Subscription
+from shared.messaging.subscriptions import Subscription, run_handler
 from shared.telemetry.logs import event_id_var, order_id_var
 from shared.telemetry.providers import Telemetry
 from shared.telemetry.trace_context import OrderTraces, context_of, current_traceparent
@@ -110,10 +109,10 @@ class MessageDispatcher:
             # Tracking positions start at 1; Kafka offsets at 0.
             tracking_position=record.offset + 1,
         )
-        if inspect.iscoroutinefunction(handler):
-            call: Callable[[], Awaitable[Any]] = lambda: handler(message, consumed)  # noqa: E731
-        else:
-            call = lambda: asyncio.to_thread(handler, message, consumed)  # noqa: E731
+
+        def call() -> Awaitable[None]:
+            return run_handler(handler, message, consumed)
+
         parent, links = await self._order_trace(key)
         attributes = {"messaging.message.type": envelope.type, "messaging.message.id": str(envelope.event_id)}
         if order_id_var.get():

@@ -6,6 +6,8 @@ off the event loop, retries it on transient failures and dead-letters what can n
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +19,14 @@ from shared.messaging.inbox import Consumed
 # Synchronous handlers (eventsourcing applications) run in a worker thread; coroutine functions (read models
 # on the async MongoDB client) are awaited on the event loop.
 Handler = Callable[[Message[Any], Consumed], None] | Callable[[Message[Any], Consumed], Awaitable[None]]
+
+
+async def run_handler(handler: Handler, message: Message[Any], consumed: Consumed) -> None:
+    """Run a handler the one right way, whatever delivered the message (a Kafka consumer, an HTTP route)."""
+    if inspect.iscoroutinefunction(handler):
+        await handler(message, consumed)
+    else:
+        await asyncio.to_thread(handler, message, consumed)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,7 +15,7 @@ from services.shipping.application import ShippingApplication
 from services.shipping.read_model import MAX_PAGE_SIZE, ShipmentReadModel
 from shared.contracts.envelope import InvalidMessage, parse_message
 from shared.messaging.inbox import ConcurrentUpdate, Consumed
-from shared.messaging.subscriptions import Subscription
+from shared.messaging.subscriptions import Subscription, run_handler
 
 Page = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
@@ -161,10 +160,7 @@ def logistics_router(
         handler = warehouse_scans.handlers[message.type]
         for attempt in range(1, CONCURRENT_UPDATE_ATTEMPTS + 1):
             try:
-                if inspect.iscoroutinefunction(handler):
-                    await handler(message, consumed)
-                else:
-                    await asyncio.to_thread(handler, message, consumed)
+                await run_handler(handler, message, consumed)
                 break
             except InvalidMessage as refused:
                 raise HTTPException(status_code=409, detail=refused.reason) from None
