@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
 import pycountry
 from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringConstraints, model_validator
 
-from shared.contracts.envelope import Contract, OrderId, Quantity, Sku
+from shared.contracts.envelope import Contract, IsoDate, OrderId, Quantity, Sku
 
 
 def _decimal_string(value: object) -> object:
@@ -70,7 +69,8 @@ class OrderPlacedV1(Contract):
     lines: Annotated[list[OrderLine], Field(min_length=1, max_length=200)]
     currency: Annotated[str, AfterValidator(_currency)]
     shipping_method: Literal["standard", "express"]
-    promised_delivery_by: date
+    # `YYYY-MM-DD` only: pydantic's own `date` would also take a unix time such as 1700000000.
+    promised_delivery_by: IsoDate
     payment: Payment
 
     @model_validator(mode="after")

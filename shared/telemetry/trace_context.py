@@ -8,6 +8,7 @@ alias another key to an order (shipping: a tracking number).
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from typing import Any
 
@@ -15,9 +16,13 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 PROPAGATOR = TraceContextTextMapPropagator()
 CACHE_SIZE = 20_000
+# Each failed attempt means a context was there and then was not: only a dropped collection does that.
+INSERT_ATTEMPTS = 3
+log = logging.getLogger(__name__)
 
 
 def current_traceparent() -> str | None:
@@ -55,13 +60,30 @@ class OrderTraces:
         return str(document["traceparent"])
 
     async def remember(self, key: str, traceparent: str) -> str:
-        """Keep the first context seen for `key`; returns the one in force."""
+        """Keep the first context seen for `key`; returns the one in force.
+
+        Safe when several consumers (or replicas) remember the same key at once: a plain insert, and whoever
+        loses the race reads the winner's context back. (An upsert is not: on FerretDB, and on MongoDB
+        without its retry, two concurrent upserts of one `_id` fail one of them with DuplicateKeyError.)
+        """
         known = await self.lookup(key)
         if known is not None:
             return known
-        await self.collection.update_one({"_id": key}, {"$setOnInsert": {"traceparent": traceparent}}, upsert=True)
-        self._cache.pop(key, None)
-        return await self.lookup(key) or traceparent
+        for _ in range(INSERT_ATTEMPTS):
+            try:
+                await self.collection.insert_one({"_id": key, "traceparent": traceparent})
+            except DuplicateKeyError:
+                # Someone else's context came first: theirs is the order's. Inserts are never undone, so the
+                # lookup finds it; were it gone (the collection dropped meanwhile), inserting again is right.
+                winner = await self.lookup(key)
+                if winner is not None:
+                    return winner
+                continue
+            self._remember_locally(key, traceparent)
+            return traceparent
+        # Only tracing is at stake: continuing in the message's own context beats failing the message.
+        log.warning("could not remember the trace context of %r; continuing in the message's own", key)
+        return traceparent
 
     def _remember_locally(self, key: str, traceparent: str) -> None:
         self._cache[key] = traceparent

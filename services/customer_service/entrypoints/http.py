@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from services.customer_service.projections.as_of import history_as_of
-from services.customer_service.projections.events import iso
 from services.customer_service.projections.history import is_known
 from services.customer_service.projections.rebuild import RebuildRunner
 from services.customer_service.projections.search import OrderSearch, customer_view, search_orders
@@ -22,11 +21,20 @@ Moment = Annotated[datetime | None, Query(description="RFC 3339 with offset or Z
 
 
 def moment(name: str, value: datetime | None) -> str | None:
+    """`value` in the projections' time format (fixed-width UTC, so string order is time order)."""
     if value is None:
         return None
     if value.tzinfo is None:
         raise HTTPException(status_code=400, detail=f"{name}: needs a UTC offset or Z (RFC 3339), got {value}")
-    return iso(value)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise HTTPException(
+            status_code=400, detail=f"{name}: {value.isoformat()} is out of range (years 1 to 9999 in UTC)"
+        ) from None
+    # isoformat pads the year to four digits; strftime("%Y") does not (year 999 gives "999-..."), and an
+    # unpadded year sorts after every real date ("999-" > "2026"): as_of=0999-01-01 showed today's state.
+    return utc.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def customer_service_router(store: ProjectionStore, rebuilds: RebuildRunner, traces: OrderTraces) -> APIRouter:
@@ -35,10 +43,10 @@ def customer_service_router(store: ProjectionStore, rebuilds: RebuildRunner, tra
     @router.get("/orders/{order_id}/history", summary="An order's status, lines, shipments, returns and timeline")
     async def get_history(order_id: str, as_of: Moment = None) -> dict[str, Any]:
         at = moment("as_of", as_of)
-        if at is not None:
-            if as_of is not None and as_of > datetime.now(UTC):
+        if as_of is not None and at is not None:
+            if as_of > datetime.now(UTC):
                 raise HTTPException(status_code=400, detail=f"as_of: {at} is in the future")
-            past = await history_as_of(store, order_id, at)
+            past = await history_as_of(store, order_id, as_of)
             if past is None:
                 raise HTTPException(status_code=404, detail=f"order {order_id!r} did not exist at {at}")
             return history_view(past, as_of=at) | await _trace(order_id)

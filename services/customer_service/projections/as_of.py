@@ -6,17 +6,22 @@ the ones that had occurred by then are folded into a fresh history with the same
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from services.customer_service.projections.events import parse_iso
 from services.customer_service.projections.history import History, apply, is_known, new_history
 from services.customer_service.projections.store import ProjectionStore
 
 
-async def history_as_of(store: ProjectionStore, order_id: str, as_of: str) -> History | None:
-    """None when the order is unknown, or was not yet placed at `as_of` (an RFC 3339 string from `iso`)."""
+async def history_as_of(store: ProjectionStore, order_id: str, as_of: datetime) -> History | None:
+    """None when the order is unknown, or was not yet placed at `as_of` (an aware datetime)."""
     current = await store.history(order_id)
     if current is None:
         return None
     past = new_history(order_id)
     for event in await store.log.by_seqs(order_id, current["seqs"]):
-        if event.occurred_at <= as_of:
+        # Compared as instants, not as text: text order is time order only while both sides are written
+        # alike (same offset, same padding), and a query's moment is not written by the projections.
+        if parse_iso(event.occurred_at) <= as_of:
             apply(past, event)
     return past if is_known(past) else None
