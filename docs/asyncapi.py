@@ -1,8 +1,8 @@
 """The AsyncAPI document of every topic and event contract, generated from the code: `python -m docs.asyncapi`.
 
 One FastStream `KafkaBroker` (never connected) is declared the way the system really uses Kafka:
-- per service, one subscriber per subscription that its `policies.subscriptions(...)` returns (group
-  `<service>.<topic>`), documented with the envelope of every type it handles;
+- per service, one subscriber per subscription that its `policies.subscriptions(...)` returns (one consumer
+  group per service over all its topics, see `GROUPS`), documented with the envelope of every type it handles;
 - per topic, one publisher for its producer (a service's outbox relay, or the external storefront, warehouse
   and carriers), documented with every type of the topic, naming who consumes which types;
 - per topic, one publisher for its dead-letter twin, naming who dead-letters into it.
@@ -24,7 +24,6 @@ from uuid import UUID
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import AwareDatetime, BaseModel, Field, create_model
-from pymongo import AsyncMongoClient
 
 from shared.contracts.carrier import CARRIER_TYPES
 from shared.contracts.customer_service import CUSTOMER_SERVICE_TYPES
@@ -48,6 +47,13 @@ from shared.contracts.warehouse import WAREHOUSE_TYPES
 from shared.messaging.subscriptions import Subscription
 
 OUTPUT = Path(__file__).with_name("asyncapi.json")
+# One consumer group per service, over every topic it reads (shared/messaging/consumer.py).
+GROUPS = {
+    "orders": "orders.processing",
+    "inventory": "inventory.processing",
+    "shipping": "shipping.processing",
+    "customer_service": "customer_service.projections",
+}
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 
 TOPIC_TYPES: dict[str, Mapping[str, type[Contract]]] = {
@@ -88,7 +94,6 @@ class Consumer:
 def consumers() -> list[Consumer]:
     """Every service's subscriptions, as its bootstrap builds them (on in-memory persistence, never connected)."""
     from services.customer_service.policies import subscriptions as customer_service_subscriptions
-    from services.customer_service.projections.store import ProjectionStore
     from services.inventory.application import InventoryApplication
     from services.inventory.policies import subscriptions as inventory_subscriptions
     from services.orders.application import OrdersApplication
@@ -96,13 +101,11 @@ def consumers() -> list[Consumer]:
     from services.shipping.application import ShippingApplication
     from services.shipping.policies import subscriptions as shipping_subscriptions
 
-    # The projections' handlers are never called here: a client that never connects is enough.
-    never_connected: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(connect=False)
     by_service: list[tuple[str, list[Subscription]]] = [
         ("orders", orders_subscriptions(OrdersApplication(env=IN_MEMORY))),
         ("inventory", inventory_subscriptions(InventoryApplication(env=IN_MEMORY))),
         ("shipping", shipping_subscriptions(ShippingApplication(env=IN_MEMORY))),
-        ("customer_service", customer_service_subscriptions(ProjectionStore(never_connected["asyncapi"]))),
+        ("customer_service", customer_service_subscriptions()),
     ]
     return [Consumer(service, subscription) for service, subscriptions in by_service for subscription in subscriptions]
 
@@ -150,14 +153,14 @@ def build_broker() -> KafkaBroker:
     found = consumers()
     for consumer in found:
         topic = consumer.subscription.topic
-        group = f"{consumer.service}.{topic.name}"
+        group = GROUPS[consumer.service]
         notes = (
             "; dead-letters unreadable messages of the topic" if consumer.subscription.dead_letters_unreadable else ""
         )
         broker.subscriber(
             topic.name,
             group_id=group,
-            title=group,
+            title=f"{group}:{topic.name}",
             description=f"Consumed by {consumer.service} (group {group}): {', '.join(consumer.handled)}{notes}.",
         )(_documented_handler(f"on_{_camel(topic.name)}_{consumer.service}", message_schema(topic, consumer.handled)))
     for topic in ALL_TOPICS:

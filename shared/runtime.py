@@ -13,7 +13,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
@@ -22,20 +22,26 @@ from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+from shared.contracts.topics import DEFAULT_PARTITIONS
 from shared.http.health import health_router
+from shared.http.metrics import metrics_router
+from shared.messaging.application import ServiceApplication
 from shared.messaging.broker import create_broker, ensure_topics
-from shared.messaging.consumer import register_subscriptions
+from shared.messaging.consumer import LogWorker, ServiceConsumer
 from shared.messaging.dead_letters import DeadLetters
-from shared.messaging.inbox import InboxApplication
-from shared.messaging.relay import OutboxRelay, ToOutbound
+from shared.messaging.event_log import Edge, EventLogWorker
+from shared.messaging.logs import LogSet
+from shared.messaging.relay import LogRelay, ToOutbound
 from shared.messaging.subscriptions import Subscription
 from shared.settings import ServiceSettings
 from shared.telemetry import OrderTraces, Telemetry, create_telemetry
 from shared.telemetry.logs import configure_logging
+from shared.telemetry.store_commands import count_store_commands
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
+App = TypeVar("App", bound=ServiceApplication)
 
 
 class StartupError(RuntimeError):
@@ -56,16 +62,19 @@ class ServiceRuntime:
     on_stop: list[Hook] = field(default_factory=list)
     # After the broker stopped, so no handler is still using what they close (e.g. the event store).
     on_closed: list[Hook] = field(default_factory=list)
-    relay: OutboxRelay | None = None
+    consumers: list[ServiceConsumer] = field(default_factory=list)
+    traces: OrderTraces | None = None
     started: bool = False
 
     @property
     def database(self) -> str:
         return self.settings.database_prefix + self.name
 
-    def event_store_env(self) -> dict[str, str]:
-        """Environment for the service's eventsourcing application: its own log in its own database."""
+    def event_store_env(self, log_name: str | None = None) -> dict[str, str]:
+        """Environment for one of the service's eventsourcing applications: its own log in its own database."""
         return {
+            "LOG_NAME": log_name or self.name,
+            "UNSAFE_DISABLE_DEDUP": "y" if self.settings.unsafe_disable_dedup else "n",
             "PERSISTENCE_MODULE": "shared.eventstore",
             "MONGODB_URL": self.settings.mongodb_url,
             "MONGODB_DATABASE": self.database,
@@ -75,49 +84,102 @@ class ServiceRuntime:
 
     @property
     def order_traces(self) -> OrderTraces:
-        return OrderTraces(self.mongo[self.database]["trace_contexts"])
+        if self.traces is None:
+            self.traces = OrderTraces(self.mongo[self.database]["trace_contexts"])
+        return self.traces
 
-    def attach_event_log(
+    def event_logs(
         self,
-        app: InboxApplication,
-        subscriptions: Iterable[Subscription],
+        make_app: Callable[[dict[str, str]], App],
+        subscriptions: Callable[[App], list[Subscription]],
         to_outbound: ToOutbound,
+        *,
+        logs: int,
         observers: Sequence[Callable[[Any], None]] = (),
-    ) -> OutboxRelay:
-        """Consume `subscriptions` into `app` and relay `app`'s log to Kafka: the same wiring in every service."""
+    ) -> LogSet[App]:
+        """The service's logs, consumed into and relayed to Kafka: the same wiring in every service.
+
+        `logs` is how many event logs the service keeps: its topics' partition count when every topic it reads is
+        keyed by what its aggregates are keyed by (each log then has its own owner), or 1 for a single writer.
+        """
         prefix = self.settings.topic_prefix
         traces = self.order_traces
-        relay = OutboxRelay(
-            self.name,
-            app,
-            to_outbound,
-            self.broker,
-            self.mongo[self.database]["outbox_relay"],
-            telemetry=self.telemetry,
-            traces=traces,
-            observers=observers,
-            topic_prefix=prefix,
-        )
-        # Whatever stored it (a Kafka message or an HTTP request), the relay looks now rather than at its next poll.
-        app.call_after_store(relay.wake)
+        group_id = f"{self.name}.processing"
+        writers, readers, relays, workers = [], [], [], []
+        edges = []
+        for index in range(logs):
+            log_name = self.name if logs == 1 else f"{self.name}_p{index:02d}"
+            writer = make_app(self.event_store_env(log_name))
+            reader = make_app({**self.event_store_env(log_name), "AGGREGATE_CACHE_MAXSIZE": ""})
+            relay = LogRelay(
+                log_name,
+                writer,
+                to_outbound,
+                self.broker,
+                self.mongo[self.database]["outbox_relay"],
+                telemetry=self.telemetry,
+                traces=traces,
+                observers=observers,
+                topic_prefix=prefix,
+            )
+            edge = Edge(subscriptions(writer), prefix)
+            edges.append(edge)
+            partitions = [(topic, p) for topic in edge.topics() for p in range(self.partitions) if p % logs == index]
+            worker = EventLogWorker(
+                app=writer,
+                edge=edge,
+                relay=relay,
+                group_id=group_id,
+                partitions=partitions,
+                telemetry=self.telemetry,
+                traces=traces,
+            )
+            writers.append(writer)
+            readers.append(reader)
+            relays.append(relay)
+            workers.append(worker)
+        log_set = LogSet(self.name, self.partitions, writers, readers, relays, workers)
+        topics = edges[0].topics()
+        keyed = [name for name in topics if edges[0].topic(name).key == "order_id"] if logs > 1 else []
+        self.consume(group_id, topics, logs, lambda index: workers[index], keyed_topics=keyed)
+        self.telemetry.metrics.watch_backlog(lambda: sum(r.backlog_estimate for r in relays))
+        self.on_closed.append(lambda: asyncio.to_thread(log_set.close))
+        return log_set
+
+    def consume(
+        self,
+        group_id: str,
+        topics: Sequence[str],
+        logs: int,
+        workers: Callable[[int], LogWorker],
+        keyed_topics: Sequence[str] = (),
+    ) -> ServiceConsumer:
         dead_letters = DeadLetters(self.settings.kafka_bootstrap_servers, client_id=self.name)
-        register_subscriptions(
-            self.broker,
-            self.name,
-            subscriptions,
-            dead_letters,
+        consumer = ServiceConsumer(
+            service=self.name,
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=group_id,
+            topics=topics,
+            logs=logs,
+            workers=workers,
+            dead_letters=dead_letters,
             telemetry=self.telemetry,
-            traces=traces,
-            topic_prefix=prefix,
+            keyed_topics=keyed_topics,
+            max_batch=self.settings.max_batch,
+            stuck_after_s=self.settings.stuck_after_s,
         )
-        # Running before the broker starts consuming: the first message may already be one for the DLQ.
+        # The DLQ writer runs before consuming starts: the first message may already be one for the DLQ.
         self.before_consuming.append(dead_letters.start)
+        self.on_start.append(consumer.start)
+        self.on_stop.append(consumer.stop)
         self.on_closed.append(dead_letters.stop)
-        self.on_start.append(relay.start)
-        self.on_stop.append(relay.stop)
-        self.on_closed.append(lambda: asyncio.to_thread(app.close))
-        self.relay = relay
-        return relay
+        self.consumers.append(consumer)
+        self.telemetry.metrics.watch_stuck(lambda: sum(len(c.problems()) for c in self.consumers))
+        return consumer
+
+    @property
+    def partitions(self) -> int:
+        return self.settings.topic_partitions or DEFAULT_PARTITIONS
 
     @classmethod
     def create(cls, name: str, settings: ServiceSettings) -> ServiceRuntime:
@@ -195,6 +257,10 @@ class ServiceRuntime:
         await self.mongo.admin.command("ping")
         return None
 
+    async def processing_unready(self) -> str | None:
+        problems = [problem for consumer in self.consumers for problem in consumer.problems()]
+        return "; ".join(problems) or None
+
 
 def create_http_app(runtime: ServiceRuntime, routers: Iterable[APIRouter], *, title: str, description: str) -> FastAPI:
     @asynccontextmanager
@@ -206,7 +272,9 @@ def create_http_app(runtime: ServiceRuntime, routers: Iterable[APIRouter], *, ti
             await runtime.stop()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
-    app.include_router(health_router(runtime.name, {"kafka": runtime.kafka_unready, "store": runtime.store_unready}))
+    checks = {"kafka": runtime.kafka_unready, "store": runtime.store_unready, "processing": runtime.processing_unready}
+    app.include_router(health_router(runtime.name, checks))
+    app.include_router(metrics_router(runtime.telemetry.registry))
     for router in routers:
         app.include_router(router)
     app.state.runtime = runtime
@@ -284,6 +352,8 @@ def run_service(create_app: Callable[[Any], FastAPI], settings_cls: type[Service
     if unreachable:
         print(unreachable, flush=True)
         return 1
+    # Before any client exists: every round trip of the process is counted (a metric; the benchmark reads it).
+    count_store_commands()
     app = create_app(settings)
     return serve(app, settings.http_host, settings.http_port)
 

@@ -28,3 +28,10 @@ class ServiceSettings(BaseSettings):
     # TOPIC_PARTITIONS overrides the count for all of them. In Kubernetes, Strimzi KafkaTopics own them.
     topic_partitions: int | None = Field(None, ge=1)
     topic_replication_factor: int = Field(1, ge=1)
+    # Records per batch and log: one commit each (shared/messaging/consumer.py).
+    max_batch: int = Field(500, ge=1, le=10_000)
+    # A log whose batch has not been stored for this long is reported by /ready.
+    stuck_after_s: float = Field(30.0, gt=0)
+    # Only for the fault-injection harness's own test (benchmarks/chaos): consumers process every delivery again,
+    # with no deduplication, to prove that the harness notices. Never set it anywhere else.
+    unsafe_disable_dedup: bool = False

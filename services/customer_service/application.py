@@ -14,7 +14,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from services.customer_service.domain.agent_request import CANCELLATION, RETURN, AgentRequest
 from services.customer_service.domain.case import SupportCase
-from shared.messaging.inbox import InboxApplication
+from shared.messaging.application import ServiceApplication
 
 KEY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:fulfillment:customer_service:idempotency-key")
 
@@ -23,7 +23,7 @@ class UnknownCase(LookupError):
     """No case has this id."""
 
 
-class SupportApplication(InboxApplication):
+class SupportApplication(ServiceApplication):
     name = "customer_service"
 
     # Cases.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 
 from services.customer_service.adapters.outbound import to_outbound
@@ -9,9 +11,12 @@ from services.customer_service.application import SupportApplication
 from services.customer_service.config import CustomerServiceSettings
 from services.customer_service.entrypoints.http import customer_service_router
 from services.customer_service.entrypoints.support import support_router
-from services.customer_service.policies import subscriptions
+from services.customer_service.policies import project, subscriptions
 from services.customer_service.projections.rebuild import Rebuilder, RebuildRunner
 from services.customer_service.projections.store import ProjectionStore
+from shared.messaging.event_log import Edge
+from shared.messaging.read_model import ReadModelWorker
+from shared.messaging.relay import LogRelay, RelayDuty
 from shared.runtime import ServiceRuntime, create_http_app
 
 SERVICE_NAME = "customer_service"
@@ -19,10 +24,32 @@ SERVICE_NAME = "customer_service"
 
 def create_customer_service_app(settings: CustomerServiceSettings) -> FastAPI:
     runtime = ServiceRuntime.create(SERVICE_NAME, settings)
-    app = SupportApplication(env=runtime.event_store_env())
+    # Cases and agent requests: written by HTTP from any replica (the library's checked writes, no cache).
+    app = SupportApplication(env={**runtime.event_store_env(), "AGGREGATE_CACHE_MAXSIZE": ""})
+    relay = LogRelay(
+        SERVICE_NAME,
+        app,
+        to_outbound,
+        runtime.broker,
+        runtime.mongo[runtime.database]["outbox_relay"],
+        telemetry=runtime.telemetry,
+        topic_prefix=settings.topic_prefix,
+    )
     store = ProjectionStore(runtime.mongo[runtime.database])
     rebuilds = RebuildRunner(Rebuilder(store))
-    runtime.attach_event_log(app, subscriptions(store), to_outbound)
+    # The histories are keyed by order id, like every topic they are folded from: one owner per partition.
+    edge = Edge(subscriptions(), settings.topic_prefix)
+    keyed = [name for name in edge.topics() if edge.topic(name).key == "order_id"]
+    runtime.consume(
+        f"{SERVICE_NAME}.projections",
+        edge.topics(),
+        runtime.partitions,
+        lambda index: ReadModelWorker(
+            edge, project(store), runtime.telemetry, runtime.order_traces, also=[RelayDuty(relay)] if index == 0 else []
+        ),
+        keyed_topics=keyed,
+    )
+    runtime.on_closed.append(lambda: asyncio.to_thread(app.close))
     runtime.on_stop.append(rebuilds.stop)
     return create_http_app(
         runtime,

@@ -7,7 +7,7 @@ own topic, being its only consumer of every type there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from services.customer_service.projections.events import ReceivedEvent, iso
@@ -20,8 +20,7 @@ from shared.contracts.inventory import INVENTORY_TYPES
 from shared.contracts.orders import ORDERS_TYPES
 from shared.contracts.shipping import SHIPPING_TYPES
 from shared.contracts.topics import CUSTOMER_SERVICE_EVENTS, INVENTORY_EVENTS, ORDERS_EVENTS, SHIPPING_EVENTS, Topic
-from shared.messaging.inbox import Consumed
-from shared.messaging.subscriptions import Handler, Subscription
+from shared.messaging.subscriptions import Subscription
 
 TOPICS: tuple[tuple[Topic, Mapping[str, type[Contract]]], ...] = (
     (ORDERS_EVENTS, ORDERS_TYPES),
@@ -47,19 +46,24 @@ def received(source: str, message: Message[Any]) -> ReceivedEvent:
     )
 
 
-def subscriptions(store: ProjectionStore) -> list[Subscription]:
-    def project(source: str) -> Handler:
-        async def on_event(message: Message[Any], consumed: Consumed) -> None:
-            await store.record(received(source, message))
+def folded_in_batches(message: Message[Any]) -> None:
+    """The types customer_service projects: the batch is folded by `ProjectionStore.record_many`, not per message."""
 
-        return on_event
 
+def subscriptions() -> list[Subscription]:
     return [
         Subscription(
             topic,
             types,
-            {type_: project(topic.owner) for type_ in projected_types(topic.owner)},
+            {type_: folded_in_batches for type_ in projected_types(topic.owner)},
             dead_letters_unreadable=topic is CUSTOMER_SERVICE_EVENTS,
         )
         for topic, types in TOPICS
     ]
+
+
+def project(store: ProjectionStore) -> Callable[[list[tuple[str, Message[Any]]]], Awaitable[None]]:
+    async def apply_batch(messages: list[tuple[str, Message[Any]]]) -> None:
+        await store.record_many([received(source, message) for source, message in messages])
+
+    return apply_batch

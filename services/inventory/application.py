@@ -1,8 +1,9 @@
-"""Inventory use cases: each reacts to one message and stores all it changed in one atomic commit.
+"""Inventory use cases: each reacts to one message and stages all it changed; the runtime commits a batch.
 
-No overselling, even with several instances consuming in parallel: a use case reads the stock items it
-allocates from, and saving them checks (optimistic concurrency) that nobody wrote them since. If someone did,
-`ConcurrentUpdate` propagates and the consumer runtime runs the use case again on fresh state.
+No overselling with any number of replicas: inventory keeps one log, so its consumer group gives all of it to one
+member (shared/messaging/ownership.py) — a single allocation writer that sees every request and receipt in one
+order, which is what keeps backorders strictly first come, first served. The others stand by. Should two
+processes ever write (a rebalance in flight), the log's commit number fences them: the loser reloads and retries.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import EnvType
 
@@ -23,12 +23,12 @@ from shared.contracts.envelope import InvalidMessage
 from shared.contracts.orders import OrderCancelledV1, StockReservationRequestedV1
 from shared.contracts.shipping import ShipmentDispatchedV1
 from shared.contracts.warehouse import ReturnReceivedV1, StockAdjustedV1, StockReceivedV1
-from shared.messaging.inbox import Consumed, InboxApplication
+from shared.messaging.application import ServiceApplication
 
 A = TypeVar("A", bound=Aggregate)
 
 
-class InventoryApplication(InboxApplication):
+class InventoryApplication(ServiceApplication):
     name = "inventory"  # the event log's collections: inventory_events, ...
     # Stock items and skus live as long as the catalogue and change on every order: snapshots keep loading short.
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {StockItem: 50, SkuStock: 50}
@@ -46,17 +46,13 @@ class InventoryApplication(InboxApplication):
 
     # Use cases
 
-    def receive_stock(self, consumed: Consumed, payload: StockReceivedV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def receive_stock(self, payload: StockReceivedV1) -> None:
         work = _Work(self)
         work.stock_item(payload.sku, payload.warehouse, register=True).receive(payload.quantity)
         self._fill_backorders(work, payload.sku)
-        self._save(consumed, work)
+        self._save(work)
 
-    def adjust_stock(self, consumed: Consumed, payload: StockAdjustedV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def adjust_stock(self, payload: StockAdjustedV1) -> None:
         work = _Work(self)
         # A count may find goods where the sku was never received; it can never remove goods from there.
         if payload.delta < 0 and not work.sku_stock(payload.sku).holds(payload.warehouse):
@@ -66,16 +62,14 @@ class InventoryApplication(InboxApplication):
         work.stock_item(payload.sku, payload.warehouse, register=True).adjust(payload.delta, payload.reason)
         if payload.delta > 0:
             self._fill_backorders(work, payload.sku)
-        self._save(consumed, work)
+        self._save(work)
 
-    def reserve_stock(self, consumed: Consumed, payload: StockReservationRequestedV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def reserve_stock(self, payload: StockReservationRequestedV1) -> None:
         work = _Work(self)
         reservation = work.reservation(payload.order_id)
         if reservation.requested or reservation.released:
             # Asked twice, or cancelled before we saw the request: nothing (more) to reserve.
-            self._save(consumed, work)
+            self._save(work)
             return
         lines = merge_lines(Line(line.sku, line.quantity) for line in payload.lines)
         reservation.request(lines)
@@ -93,15 +87,13 @@ class InventoryApplication(InboxApplication):
             work.sku_stock(line.sku).queue_backorder(payload.order_id, line.quantity)
         if backordered:
             reservation.backorder(backordered)
-        self._save(consumed, work)
+        self._save(work)
 
-    def release_order(self, consumed: Consumed, payload: OrderCancelledV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def release_order(self, payload: OrderCancelledV1) -> None:
         work = _Work(self)
         reservation = work.reservation(payload.order_id)
         if reservation.released:
-            self._save(consumed, work)
+            self._save(work)
             return
         for allocation in reservation.allocations:
             item = work.stock_item(allocation["sku"], allocation["warehouse"])
@@ -113,17 +105,15 @@ class InventoryApplication(InboxApplication):
         # Released units, and a queue without this order at its head, may let others' backorders through.
         for sku in freed:
             self._fill_backorders(work, sku)
-        self._save(consumed, work)
+        self._save(work)
 
-    def consume_allocation(self, consumed: Consumed, payload: ShipmentDispatchedV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def consume_allocation(self, payload: ShipmentDispatchedV1) -> None:
         work = _Work(self)
         reservation = work.existing_reservation(payload.order_id)
         if reservation is None:
             raise InvalidMessage(f"data.order_id: no reservation for order {payload.order_id!r}")
         if reservation.has_shipped(payload.shipment_id):
-            self._save(consumed, work)
+            self._save(work)
             return
         shipped = merge_lines(Line(line.sku, line.quantity) for line in payload.lines)
         consumed_lines: list[Line] = []
@@ -134,11 +124,9 @@ class InventoryApplication(InboxApplication):
                 work.stock_item(line.sku, payload.warehouse).ship(payload.order_id, quantity)
             consumed_lines.append(Line(line.sku, quantity))
         reservation.record_shipment(payload.shipment_id, payload.warehouse, shipped, consumed_lines)
-        self._save(consumed, work)
+        self._save(work)
 
-    def receive_return(self, consumed: Consumed, payload: ReturnReceivedV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def receive_return(self, payload: ReturnReceivedV1) -> None:
         work = _Work(self)
         reservation = work.reservation(payload.order_id)
         returned: dict[str, ReturnRecord] = {}
@@ -155,7 +143,7 @@ class InventoryApplication(InboxApplication):
         for record in returned.values():
             if record["resellable"]:
                 self._fill_backorders(work, record["sku"])
-        self._save(consumed, work)
+        self._save(work)
 
     # Queries
 
@@ -215,11 +203,11 @@ class InventoryApplication(InboxApplication):
             raise InvalidMessage(f"data.lines.{index}.sku: sku {sku!r} was never stocked")
         return stock.warehouses[0]
 
-    def _save(self, consumed: Consumed, work: _Work) -> None:
+    def _save(self, work: _Work) -> None:
         for sku in work.skus_with_changed_stock():
             available = sum(work.availability(sku).values())
             work.sku_stock(sku).watch_availability(available, self.low_stock_threshold_of(sku))
-        self.save_consumed(consumed, *work.aggregates())
+        self.stage(*work.aggregates())
 
 
 class _Work:
@@ -269,10 +257,7 @@ class _Work:
 
     def _find(self, aggregate_id: UUID) -> Aggregate | None:
         if aggregate_id not in self._loaded:
-            try:
-                self._loaded[aggregate_id] = self._app.repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                self._loaded[aggregate_id] = None
+            self._loaded[aggregate_id] = self._app.find(aggregate_id)
         return self._loaded[aggregate_id]
 
     def _add(self, aggregate: A) -> A:

@@ -16,15 +16,21 @@ SERVICE_NAME = "inventory"
 
 def create_inventory_app(settings: InventorySettings) -> FastAPI:
     runtime = ServiceRuntime.create(SERVICE_NAME, settings)
-    app = InventoryApplication(
-        env=runtime.event_store_env(),
-        low_stock_threshold=settings.low_stock_threshold,
-        low_stock_thresholds=settings.low_stock_thresholds,
+    # One log: allocation needs every request and receipt of a sku in one order, across warehouses and the
+    # order's other skus, so one member of the group owns it all (the others stand by).
+    logs = runtime.event_logs(
+        lambda env: InventoryApplication(
+            env=env,
+            low_stock_threshold=settings.low_stock_threshold,
+            low_stock_thresholds=settings.low_stock_thresholds,
+        ),
+        subscriptions,
+        to_outbound,
+        logs=1,
     )
-    runtime.attach_event_log(app, subscriptions(app), to_outbound)
     return create_http_app(
         runtime,
-        [inventory_router(app)],
+        [inventory_router(logs.reader())],
         title="inventory service",
         description="Stock per SKU and warehouse: receipts, reservations, backorders, returns.",
     )

@@ -16,9 +16,9 @@ def subscriptions(app: InventoryApplication) -> list[Subscription]:
             topic=WAREHOUSE_EVENTS,
             payload_types=WAREHOUSE_TYPES,
             handlers={
-                "StockReceived": lambda message, consumed: app.receive_stock(consumed, message.data),
-                "StockAdjusted": lambda message, consumed: app.adjust_stock(consumed, message.data),
-                "ReturnReceived": lambda message, consumed: app.receive_return(consumed, message.data),
+                "StockReceived": lambda message: app.receive_stock(message.data),
+                "StockAdjusted": lambda message: app.adjust_stock(message.data),
+                "ReturnReceived": lambda message: app.receive_return(message.data),
             },
             # Of the warehouse topic's consumers, inventory is the one that dead-letters unreadable messages.
             dead_letters_unreadable=True,
@@ -27,15 +27,15 @@ def subscriptions(app: InventoryApplication) -> list[Subscription]:
             topic=ORDERS_EVENTS,
             payload_types=ORDERS_TYPES,
             handlers={
-                "StockReservationRequested": lambda message, consumed: app.reserve_stock(consumed, message.data),
-                "OrderCancelled": lambda message, consumed: app.release_order(consumed, message.data),
+                "StockReservationRequested": lambda message: app.reserve_stock(message.data),
+                "OrderCancelled": lambda message: app.release_order(message.data),
             },
         ),
         Subscription(
             topic=SHIPPING_EVENTS,
             payload_types=SHIPPING_TYPES,
             handlers={
-                "ShipmentDispatched": lambda message, consumed: app.consume_allocation(consumed, message.data),
+                "ShipmentDispatched": lambda message: app.consume_allocation(message.data),
             },
         ),
     ]

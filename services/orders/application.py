@@ -1,4 +1,4 @@
-"""The orders service's use cases: each consumed message becomes domain calls stored with its inbox marker."""
+"""The orders service's use cases: load, decide, stage; the runtime commits each batch of them (with its dedup)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
-
-from eventsourcing.application import AggregateNotFoundError
 
 from services.orders.domain.order import Order, UnknownShipment, UnknownSku
 from services.orders.domain.return_authorization import ReturnAuthorization
@@ -22,22 +20,19 @@ from shared.contracts.shipping import (
     ShipmentReturnedToSenderV1,
 )
 from shared.contracts.storefront import OrderCancellationRequestedV1, OrderPlacedV1, ReturnLine, ReturnRequestedV1
-from shared.messaging.inbox import Consumed, InboxApplication
+from shared.messaging.application import ServiceApplication
 
 STOREFRONT = "storefront"
 
 
-class OrdersApplication(InboxApplication):
+class OrdersApplication(ServiceApplication):
     name = "orders"
 
     # Storefront (and, later, customer service agents through `requested_by`).
 
-    def place_order(self, consumed: Consumed, payload: OrderPlacedV1) -> None:
-        if self.already_consumed(consumed):
-            return
-        if Order.create_id(payload.order_id) in self.repository:
-            self.save_consumed(consumed)  # the same order under another event id: nothing new
-            return
+    def place_order(self, payload: OrderPlacedV1) -> None:
+        if self.find(Order.create_id(payload.order_id)) is not None:
+            return  # the same order under another event id: nothing new
         order = Order.place(
             order_id=payload.order_id,
             customer=payload.customer.model_dump(mode="json"),
@@ -52,20 +47,14 @@ class OrdersApplication(InboxApplication):
             payment_amount=payload.payment.amount,
             payment_status=payload.payment.status,
         )
-        self.save_consumed(consumed, order)
+        self.stage(order)
 
-    def request_cancellation(
-        self, consumed: Consumed, payload: OrderCancellationRequestedV1, requested_by: str = STOREFRONT
-    ) -> None:
-        if self.already_consumed(consumed):
-            return
+    def request_cancellation(self, payload: OrderCancellationRequestedV1, requested_by: str = STOREFRONT) -> None:
         order = self._order(payload.order_id)
         order.cancel(payload.reason, requested_by)
-        self.save_consumed(consumed, order)
+        self.stage(order)
 
-    def request_return(self, consumed: Consumed, payload: ReturnRequestedV1, requested_by: str = STOREFRONT) -> None:
-        if self.already_consumed(consumed):
-            return
+    def request_return(self, payload: ReturnRequestedV1, requested_by: str = STOREFRONT) -> None:
         order = self._order(payload.order_id)
         quantities = _quantities(payload.lines)
         return_id, refusal = order.request_return(quantities)
@@ -78,31 +67,25 @@ class OrdersApplication(InboxApplication):
             refusal=refusal,
         )
         # One commit: the order's claim on the quantities and the authorization stand or fall together.
-        self.save_consumed(consumed, order, authorization)
+        self.stage(order, authorization)
 
     # Inventory.
 
-    def record_stock_reserved(self, consumed: Consumed, payload: StockReservedV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def record_stock_reserved(self, payload: StockReservedV1) -> None:
         order = self._order(payload.order_id)
         with _known_skus("data.allocations"):
             order.record_stock_reserved(
                 [{"sku": a.sku, "warehouse": a.warehouse, "quantity": a.quantity} for a in payload.allocations]
             )
-        self.save_consumed(consumed, order)
+        self.stage(order)
 
-    def record_backorder(self, consumed: Consumed, payload: StockBackorderedV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def record_backorder(self, payload: StockBackorderedV1) -> None:
         order = self._order(payload.order_id)
         with _known_skus("data.lines"):
             order.record_backorder(_quantities(payload.lines))
-        self.save_consumed(consumed, order)
+        self.stage(order)
 
-    def record_return_restocked(self, consumed: Consumed, payload: ReturnRestockedV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def record_return_restocked(self, payload: ReturnRestockedV1) -> None:
         order = self._order(payload.order_id)
         # A sku may come back to more than one warehouse: count units per sku.
         resellable, damaged = Counter[str](), Counter[str]()
@@ -113,47 +96,39 @@ class OrdersApplication(InboxApplication):
         return_id = order.return_covering(set(returned))
         if return_id is None:
             # Goods came back without an open authorization: inventory has restocked them; nothing to refund.
-            self.save_consumed(consumed)
             return
-        authorization: ReturnAuthorization = self.repository.get(ReturnAuthorization.create_id(return_id))
+            return
+        authorization: ReturnAuthorization = self.find(ReturnAuthorization.create_id(return_id))
         refund = order.receive_return(return_id, returned)
         authorization.receive(dict(+resellable), dict(+damaged))
         authorization.refund(refund, order.currency, order.payment_reference)
-        self.save_consumed(consumed, order, authorization)
+        self.stage(order, authorization)
 
     # Shipping.
 
-    def record_shipment_dispatched(self, consumed: Consumed, payload: ShipmentDispatchedV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def record_shipment_dispatched(self, payload: ShipmentDispatchedV1) -> None:
         order = self._order(payload.order_id)
         with _known_shipment():
             order.record_dispatch(payload.shipment_id)
-        self.save_consumed(consumed, order)
+        self.stage(order)
 
-    def record_shipment_delivered(self, consumed: Consumed, payload: ShipmentDeliveredV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def record_shipment_delivered(self, payload: ShipmentDeliveredV1) -> None:
         order = self._order(payload.order_id)
         with _known_shipment():
             order.record_delivery(payload.shipment_id, late=payload.late)
-        self.save_consumed(consumed, order)
+        self.stage(order)
 
-    def record_shipment_returned_to_sender(self, consumed: Consumed, payload: ShipmentReturnedToSenderV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def record_shipment_returned_to_sender(self, payload: ShipmentReturnedToSenderV1) -> None:
         order = self._order(payload.order_id)
         with _known_shipment():
             order.record_return_to_sender(payload.shipment_id)
-        self.save_consumed(consumed, order)
+        self.stage(order)
 
-    def record_shipment_cancelled(self, consumed: Consumed, payload: ShipmentCancelledV1) -> None:
-        if self.already_consumed(consumed):
-            return
+    def record_shipment_cancelled(self, payload: ShipmentCancelledV1) -> None:
         order = self._order(payload.order_id)
         with _known_shipment():
             order.record_shipment_cancelled(payload.shipment_id)
-        self.save_consumed(consumed, order)
+        self.stage(order)
 
     # Queries.
 
@@ -226,10 +201,7 @@ class OrdersApplication(InboxApplication):
         return order
 
     def _find(self, aggregate_id: UUID) -> object | None:
-        try:
-            found: object = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
+        found: object | None = self.find(aggregate_id)
         return found
 
     def _returns(self, order: Order) -> list[dict[str, Any]]:

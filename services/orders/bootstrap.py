@@ -17,13 +17,17 @@ SERVICE_NAME = "orders"
 
 def create_orders_app(settings: OrdersSettings) -> FastAPI:
     runtime = ServiceRuntime.create(SERVICE_NAME, settings)
-    app = OrdersApplication(env=runtime.event_store_env())
-    runtime.attach_event_log(
-        app, subscriptions(app), to_outbound, observers=[OrderStageObserver(runtime.telemetry.metrics)]
+    # Every topic orders reads is keyed by order id: one log per partition, each with its own owner.
+    logs = runtime.event_logs(
+        lambda env: OrdersApplication(env=env),
+        subscriptions,
+        to_outbound,
+        logs=runtime.partitions,
+        observers=[OrderStageObserver(runtime.telemetry.metrics)],
     )
     return create_http_app(
         runtime,
-        [orders_router(app)],
+        [orders_router(logs.reader)],
         title="orders service",
         description="Owns each order from receipt to refund, and the fulfillment saga.",
     )

@@ -13,7 +13,6 @@ from shared.contracts.inventory import INVENTORY_TYPES
 from shared.contracts.shipping import SHIPPING_TYPES
 from shared.contracts.storefront import STOREFRONT_TYPES, OrderCancellationRequestedV1, ReturnRequestedV1
 from shared.contracts.topics import CUSTOMER_SERVICE_EVENTS, INVENTORY_EVENTS, SHIPPING_EVENTS, STOREFRONT_ORDERS
-from shared.messaging.inbox import Consumed
 from shared.messaging.subscriptions import Subscription
 
 
@@ -23,11 +22,9 @@ def subscriptions(app: OrdersApplication) -> list[Subscription]:
             STOREFRONT_ORDERS,
             STOREFRONT_TYPES,
             {
-                "OrderPlaced": lambda message, consumed: app.place_order(consumed, message.data),
-                "OrderCancellationRequested": lambda message, consumed: app.request_cancellation(
-                    consumed, message.data
-                ),
-                "ReturnRequested": lambda message, consumed: app.request_return(consumed, message.data),
+                "OrderPlaced": lambda message: app.place_order(message.data),
+                "OrderCancellationRequested": lambda message: app.request_cancellation(message.data),
+                "ReturnRequested": lambda message: app.request_return(message.data),
             },
             # orders is the only consumer of the storefront topic, so it dead-letters what no one can read.
             dead_letters_unreadable=True,
@@ -36,21 +33,19 @@ def subscriptions(app: OrdersApplication) -> list[Subscription]:
             INVENTORY_EVENTS,
             INVENTORY_TYPES,
             {
-                "StockReserved": lambda message, consumed: app.record_stock_reserved(consumed, message.data),
-                "StockBackordered": lambda message, consumed: app.record_backorder(consumed, message.data),
-                "ReturnRestocked": lambda message, consumed: app.record_return_restocked(consumed, message.data),
+                "StockReserved": lambda message: app.record_stock_reserved(message.data),
+                "StockBackordered": lambda message: app.record_backorder(message.data),
+                "ReturnRestocked": lambda message: app.record_return_restocked(message.data),
             },
         ),
         Subscription(
             SHIPPING_EVENTS,
             SHIPPING_TYPES,
             {
-                "ShipmentDispatched": lambda message, consumed: app.record_shipment_dispatched(consumed, message.data),
-                "ShipmentDelivered": lambda message, consumed: app.record_shipment_delivered(consumed, message.data),
-                "ShipmentReturnedToSender": lambda message, consumed: app.record_shipment_returned_to_sender(
-                    consumed, message.data
-                ),
-                "ShipmentCancelled": lambda message, consumed: app.record_shipment_cancelled(consumed, message.data),
+                "ShipmentDispatched": lambda message: app.record_shipment_dispatched(message.data),
+                "ShipmentDelivered": lambda message: app.record_shipment_delivered(message.data),
+                "ShipmentReturnedToSender": lambda message: app.record_shipment_returned_to_sender(message.data),
+                "ShipmentCancelled": lambda message: app.record_shipment_cancelled(message.data),
             },
         ),
         # Agents' requests, relayed by customer_service: the same rules and refusals as the storefront's, with
@@ -59,28 +54,24 @@ def subscriptions(app: OrdersApplication) -> list[Subscription]:
             CUSTOMER_SERVICE_EVENTS,
             CUSTOMER_SERVICE_TYPES,
             {
-                "CancellationRequestedByAgent": lambda message, consumed: _agent_cancellation(app, message, consumed),
-                "ReturnRequestedByAgent": lambda message, consumed: _agent_return(app, message, consumed),
+                "CancellationRequestedByAgent": lambda message: _agent_cancellation(app, message),
+                "ReturnRequestedByAgent": lambda message: _agent_return(app, message),
             },
         ),
     ]
 
 
-def _agent_cancellation(
-    app: OrdersApplication, message: Message[CancellationRequestedByAgentV1], consumed: Consumed
-) -> None:
+def _agent_cancellation(app: OrdersApplication, message: Message[CancellationRequestedByAgentV1]) -> None:
     request = message.data
     app.request_cancellation(
-        consumed,
         OrderCancellationRequestedV1(order_id=request.order_id, reason=request.reason),
         requested_by=f"agent:{request.agent_id}",
     )
 
 
-def _agent_return(app: OrdersApplication, message: Message[ReturnRequestedByAgentV1], consumed: Consumed) -> None:
+def _agent_return(app: OrdersApplication, message: Message[ReturnRequestedByAgentV1]) -> None:
     request = message.data
     app.request_return(
-        consumed,
         ReturnRequestedV1(order_id=request.order_id, lines=request.lines, reason=request.reason),
         requested_by=f"agent:{request.agent_id}",
     )

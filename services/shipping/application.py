@@ -1,7 +1,8 @@
-"""The shipping service's use cases: each consumed message is one commit of its effect and its inbox marker."""
+"""The shipping service's use cases: load, decide, stage; the runtime commits each batch of them (with its dedup)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -11,6 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder
 
+from services.shipping.domain.early_arrivals import EarlyArrivals, TooManyWaiting, WaitingMessage
 from services.shipping.domain.order_shipments import OrderShipments
 from services.shipping.domain.shipment import (
     Shipment,
@@ -25,31 +27,26 @@ from shared.contracts.carrier import TrackingUpdatedV1
 from shared.contracts.envelope import InvalidMessage
 from shared.contracts.orders import OrderCancelledV1, ShipmentRequestedV1
 from shared.contracts.warehouse import ShipmentDispatchedV1, ShipmentScanV1
-from shared.messaging.inbox import Consumed, InboxApplication
+from shared.messaging.application import ServiceApplication
 from shared.transcodings import DataclassAsDict
 
 A = TypeVar("A", bound=Aggregate)
 
 
-class ShippingApplication(InboxApplication):
+class ShippingApplication(ServiceApplication):
     name = "shipping"  # the event log's collections: shipping_events, ...
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         # Lines travel in events; steps and tracking entries are aggregate state, kept in snapshots.
-        for value_type in (ShipmentLine, Step, TrackingEntry):
+        for value_type in (ShipmentLine, Step, TrackingEntry, WaitingMessage):
             transcoder.register(DataclassAsDict(value_type, namespace="shipping"))
 
     # Use cases. `occurred_at` is the sender's time from the envelope; the carrier's is the tracking time.
 
-    def create_shipment(
-        self, consumed: Consumed, request: ShipmentRequestedV1, occurred_at: datetime | None = None
-    ) -> None:
-        if self.already_consumed(consumed):
-            return
-        if Shipment.create_id(request.shipment_id) in self.repository:
-            self.save_consumed(consumed)  # requested again under another event id: one shipment
-            return
+    def create_shipment(self, request: ShipmentRequestedV1, occurred_at: datetime | None = None) -> None:
+        if self.find(Shipment.create_id(request.shipment_id)) is not None:
+            return  # requested again under another event id: one shipment
         shipment = Shipment(
             shipment_id=request.shipment_id,
             order_id=request.order_id,
@@ -64,66 +61,100 @@ class ShippingApplication(InboxApplication):
         if order is None:
             order = OrderShipments(order_id=request.order_id)
         order.add(request.shipment_id)
-        self.save_consumed(consumed, shipment, order)
+        self.stage(shipment, order)
+        # Scans that came before the request, in the order they came.
+        for early in self._released(f"shipment:{request.shipment_id}"):
+            with contextlib.suppress(InvalidMessage, *DOMAIN_REFUSALS):
+                self._apply_scan(shipment, early.type, early.fields, early.at)
 
-    def cancel_order_shipments(
-        self, consumed: Consumed, cancelled: OrderCancelledV1, occurred_at: datetime | None = None
-    ) -> None:
+    def cancel_order_shipments(self, cancelled: OrderCancelledV1, occurred_at: datetime | None = None) -> None:
         """Cancels every shipment of the order not yet dispatched; a dispatched one records a refusal."""
-        if self.already_consumed(consumed):
-            return
         order = self._find(OrderShipments, OrderShipments.create_id(cancelled.order_id))
         shipments = [self._shipment(shipment_id) for shipment_id in (order.shipment_ids if order else [])]
         for shipment in shipments:
             shipment.cancel(cancelled.reason, occurred_at or _now())
-        self.save_consumed(consumed, *shipments)
+        self.stage(*shipments)
 
-    def record_picked(self, consumed: Consumed, scan: ShipmentScanV1, occurred_at: datetime | None = None) -> None:
-        if self.already_consumed(consumed):
-            return
-        shipment = self._shipment(scan.shipment_id)
-        with _invalid_message("data.shipment_id"):
-            shipment.pick(occurred_at or _now())
-        self.save_consumed(consumed, shipment)
+    def record_picked(self, scan: ShipmentScanV1, occurred_at: datetime | None = None) -> None:
+        self._scan(PICKED_SCAN, scan.shipment_id, {}, occurred_at or _now())
 
-    def record_packed(self, consumed: Consumed, scan: ShipmentScanV1, occurred_at: datetime | None = None) -> None:
-        if self.already_consumed(consumed):
-            return
-        shipment = self._shipment(scan.shipment_id)
-        with _invalid_message("data.shipment_id"):
-            shipment.pack(occurred_at or _now())
-        self.save_consumed(consumed, shipment)
+    def record_packed(self, scan: ShipmentScanV1, occurred_at: datetime | None = None) -> None:
+        self._scan(PACKED_SCAN, scan.shipment_id, {}, occurred_at or _now())
 
-    def record_dispatched(
-        self, consumed: Consumed, dispatched: ShipmentDispatchedV1, occurred_at: datetime | None = None
-    ) -> None:
-        if self.already_consumed(consumed):
-            return
-        shipment = self._shipment(dispatched.shipment_id)
-        with _invalid_message("data.shipment_id"):
-            shipment.check_not_cancelled()
-        if shipment.is_dispatched:
-            self.save_consumed(consumed)  # a repeated dispatch scan: the first one stands
-            return
-        index = self._find(TrackingNumberIndex, TrackingNumberIndex.create_id(dispatched.tracking_number))
-        if index is None:
-            index = TrackingNumberIndex(tracking_number=dispatched.tracking_number, shipment_id=shipment.shipment_id)
-        with _invalid_message("data.tracking_number"):
-            index.check_free_for(shipment.shipment_id)
-        shipment.dispatch(dispatched.carrier, dispatched.tracking_number, occurred_at or _now())
-        self.save_consumed(consumed, shipment, index)
+    def record_dispatched(self, dispatched: ShipmentDispatchedV1, occurred_at: datetime | None = None) -> None:
+        fields: dict[str, str | None] = {"carrier": dispatched.carrier, "tracking_number": dispatched.tracking_number}
+        self._scan(DISPATCHED_SCAN, dispatched.shipment_id, fields, occurred_at or _now())
 
-    def record_tracking(self, consumed: Consumed, update: TrackingUpdatedV1, occurred_at: datetime) -> None:
-        """`occurred_at` is the carrier's time of the update: it orders updates that arrive out of order."""
-        if self.already_consumed(consumed):
-            return
+    def record_tracking(self, update: TrackingUpdatedV1, occurred_at: datetime) -> None:
+        """`occurred_at` is the carrier's time of the update: it orders updates that arrive out of order.
+        An update for a tracking number not dispatched yet waits for its dispatch (early_arrivals.py)."""
         index = self._find(TrackingNumberIndex, TrackingNumberIndex.create_id(update.tracking_number))
+        fields = {"carrier": update.carrier, "status": update.status, "location": update.location,
+                  "detail": update.detail}  # fmt: skip
         if index is None:
-            raise InvalidMessage(f"data.tracking_number: unknown tracking number {update.tracking_number!r}")
-        shipment = self._shipment(index.shipment_id)
+            self._park(f"tracking:{update.tracking_number}", "TrackingUpdated", fields, occurred_at, "tracking_number")
+            return
         with _invalid_message("data.tracking_number"):
-            shipment.record_tracking(update.carrier, update.status, update.location, update.detail, occurred_at)
-        self.save_consumed(consumed, shipment)
+            self._track(self._shipment(index.shipment_id), fields, occurred_at)
+
+    # Steps shared by the use cases.
+
+    def _scan(self, step: str, shipment_id: str, fields: dict[str, str | None], at: datetime) -> None:
+        shipment = self._find(Shipment, Shipment.create_id(shipment_id))
+        if shipment is None:
+            self._park(f"shipment:{shipment_id}", step, fields, at, "shipment_id")  # the request is on its way
+            return
+        with _invalid_message("data.shipment_id"):
+            self._apply_scan(shipment, step, fields, at)
+
+    def _apply_scan(self, shipment: Shipment, step: str, fields: dict[str, str | None], at: datetime) -> None:
+        if step == PICKED_SCAN:
+            shipment.pick(at)
+        elif step == PACKED_SCAN:
+            shipment.pack(at)
+        else:
+            self._dispatch(shipment, str(fields["carrier"]), str(fields["tracking_number"]), at)
+        self.stage(shipment)
+
+    def _dispatch(self, shipment: Shipment, carrier: str, tracking_number: str, at: datetime) -> None:
+        shipment.check_not_cancelled()
+        if shipment.is_dispatched:
+            return  # a repeated dispatch scan: the first one stands
+        index = self._find(TrackingNumberIndex, TrackingNumberIndex.create_id(tracking_number))
+        if index is None:
+            index = TrackingNumberIndex(tracking_number=tracking_number, shipment_id=shipment.shipment_id)
+        try:
+            index.check_free_for(shipment.shipment_id)
+        except TrackingNumberInUse as error:
+            raise InvalidMessage(f"data.tracking_number: {error}") from None
+        shipment.dispatch(carrier, tracking_number, at)
+        self.stage(shipment, index)
+        for early in self._released(f"tracking:{tracking_number}"):
+            with contextlib.suppress(*DOMAIN_REFUSALS):
+                self._track(shipment, early.fields, early.at)
+
+    def _track(self, shipment: Shipment, fields: dict[str, str | None], at: datetime) -> None:
+        shipment.record_tracking(
+            str(fields["carrier"]), str(fields["status"]), fields.get("location"), fields.get("detail"), at
+        )
+        self.stage(shipment)
+
+    def _park(self, key: str, type_: str, fields: dict[str, str | None], at: datetime, field: str) -> None:
+        waiting = self._find(EarlyArrivals, EarlyArrivals.create_id(key)) or EarlyArrivals(key)
+        try:
+            waiting.check_room()
+        except TooManyWaiting as error:
+            raise InvalidMessage(f"data.{field}: {error}") from None
+        waiting.park(WaitingMessage(type_, at, dict(fields)))
+        self.stage(waiting)
+
+    def _released(self, key: str) -> list[WaitingMessage]:
+        waiting = self._find(EarlyArrivals, EarlyArrivals.create_id(key))
+        if waiting is None:
+            return []
+        released = waiting.release()
+        self.stage(waiting)
+        return released
 
     # Queries: plain dicts; `today` decides lateness of shipments still on their way.
 
@@ -145,11 +176,16 @@ class ShippingApplication(InboxApplication):
         return shipment
 
     def _find(self, aggregate_type: type[A], aggregate_id: UUID) -> A | None:
-        if aggregate_id not in self.repository:
+        aggregate: object | None = self.find(aggregate_id)
+        if aggregate is None:
             return None
-        aggregate: object = self.repository.get(aggregate_id)
         assert isinstance(aggregate, aggregate_type)
         return aggregate
+
+
+# Refusals of the domain; a parked message that meets one when released is dropped (it was never valid).
+DOMAIN_REFUSALS = (ShipmentWasCancelled, ShipmentNotDispatched, TrackingNumberInUse)
+PICKED_SCAN, PACKED_SCAN, DISPATCHED_SCAN = "ShipmentPicked", "ShipmentPacked", "ShipmentDispatched"
 
 
 @contextmanager

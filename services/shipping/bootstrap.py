@@ -20,9 +20,10 @@ SERVICE_NAME = "shipping"
 
 def create_shipping_app(settings: ShippingSettings) -> FastAPI:
     runtime = ServiceRuntime.create(SERVICE_NAME, settings)
-    app = ShippingApplication(env=runtime.event_store_env())
-    consumed = subscriptions(app)
-    runtime.attach_event_log(app, consumed, to_outbound)
+    # One log: a shipment is reached by its id (scans) and by its tracking number (carriers), keys that do not
+    # share partitions with its order, so one member of the group owns it all (the others stand by).
+    logs = runtime.event_logs(lambda env: ShippingApplication(env=env), subscriptions, to_outbound, logs=1)
+    app = logs.reader()
 
     database = runtime.mongo[runtime.database]
     read_model = ShipmentReadModel(database["shipment_summaries"], database["open_shipments"])
@@ -30,13 +31,13 @@ def create_shipping_app(settings: ShippingSettings) -> FastAPI:
     runtime.on_start.append(projection.start)
     runtime.on_stop.append(projection.stop)
     # Whatever stored it (a Kafka message or an HTTP scan), the read model looks now.
-    app.call_after_store(projection.wake)
+    logs.writer().call_after_store(projection.wake)
 
-    (warehouse_scans,) = (s for s in consumed if s.topic == WAREHOUSE_EVENTS)
+    (warehouse_scans,) = (s for s in logs.workers[0].edge.by_topic.values() if s.topic == WAREHOUSE_EVENTS)
     return create_http_app(
         runtime,
         # The logistics routes first: `/shipments/late` must not be taken for a shipment id.
-        [logistics_router(app, read_model, warehouse_scans), shipping_router(app, read_model)],
+        [logistics_router(logs, read_model, warehouse_scans), shipping_router(app, read_model)],
         title="shipping service",
         description="Shipments from pick to delivery, with carrier tracking, and the logistics work queues.",
     )

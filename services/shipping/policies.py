@@ -20,12 +20,8 @@ def subscriptions(app: ShippingApplication) -> list[Subscription]:
             topic=ORDERS_EVENTS,
             payload_types=ORDERS_TYPES,
             handlers={
-                "ShipmentRequested": lambda message, consumed: app.create_shipment(
-                    consumed, message.data, message.occurred_at
-                ),
-                "OrderCancelled": lambda message, consumed: app.cancel_order_shipments(
-                    consumed, message.data, message.occurred_at
-                ),
+                "ShipmentRequested": lambda message: app.create_shipment(message.data, message.occurred_at),
+                "OrderCancelled": lambda message: app.cancel_order_shipments(message.data, message.occurred_at),
             },
         ),
         # Inventory dead-letters what no one can read on this topic; we dead-letter only our own types.
@@ -33,24 +29,16 @@ def subscriptions(app: ShippingApplication) -> list[Subscription]:
             topic=WAREHOUSE_EVENTS,
             payload_types=WAREHOUSE_TYPES,
             handlers={
-                "ShipmentPicked": lambda message, consumed: app.record_picked(
-                    consumed, message.data, message.occurred_at
-                ),
-                "ShipmentPacked": lambda message, consumed: app.record_packed(
-                    consumed, message.data, message.occurred_at
-                ),
-                "ShipmentDispatched": lambda message, consumed: app.record_dispatched(
-                    consumed, message.data, message.occurred_at
-                ),
+                "ShipmentPicked": lambda message: app.record_picked(message.data, message.occurred_at),
+                "ShipmentPacked": lambda message: app.record_packed(message.data, message.occurred_at),
+                "ShipmentDispatched": lambda message: app.record_dispatched(message.data, message.occurred_at),
             },
         ),
         Subscription(
             topic=CARRIER_TRACKING,
             payload_types=CARRIER_TYPES,
             handlers={
-                "TrackingUpdated": lambda message, consumed: app.record_tracking(
-                    consumed, message.data, message.occurred_at
-                ),
+                "TrackingUpdated": lambda message: app.record_tracking(message.data, message.occurred_at),
             },
             dead_letters_unreadable=True,
         ),

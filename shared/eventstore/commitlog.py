@@ -27,7 +27,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.eventstore import documents as docs
 from shared.eventstore.datastore import Document
 from shared.eventstore.errors import DocumentSizeError, translated_driver_errors
-from shared.eventstore.streams import StreamPages, upsert
+from shared.eventstore.streams import StreamPages, upsert, upsert_all
 
 _MAX_APPEND_ATTEMPTS = 10_000
 _KNOWN_POSITIONS_LIMIT = 100_000
@@ -59,6 +59,10 @@ class _KnownPositions:
         return lo, hi
 
 
+class LogMoved(OperationalError):
+    """Someone else appended to a log this writer believed it owned: its view of the log is stale."""
+
+
 class CommitLog:
     def __init__(self, database: Database[Document], log_name: str) -> None:
         self.log_name = log_name
@@ -66,10 +70,10 @@ class CommitLog:
         self.commits: Collection[Document] = database[log_name]
         self.streams_collection: Collection[Document] = database[self.streams_name]
         self.streams = StreamPages(self.streams_collection, self.streams_name)
-        # Tracking positions recorded through this log, projected beside it so that any
-        # recorder catching up the log (not only a process recorder) can project them.
-        self.tracking_name = log_name + "_tracking"
-        self.tracking: Collection[Document] = database[self.tracking_name]
+        # Tracking positions recorded through this log are projected into the streams collection
+        # (`@tracking:<name>`), so that any recorder catching up the log can project them in one write.
+        self.tracking_name = self.streams_name
+        self.tracking: Collection[Document] = self.streams_collection
         self._lock = Lock()
         self._append_lock = Lock()
         self._head = docs.CommitPosition(0, 1, 0)
@@ -107,6 +111,59 @@ class CommitLog:
                 return commit
         msg = f"Gave up appending to '{self.log_name}' after {_MAX_APPEND_ATTEMPTS} contended attempts"
         raise OperationalError(msg)
+
+    def append_owned(
+        self, events: Sequence[StoredEvent], trackings: Sequence[Tracking], consumed: Sequence[str]
+    ) -> docs.Commit:
+        """The single writer's append: two round trips (the commit, then one ordered bulk write projecting it).
+
+        The writer that owns the log (shared/messaging) keeps its aggregates in memory, so nothing is read and no
+        version is checked here: the unique commit number is the fence. If anyone else appended since this writer
+        last looked, the insert collides and `LogMoved` tells the owner to reload what it holds.
+        """
+        self._check_batch(events)
+        with self._append_lock, translated_driver_errors():
+            if not self._head_discovered:
+                self.refresh_head()
+            head = self._head
+            self.ensure_projected(head.number)
+            position = docs.CommitPosition(head.number + 1, head.last + 1, head.last + len(events))
+            commit = docs.Commit(position, tuple(events), None, tuple(trackings), tuple(consumed))
+            try:
+                self.commits.insert_one(
+                    docs.encode_commit(position, commit.events, None, commit.trackings, commit.consumed)
+                )
+            except DuplicateKeyError:
+                self.refresh_head()
+                msg = f"'{self.log_name}' has commits after {head.number} that this writer did not make"
+                raise LogMoved(msg) from None
+            self._note(position)
+            self._project_bulk(commit)
+            return commit
+
+    def commits_after(self, number: int) -> list[docs.Commit]:
+        """Every commit after `number` up to the head (what another writer appended, or a relay's backlog)."""
+        found = []
+        with translated_driver_errors():
+            self.refresh_head()
+            for n in range(number + 1, self._head.number + 1):
+                commit = self.read_commit(n)
+                if commit is None:
+                    break
+                found.append(commit)
+        return found
+
+    def _project_bulk(self, commit: docs.Commit) -> None:
+        writes = self.streams.projection_writes(commit.events)
+        for tracking in (*commit.trackings, *([commit.tracking] if commit.tracking else [])):
+            writes.append((docs.TRACKING_PREFIX + tracking.application_name, {"$max": {"n": tracking.notification_id}}))
+        writes.append((docs.WATERMARK_ID, {"$max": {"n": commit.position.number}}))
+        try:
+            upsert_all(self.streams_collection, writes)
+        except DuplicateKeyError:
+            # Two writers catching up the same commit raced to create a document: now it exists, apply again.
+            upsert_all(self.streams_collection, writes)
+        self._advance_projected(commit.position.number, publish=False)
 
     def _check_batch(self, events: Sequence[StoredEvent]) -> None:
         keys = {(docs.stream_id(e.originator_id), e.originator_version) for e in events}
@@ -149,12 +206,17 @@ class CommitLog:
 
     def _project(self, commit: docs.Commit, existing_pages: set[str] | None) -> None:
         """Idempotent: re-applying a commit sets the same fields to the same values."""
+        if existing_pages is None:
+            self._project_bulk(commit)  # catching up: one round trip, whatever exists
+            return
         self.streams.project(commit.events, existing_pages)
-        if commit.tracking is not None:
-            self._raise_tracking(commit.tracking)
+        for tracking in (*commit.trackings, *([commit.tracking] if commit.tracking else [])):
+            self._raise_tracking(tracking)
 
     def _raise_tracking(self, tracking: Tracking) -> None:
-        upsert(self.tracking, tracking.application_name, {"$max": {"n": tracking.notification_id}})
+        upsert(
+            self.tracking, docs.TRACKING_PREFIX + tracking.application_name, {"$max": {"n": tracking.notification_id}}
+        )
 
     def _advance_projected(self, number: int, *, publish: bool = True) -> None:
         with self._lock:
@@ -227,7 +289,7 @@ class CommitLog:
         return hi
 
     def max_tracking_id(self, application_name: str) -> int | None:
-        doc = self.tracking.find_one({"_id": application_name})
+        doc = self.tracking.find_one({"_id": docs.TRACKING_PREFIX + application_name})
         return None if doc is None else docs.decode_counter(self.tracking_name, doc)
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from threading import Lock
 
 from pymongo import MongoClient
 from pymongo.database import Database
@@ -26,15 +27,38 @@ class MongoSettings:
         return WriteConcern(w=w)
 
 
+_clients: dict[tuple[str, int], tuple[MongoClient[Document], int]] = {}
+_clients_lock = Lock()
+
+
+def _acquire(url: str, timeout_ms: int) -> MongoClient[Document]:
+    """One client (one pool, one monitor) per server for all the logs of a process; counted, closed by the last."""
+    with _clients_lock:
+        client, users = _clients.get((url, timeout_ms), (None, 0))
+        if client is None:
+            # "standard" stores UUIDs as BSON binary subtype 4 and decodes them back to uuid.UUID.
+            client = MongoClient(url, uuidRepresentation="standard", serverSelectionTimeoutMS=timeout_ms)
+        _clients[(url, timeout_ms)] = (client, users + 1)
+        return client
+
+
+def _release(url: str, timeout_ms: int) -> None:
+    with _clients_lock:
+        client, users = _clients.get((url, timeout_ms), (None, 0))
+        if client is None:
+            return
+        if users <= 1:
+            del _clients[(url, timeout_ms)]
+            client.close()
+        else:
+            _clients[(url, timeout_ms)] = (client, users - 1)
+
+
 class MongoDatastore:
     def __init__(self, settings: MongoSettings) -> None:
         self.settings = settings
-        # "standard" stores UUIDs as BSON binary subtype 4 and decodes them back to uuid.UUID.
-        self.client: MongoClient[Document] = MongoClient(
-            settings.url,
-            uuidRepresentation="standard",
-            serverSelectionTimeoutMS=settings.server_selection_timeout_ms,
-        )
+        self.client: MongoClient[Document] = _acquire(settings.url, settings.server_selection_timeout_ms)
+        self._closed = False
         self.database: Database[Document] = self.client.get_database(
             settings.database,
             write_concern=settings.write_concern_obj(),
@@ -42,4 +66,6 @@ class MongoDatastore:
         )
 
     def close(self) -> None:
-        self.client.close()
+        if not self._closed:
+            self._closed = True
+            _release(self.settings.url, self.settings.server_selection_timeout_ms)

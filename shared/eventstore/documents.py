@@ -23,6 +23,8 @@ _PER_EVENT_OVERHEAD = 96
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 - 64 * 1024
 
 WATERMARK_ID = "@projected"
+# Tracking positions live beside the stream pages, so that one bulk write projects a whole commit.
+TRACKING_PREFIX = "@tracking:"
 
 # Versions per page of the stream projection (page k: versions k * PAGE_SIZE + 1 ..).
 # Every write of an aggregate reads and rewrites the one page its new version falls in,
@@ -75,10 +77,18 @@ class Commit:
     position: CommitPosition
     events: tuple[StoredEvent, ...]
     tracking: Tracking | None
+    # A batch commit (shared/messaging): the Kafka positions it consumed up to and the ids of the messages it
+    # consumed, so that a new owner of the log can tell a redelivery from a new message.
+    trackings: tuple[Tracking, ...] = ()
+    consumed: tuple[str, ...] = ()
 
 
 def encode_commit(
-    position: CommitPosition, events: tuple[StoredEvent, ...], tracking: Tracking | None
+    position: CommitPosition,
+    events: tuple[StoredEvent, ...],
+    tracking: Tracking | None,
+    trackings: tuple[Tracking, ...] = (),
+    consumed: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "_id": commit_id(position.number),
@@ -90,6 +100,11 @@ def encode_commit(
     }
     if tracking is not None:
         doc["tracking"] = {"a": tracking.application_name, "n": tracking.notification_id}
+    if trackings:
+        # An array, not a map: tracking names hold '.', which FerretDB does not allow in keys.
+        doc["tk"] = [{"a": t.application_name, "n": t.notification_id} for t in trackings]
+    if consumed:
+        doc["in"] = list(consumed)
     return doc
 
 
@@ -176,7 +191,15 @@ def decode_commit(collection: str, number: int, doc: Any) -> Commit:
     if "tracking" in r.doc:
         raw_tracking = r.subdocument(r.doc, "tracking")
         tracking = Tracking(r.string(raw_tracking, "a"), r.integer(raw_tracking, "n"))
-    return Commit(position, tuple(events), tracking)
+    trackings = []
+    for raw in r.doc.get("tk") or ():
+        if not isinstance(raw, dict):
+            r.fail("an element of 'tk' is not a document")
+        trackings.append(Tracking(r.string(raw, "a"), r.integer(raw, "n")))
+    consumed = r.doc.get("in") or []
+    if not isinstance(consumed, list) or not all(isinstance(i, str) for i in consumed):
+        r.fail("field 'in' must be an array of message ids")
+    return Commit(position, tuple(events), tracking, tuple(trackings), tuple(consumed))
 
 
 @dataclass(frozen=True)

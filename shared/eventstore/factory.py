@@ -52,7 +52,8 @@ class MongoFactory(InfrastructureFactory[MongoTrackingRecorder]):
 
     # Collection names follow the library's Postgres module: "<app name>_<purpose>".
     def _events_prefix(self) -> str:
-        return self.env.name.lower() or "stored"
+        # LOG_NAME: one application class, several logs (a service keeps one per partition group).
+        return (self.env.get("LOG_NAME") or self.env.name).lower() or "stored"
 
     def _tracking_name(self) -> str:
         return (self.env.name.lower() or "notification") + "_tracking"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from threading import Event, Thread
 from typing import Any
 from uuid import UUID
@@ -27,6 +28,15 @@ from shared.eventstore import documents as docs
 from shared.eventstore.commitlog import CommitLog
 from shared.eventstore.datastore import Document, MongoDatastore
 from shared.eventstore.errors import translated_driver_errors
+
+
+@dataclass(frozen=True)
+class OwnedBatch:
+    """Passed to `insert_events(..., batch=...)` by the single writer of a log (shared/messaging): the Kafka
+    positions the commit consumed up to and the ids of the messages it consumed, stored in the same commit."""
+
+    trackings: tuple[Tracking, ...]
+    consumed: tuple[str, ...]
 
 
 class MongoRecorder:
@@ -57,7 +67,7 @@ class MongoAggregateRecorder(MongoRecorder, AggregateRecorder):
         self.log = CommitLog(datastore.database, log_name)
 
     def collection_names(self) -> list[str]:
-        return [self.log.log_name, self.log.streams_name, self.log.tracking_name]
+        return [self.log.log_name, self.log.streams_name]
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         self._append(stored_events, **kwargs)
@@ -65,6 +75,10 @@ class MongoAggregateRecorder(MongoRecorder, AggregateRecorder):
 
     def _append(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
         tracking: Tracking | None = kwargs.get("tracking")
+        batch: OwnedBatch | None = kwargs.get("batch")
+        if batch is not None:
+            commit = self.log.append_owned(stored_events, batch.trackings, batch.consumed)
+            return list(range(commit.position.first, commit.position.last + 1))
         if not stored_events and tracking is None:
             return []
         commit = self.log.append(stored_events, tracking)

@@ -24,7 +24,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, WriteError
 
 from shared.eventstore import documents as docs
 from shared.eventstore.datastore import Document
@@ -34,6 +34,8 @@ from shared.eventstore.errors import CorruptDocumentError, DocumentSizeError
 _LISTED_PAGE_BYTES = 32
 
 _PageKey = tuple[str, int]
+# An upsert of the document with this `_id`.
+Upsert = tuple[str, dict[str, Any]]
 
 
 def _by_page(events: Iterable[StoredEvent]) -> dict[_PageKey, list[StoredEvent]]:
@@ -86,6 +88,30 @@ class StreamPages:
             streams.setdefault(sid, (originator_id, {}))[1][page] = entries
         for sid, (originator_id, pages) in streams.items():
             self._project_stream(sid, originator_id, pages, existing_pages)
+
+    def projection_writes(self, events: Sequence[StoredEvent]) -> list[Upsert]:
+        """The upserts that project `events`, for one ordered bulk write: per stream, its other pages first and
+        its head last, so that a reader sees a page listed only once it is written (see the module docstring).
+        Idempotent, and needs no read: a single writer knows its versions are new."""
+        writes: list[Upsert] = []
+        streams: dict[str, tuple[UUID | str, dict[int, dict[str, Any]]]] = {}
+        for (sid, page), page_events in _by_page(events).items():
+            entries = {str(e.originator_version): docs.encode_stream_entry(e) for e in page_events}
+            streams.setdefault(sid, (page_events[0].originator_id, {}))[1][page] = entries
+        for sid, (originator_id, pages) in streams.items():
+            others = sorted(p for p in pages if p != 0)
+            for page in others:
+                update = {f"e.{version}": entry for version, entry in pages[page].items()}
+                writes.append((docs.page_id(sid, page), {"$set": {"o": originator_id, **update}}))
+            head_entries = pages.get(0, {})
+            head: dict[str, Any] = {
+                "$set": {"o": originator_id, **{f"e.{version}": entry for version, entry in head_entries.items()}},
+                "$addToSet": {"p": {"$each": ([0] if head_entries else []) + others}},
+            }
+            if not head_entries:
+                head["$setOnInsert"] = {"e": {}}
+            writes.append((docs.page_id(sid, 0), head))
+        return writes
 
     def _project_stream(
         self,
@@ -196,3 +222,22 @@ def upsert(collection: Collection[Document], doc_id: str, update: dict[str, Any]
     except DuplicateKeyError:
         # Two upserts raced to insert the document; now that it exists, update it.
         collection.update_one({"_id": doc_id}, update)
+
+
+def upsert_all(collection: Collection[Document], writes: Sequence[Upsert]) -> None:
+    """Upserts in order, in one `update` command (one round trip). Sent as the raw command: FerretDB's reply
+    lacks `nModified` when an upsert inserts, which pymongo's `bulk_write` cannot merge (KeyError)."""
+    if not writes:
+        return
+    updates = [{"q": {"_id": doc_id}, "u": update, "upsert": True} for doc_id, update in writes]
+    command: dict[str, Any] = {"update": collection.name, "updates": updates, "ordered": True}
+    concern = collection.write_concern.document
+    if concern:
+        command["writeConcern"] = concern
+    reply = collection.database.command(command, codec_options=collection.codec_options)
+    errors = reply.get("writeErrors") or []
+    if errors:
+        first = errors[0]
+        if first.get("code") == 11000:
+            raise DuplicateKeyError(str(first.get("errmsg")), 11000, first)
+        raise WriteError(str(first.get("errmsg")), first.get("code"), first)

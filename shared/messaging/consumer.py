@@ -1,247 +1,453 @@
-"""The one consumer loop of every service: decode, validate, dead-letter, run the handler off the event
-loop with retries, and only then let the offset be committed.
+"""The one consumer loop of every service: one consumer group over all the topics a service reads, records
+batched per log, each log handled by its own task, offsets committed only after the log stored the effect.
 
-Per message:
-- unreadable (not JSON, bad envelope, unknown type) → copied unchanged to `<topic>.dlq` by the topic's
-  dead-lettering group, skipped by the others;
-- a type this service handles but whose `data` is invalid, or a handler that says the message can never be
-  processed (`InvalidMessage`) → DLQ with the reason; the partition moves on;
-- transient failures (store or broker unreachable, optimistic-concurrency conflicts) → retried with backoff,
-  without limit: the offset is not committed, so a crash or shutdown means redelivery, never loss;
-- any other error → retried a few times, then dead-lettered with its type, so one bad message cannot stop
-  the partition forever.
-The handler stores its effect together with an inbox marker (shared/messaging/inbox.py), so redelivery is
-harmless.
+- Ownership (shared/messaging/ownership.py): the group hands each member whole logs; on assignment a log's
+  worker loads what it needs, on revocation its task finishes the batch in hand and the worker drops its state.
+- Batches: everything fetched for a log since its last batch is one batch (up to `max_batch`), handed to the
+  log's worker (`LogWorker.handle`), which stores it in one commit and returns the records it could never
+  process (to the DLQ with the reason). Then the log's offsets are committed.
+- A log whose worker fails for reasons outside the message (store or broker down, a lost ownership race) retries
+  with capped backoff, forever, holding only its own partitions (the fetcher pauses them); other logs go on.
+  A deterministic failure of one record (an event too large to store, a bug) is found by splitting the batch,
+  and that record alone is dead-lettered. A log stuck longer than `stuck_after_s` is reported by `/ready`.
+- A record keyed for another partition than the one it came on (a producer with another partitioner) is
+  forwarded, bytes and headers unchanged, to the partition its key belongs to, so a key's log is always the
+  same; the copy is recognised by its event id if it ever arrives twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeAlias
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from eventsourcing.persistence import IntegrityError, PersistenceError
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaMessage
-from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.trace import Link
-from pymongo.errors import PyMongoError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import OffsetAndMetadata
+from eventsourcing.persistence import DatabaseError, DataError, IntegrityError, OperationalError
+from pymongo.errors import (
+    ConnectionFailure,
+    DocumentTooLarge,
+    OperationFailure,
+    PyMongoError,
+    WriteError,
+)
 
-from shared.contracts.envelope import InvalidMessage, parse_envelope, unknown_type, validate_payload
 from shared.messaging.dead_letters import DeadLetters
-from shared.messaging.inbox import ConcurrentUpdate, Consumed
-from shared.messaging.subscriptions import Subscription, run_handler
-from shared.telemetry.logs import event_id_var, order_id_var
+from shared.messaging.ownership import log_owner_assignor, partition_of
 from shared.telemetry.providers import Telemetry
-from shared.telemetry.trace_context import OrderTraces, context_of, current_traceparent
 
 log = logging.getLogger(__name__)
 
-# Failures of our dependencies, not of the message: wait and try again, however long it takes.
-TRANSIENT = (ConcurrentUpdate, PyMongoError, OSError, TimeoutError, PersistenceError)
-UNEXPECTED_ERROR_ATTEMPTS = 3
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 MAX_BACKOFF_S = 5.0
+UNEXPECTED_ERROR_ATTEMPTS = 3
+REVOKE_GRACE_S = 10.0
+
+# Failures of the message itself: retrying cannot help, so the record goes to the DLQ.
+DETERMINISTIC = (DataError, IntegrityError, DocumentTooLarge, WriteError)
+# Failures of our dependencies: wait and try again, however long it takes (nothing is lost meanwhile).
+TRANSIENT = (OperationalError, DatabaseError, ConnectionFailure, OperationFailure, PyMongoError, OSError, KafkaError)
 
 
-class MessageDispatcher:
-    """Handles the records of one subscription (one topic, one consumer group)."""
+@dataclass(frozen=True)
+class Rejected:
+    """A record the worker will never process, and why (the DLQ's `error` and `error-type` headers)."""
 
+    record: Record
+    reason: str
+    error_type: str
+
+
+class LogWorker(Protocol):
+    """Processes the records of one log; one instance per log, used by one task at a time."""
+
+    async def assigned(self) -> None:
+        """This process now owns the log: load what the hot path needs."""
+
+    async def handle(self, records: Sequence[Record]) -> list[Rejected]:
+        """Store the batch's effect in one commit (or not at all); return the records set aside."""
+
+    async def revoked(self) -> None:
+        """Another process owns the log now: drop state it may change."""
+
+    async def idle(self) -> None:
+        """Called when the log had nothing to do for a while (flush, look for others' writes)."""
+
+
+@dataclass
+class _LogState:
+    index: int
+    worker: LogWorker
+    queue: list[Record] = field(default_factory=list)
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    busy_since: float | None = None
+    stuck_reason: str | None = None
+    refused: str | None = None  # the log may not be processed (e.g. its topic was reset): why
+    # Records re-published to their key's partition: only their offsets are committed here.
+    forwarded: set[tuple[str, int, int]] = field(default_factory=set)
+    closing: bool = False
+
+
+class ServiceConsumer:
     def __init__(
         self,
-        dead_letters: DeadLetters,
+        *,
+        service: str,
+        bootstrap_servers: str,
         group_id: str,
-        subscription: Subscription,
+        topics: Sequence[str],
+        logs: int,
+        workers: Callable[[int], LogWorker],
+        dead_letters: DeadLetters,
         telemetry: Telemetry,
-        traces: OrderTraces | None = None,
-        on_stored: Callable[[], None] = lambda: None,
+        keyed_topics: Iterable[str] = (),
+        max_batch: int = 500,
+        stuck_after_s: float = 30.0,
+        idle_after_s: float = 1.0,
     ) -> None:
-        self.dead_letters = dead_letters
+        self.service = service
+        self.bootstrap_servers = bootstrap_servers
         self.group_id = group_id
-        self.subscription = subscription
+        self.topics = list(topics)
+        self.logs = logs
+        self.make_worker = workers
+        self.dead_letters = dead_letters
         self.telemetry = telemetry
-        self.metrics = telemetry.metrics
-        self.traces = traces
-        self.on_stored = on_stored
-        # Only keys of topics keyed by order id name an order; a sku key must not start an "order trace".
-        self.keyed_by_order = subscription.topic.key == "order_id"
+        # Topics whose records must sit in the partition of their key (their log is the key's).
+        self.keyed_topics = set(keyed_topics)
+        self.max_batch = max_batch
+        self.stuck_after_s = stuck_after_s
+        self.idle_after_s = idle_after_s
+        self._consumer: AIOKafkaConsumer | None = None
+        self._forwarder: AIOKafkaProducer | None = None
+        self._owned: dict[int, _LogState] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._partitions: dict[str, int] = {}
+        self.stopping = False
 
-    async def dispatch(self, record: ConsumerRecord[bytes, bytes], consumer: AIOKafkaConsumer | None = None) -> None:
-        if consumer is not None:
-            self._record_lag(record, consumer)
-        key = record.key.decode("utf-8", "replace") if record.key else None
-        order_token = order_id_var.set(key if self.keyed_by_order else None)
-        event_token = event_id_var.set(None)
-        try:
-            await self._dispatch(record, key)
-        finally:
-            order_id_var.reset(order_token)
-            event_id_var.reset(event_token)
+    # Life cycle.
 
-    async def _dispatch(self, record: ConsumerRecord[bytes, bytes], key: str | None) -> None:
-        sub = self.subscription
-        try:
-            envelope = parse_envelope(record.value or b"")
-            if envelope.type not in sub.payload_types:
-                raise InvalidMessage(unknown_type(envelope.type, sub.payload_types))
-        except InvalidMessage as unreadable:
-            if sub.dead_letters_unreadable:
-                await self.dead_letter(record, unreadable.reason, unreadable.error_type)
-            return
-        handler = sub.handlers.get(envelope.type)
-        if handler is None:
-            return  # a type of this topic that other services act on
-        event_id_var.set(str(envelope.event_id))
-        try:
-            message = validate_payload(envelope, sub.payload_types[envelope.type])
-        except InvalidMessage as invalid:
-            await self.dead_letter(record, invalid.reason, invalid.error_type)
-            return
-        if order_id_var.get() is None and isinstance(getattr(message.data, "order_id", None), str):
-            order_id_var.set(message.data.order_id)
-        consumed = Consumed(
-            message_id=str(message.event_id),
-            source=record.topic,
-            tracking_name=f"{self.group_id}:{record.topic}#{record.partition}",
-            # Tracking positions start at 1; Kafka offsets at 0.
-            tracking_position=record.offset + 1,
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=f"{self.service}-consumer",
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            partition_assignment_strategy=(log_owner_assignor(self.logs),),
+            max_poll_records=self.max_batch * 2,
+            fetch_max_wait_ms=50,
+            # A rebalance waits for every log to finish its batch in hand; batches are small.
+            max_poll_interval_ms=300_000,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+        )
+        await consumer.start()
+        self._consumer = consumer
+        self._forwarder = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=f"{self.service}-forwarder",
+            enable_idempotence=True,
+            acks="all",
+        )
+        await self._forwarder.start()
+        consumer.subscribe(self.topics, listener=_Rebalance(self))
+        self._task = asyncio.create_task(self._fetch(), name=f"{self.service}-consumer")
+        self._task.add_done_callback(self._log_death)
+
+    async def stop(self) -> None:
+        self.stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._release(list(self._owned))
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._forwarder is not None:
+            await self._forwarder.stop()
+
+    # What /ready and the metrics look at.
+
+    def problems(self) -> list[str]:
+        now = time.monotonic()
+        found = []
+        for state in self._owned.values():
+            if state.refused:
+                found.append(f"log {state.index}: {state.refused}")
+            elif state.busy_since is not None and now - state.busy_since > self.stuck_after_s:
+                found.append(
+                    f"log {state.index} has not moved for {now - state.busy_since:.0f}s: {state.stuck_reason or 'busy'}"
+                )
+        return found
+
+    @property
+    def owned_logs(self) -> list[int]:
+        return sorted(self._owned)
+
+    # Fetching.
+
+    async def _fetch(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        while True:
+            try:
+                batches = await consumer.getmany(timeout_ms=200, max_records=self.max_batch * 2)
+            except KafkaError as error:
+                log.warning("%s: fetch failed (%r); retrying", self.service, error)
+                await asyncio.sleep(1.0)
+                continue
+            for tp, records in batches.items():
+                self._record_lag(tp, records[-1].offset)
+                state = self._owned.get(tp.partition % self.logs)
+                if state is None:
+                    # Not ours (any more): the owner reads it from the committed offset. Never skipped here.
+                    with contextlib.suppress(Exception):
+                        consumer.seek(tp, records[0].offset)
+                    continue
+                for record in records:
+                    if tp.topic in self.keyed_topics and record.key and self._misrouted(record):
+                        await self._forward(record)
+                        state.forwarded.add((record.topic, record.partition, record.offset))
+                    state.queue.append(record)
+                state.wakeup.set()
+            for state in self._owned.values():
+                self._pause_if_full(state)
+
+    def _misrouted(self, record: Record) -> bool:
+        partitions = self._partitions.get(record.topic)
+        if partitions is None and self._consumer is not None:
+            partitions = len(self._consumer.partitions_for_topic(record.topic) or ()) or None
+            if partitions:
+                self._partitions[record.topic] = partitions
+        return bool(partitions) and record.key is not None and partition_of(record.key, partitions) != record.partition  # type: ignore[arg-type]
+
+    async def _forward(self, record: Record) -> None:
+        """Re-publish a record in its key's partition; the original is then marked as a skipped copy."""
+        assert self._forwarder is not None and record.key is not None
+        partition = partition_of(record.key, self._partitions[record.topic])
+        await self._forwarder.send_and_wait(
+            record.topic, record.value, key=record.key, partition=partition, headers=list(record.headers or ())
+        )
+        log.info(
+            "forwarded %s[%s]@%s to partition %s (its key's)", record.topic, record.partition, record.offset, partition
         )
 
-        def call() -> Awaitable[None]:
-            return run_handler(handler, message, consumed)
+    def _pause_if_full(self, state: _LogState) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        tps = [tp for tp in consumer.assignment() if tp.partition % self.logs == state.index]
+        if len(state.queue) >= self.max_batch * 4 or state.refused:
+            consumer.pause(*tps)
+        else:
+            consumer.resume(*tps)
 
-        parent, links = await self._order_trace(key)
-        attributes = {"messaging.message.type": envelope.type, "messaging.message.id": str(envelope.event_id)}
-        if order_id_var.get():
-            attributes["order.id"] = str(order_id_var.get())
-        with self.telemetry.tracer.start_as_current_span(
-            f"handle {envelope.type}", context=parent, links=links, attributes=attributes
-        ):
-            # Remembered before the handler stores anything: the relay may publish its effects at once, and
-            # must find the order's trace when it does.
-            traceparent = current_traceparent()
-            if self.traces and key and self.keyed_by_order and traceparent:
-                await self.traces.remember(key, traceparent)
-            await self._run(record, envelope.type, call)
-
-    async def _order_trace(self, key: str | None) -> tuple[Context | None, list[Link]]:
-        """Work on a known order runs in the order's trace, linked to the trace the message came with."""
-        if self.traces is None or key is None:
-            return None, []
-        order_context = context_of(await self.traces.lookup(key))
-        if order_context is None:
-            return None, []
-        incoming = trace.get_current_span().get_span_context()
-        ordered = trace.get_current_span(order_context).get_span_context()
-        if incoming.trace_id == ordered.trace_id:
-            return None, []  # already continuing the order's trace
-        return order_context, [Link(incoming)] if incoming.is_valid else []
-
-    def _record_lag(self, record: ConsumerRecord[bytes, bytes], consumer: AIOKafkaConsumer) -> None:
-        highwater = consumer.highwater(TopicPartition(record.topic, record.partition))
+    def _record_lag(self, tp: TopicPartition, offset: int) -> None:
+        consumer = self._consumer
+        highwater = consumer.highwater(tp) if consumer is not None else None
         if highwater is not None:
-            self.metrics.record_lag(
-                self.group_id, record.topic, record.partition, max(0, highwater - record.offset - 1)
-            )
+            self.telemetry.metrics.record_lag(self.group_id, tp.topic, tp.partition, max(0, highwater - offset - 1))
 
-    async def _run(self, record: ConsumerRecord[bytes, bytes], type_: str, call: Callable[[], Awaitable[Any]]) -> bool:
-        """True when the effect is stored; False when the message was dead-lettered instead."""
+    # One task per owned log.
+
+    async def _run_log(self, state: _LogState) -> None:
+        while not state.closing:
+            if not state.queue:
+                state.wakeup.clear()
+                try:
+                    await asyncio.wait_for(state.wakeup.wait(), self.idle_after_s)
+                except TimeoutError:
+                    await self._guarded(state, state.worker.idle, "idle")
+                    continue
+                if state.closing:
+                    return
+            batch, state.queue = state.queue[: self.max_batch], state.queue[self.max_batch :]
+            to_handle = [r for r in batch if (r.topic, r.partition, r.offset) not in state.forwarded]
+            if to_handle:
+                await self._handle(state, to_handle)
+            state.forwarded.difference_update((r.topic, r.partition, r.offset) for r in batch)
+            await self._commit(batch)
+
+    async def _guarded(self, state: _LogState, call: Callable[[], Awaitable[None]], what: str) -> None:
+        try:
+            await call()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.warning("%s log %s: %s failed: %r", self.service, state.index, what, error)
+            await asyncio.sleep(1.0)
+
+    async def _handle(self, state: _LogState, batch: list[Record]) -> None:
+        """Until the batch is stored: transient failures wait and retry; a record that fails by itself is isolated."""
         attempt = 0
         unexpected = 0
-        labels = {"topic": record.topic, "type": type_}
-        while True:
-            attempt += 1
-            try:
-                await call()
-            except InvalidMessage as invalid:
-                await self.dead_letter(record, invalid.reason, invalid.error_type)
-                return False
-            except TRANSIENT as error:
-                self.metrics.handler_errors.add(1, {**labels, "error.type": type(error).__name__})
-                if isinstance(error, IntegrityError):
-                    # Not a retry-able conflict that save_consumed recognised: a bug, treated as unexpected.
+        state.busy_since = time.monotonic()
+        try:
+            while True:
+                attempt += 1
+                try:
+                    rejected = await state.worker.handle(batch)
+                except asyncio.CancelledError:
+                    raise
+                except DETERMINISTIC as error:
+                    await self._isolate(state, batch, error)
+                    return
+                except TRANSIENT as error:
+                    state.stuck_reason = f"{type(error).__name__}: {error}"
+                    self._count_error(batch, error)
+                    delay = min(MAX_BACKOFF_S, 0.05 * 2 ** min(attempt, 10)) * random.uniform(0.5, 1.0)
+                    log.warning("%s log %s: retrying a batch of %d in %.2fs after %r", self.service, state.index,
+                                len(batch), delay, error)  # fmt: skip
+                    await asyncio.sleep(delay)
+                    continue
+                except Exception as error:
                     unexpected += 1
+                    state.stuck_reason = f"{type(error).__name__}: {error}"
+                    self._count_error(batch, error)
+                    log.exception("%s log %s: a batch of %d failed", self.service, state.index, len(batch))
                     if unexpected >= UNEXPECTED_ERROR_ATTEMPTS:
-                        await self.dead_letter(record, f"{type(error).__name__}: {error}", "handler_error")
-                        return False
-                delay = min(MAX_BACKOFF_S, 0.05 * 2 ** min(attempt, 10)) * random.uniform(0.5, 1.0)
-                log.warning(
-                    "retrying %s[%s]@%s in %.2fs after %s: %s",
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    delay,
-                    type(error).__name__,
-                    error,
+                        await self._isolate(state, batch, error)
+                        return
+                    await asyncio.sleep(0.2 * unexpected)
+                    continue
+                for item in rejected:
+                    await self.dead_letter(item.record, item.reason, item.error_type)
+                return
+        finally:
+            state.busy_since = None
+            state.stuck_reason = None
+
+    async def _isolate(self, state: _LogState, batch: list[Record], error: BaseException) -> None:
+        """One record of the batch cannot be stored: handle them one by one and dead-letter the one that fails."""
+        if len(batch) == 1:
+            await self.dead_letter(batch[0], f"{type(error).__name__}: {error}", "processing_error")
+            return
+        for record in batch:
+            await self._handle(state, [record])
+
+    def _count_error(self, batch: Sequence[Record], error: BaseException) -> None:
+        topics = {record.topic for record in batch}
+        for topic in topics:
+            self.telemetry.metrics.handler_errors.add(1, {"topic": topic, "error.type": type(error).__name__})
+
+    async def _commit(self, batch: Sequence[Record]) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for record in batch:
+            offsets[TopicPartition(record.topic, record.partition)] = OffsetAndMetadata(record.offset + 1, "")
+        owned = consumer.assignment()
+        offsets = {tp: offset for tp, offset in offsets.items() if tp in owned}
+        if not offsets:
+            return
+        # The effect is stored with its position; a commit lost to a rebalance only means a harmless redelivery.
+        with contextlib.suppress(CommitFailedError, KafkaError):
+            await consumer.commit(offsets)
+
+    async def dead_letter(self, record: Record, reason: str, error_type: str) -> None:
+        """Copy the record unchanged (key, value, headers) to `<topic>.dlq`, adding why; retried until it is."""
+        attempt = 0
+        while True:
+            try:
+                await self.dead_letters.send(record, self.group_id, reason, error_type)
+                break
+            except KafkaError as error:
+                attempt += 1
+                log.warning("%s: dead-lettering failed (%r); retrying", self.service, error)
+                await asyncio.sleep(min(MAX_BACKOFF_S, 0.1 * 2**attempt))
+        self.telemetry.metrics.dead_letters.add(1, {"topic": record.topic, "error.type": error_type})
+        log.warning("dead-lettered %s[%s]@%s to %s.dlq: %s (%s)", record.topic, record.partition, record.offset,
+                    record.topic, reason, error_type)  # fmt: skip
+
+    # Ownership.
+
+    async def _take(self, partitions: Iterable[TopicPartition]) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        for partition in partitions:
+            self._partitions.setdefault(partition.topic, len(consumer.partitions_for_topic(partition.topic) or ()))
+        for index in sorted({tp.partition % self.logs for tp in partitions}):
+            if index in self._owned:
+                continue
+            state = _LogState(index, self.make_worker(index))
+            # Owned from now on: what the fetcher hands over while the worker loads waits in the queue.
+            self._owned[index] = state
+            attempt = 0
+            while not self.stopping:
+                try:
+                    await state.worker.assigned()
+                    break
+                except Exception as error:
+                    attempt += 1
+                    log.warning("%s log %s: loading failed (%r); retrying", self.service, index, error)
+                    await asyncio.sleep(min(MAX_BACKOFF_S, 0.2 * attempt))
+            await self._check_positions(state, [tp for tp in partitions if tp.partition % self.logs == index])
+            state.task = asyncio.create_task(self._run_log(state), name=f"{self.service}-log-{index}")
+            state.task.add_done_callback(self._log_death)
+        log.info("%s owns logs %s", self.service, self.owned_logs)
+
+    def _log_death(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s: %s died", self.service, task.get_name(), exc_info=task.exception())
+
+    async def _check_positions(self, state: _LogState, partitions: list[TopicPartition]) -> None:
+        """A stored position beyond the end of its partition means the topic was recreated or its offsets reset:
+        new records would be skipped as already seen. Refuse to process the log rather than drop them."""
+        positions = getattr(state.worker, "stored_positions", None)
+        if positions is None or not partitions or self._consumer is None:
+            return
+        stored = positions(self.group_id)
+        ends = await self._consumer.end_offsets(partitions)
+        for tp in partitions:
+            known = stored.get(f"{tp.topic}#{tp.partition}")
+            if known is not None and known > ends[tp]:
+                state.refused = (
+                    f"{tp.topic}[{tp.partition}] ends at offset {ends[tp]} but this log consumed up to {known}: "
+                    f"the topic was recreated or its offsets reset; refusing to skip its records"
                 )
-                await asyncio.sleep(delay)
+                log.error("%s: %s", self.service, state.refused)
+
+    async def _release(self, indexes: Iterable[int]) -> None:
+        released = False
+        for index in list(indexes):
+            state = self._owned.pop(index, None)
+            if state is None:
                 continue
-            except Exception as error:
-                unexpected += 1
-                self.metrics.handler_errors.add(1, {**labels, "error.type": type(error).__name__})
-                log.exception("handler failed on %s[%s]@%s", record.topic, record.partition, record.offset)
-                if unexpected >= UNEXPECTED_ERROR_ATTEMPTS:
-                    await self.dead_letter(record, f"{type(error).__name__}: {error}", "handler_error")
-                    return False
-                await asyncio.sleep(0.2 * unexpected)
-                continue
-            self.metrics.consumed.add(1, {**labels, "group": self.group_id})
-            self.on_stored()
-            return True
-
-    async def dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str, error_type: str) -> None:
-        """Copy the record unchanged (key, value, headers) to `<topic>.dlq`, adding why."""
-        await self.dead_letters.send(record, self.group_id, reason, error_type)
-        self.metrics.dead_letters.add(1, {"topic": record.topic, "error.type": error_type})
-        log.warning(
-            "dead-lettered %s[%s]@%s to %s.dlq: %s (%s)",
-            record.topic,
-            record.partition,
-            record.offset,
-            record.topic,
-            reason,
-            error_type,
-        )
+            released = True
+            if state.task is not None:
+                # Let the batch in hand finish (and commit) rather than cut it off; a stuck one is cancelled.
+                state.closing = True
+                state.wakeup.set()
+                try:
+                    await asyncio.wait_for(asyncio.shield(state.task), REVOKE_GRACE_S)
+                except (TimeoutError, Exception):
+                    state.task.cancel()
+                    await asyncio.gather(state.task, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await state.worker.revoked()
+        if released:
+            log.info("%s owns logs %s", self.service, self.owned_logs)
 
 
-def _raw_body(message: Any) -> bytes:
-    # Keep the bytes as sent: decoding is ours, so that invalid JSON reaches the DLQ instead of failing here.
-    return bytes(message.body)
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, consumer: ServiceConsumer) -> None:
+        self.consumer = consumer
 
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Cancelling a log's task stops it between awaits; a batch whose commit was sent is stored (or not) as a
+        # whole, and the new owner reloads from the log either way.
+        gone = defaultdict(list)
+        for tp in revoked:
+            gone[tp.partition % self.consumer.logs].append(tp)
+        await self.consumer._release(gone)
 
-def register_subscriptions(
-    broker: KafkaBroker,
-    service: str,
-    subscriptions: Iterable[Subscription],
-    dead_letters: DeadLetters,
-    telemetry: Telemetry,
-    traces: OrderTraces | None = None,
-    on_stored: Callable[[], None] = lambda: None,
-    topic_prefix: str = "",
-) -> list[MessageDispatcher]:
-    """One consumer group per (service, topic), committing offsets only after the effect is stored."""
-    dispatchers = []
-    for subscription in subscriptions:
-        topic = topic_prefix + subscription.topic.name
-        group_id = f"{service}.{topic}"
-        dispatcher = MessageDispatcher(dead_letters, group_id, subscription, telemetry, traces, on_stored)
-        dispatchers.append(dispatcher)
-        _subscribe(broker, topic, dispatcher)
-    return dispatchers
-
-
-def _subscribe(broker: KafkaBroker, topic: str, dispatcher: MessageDispatcher) -> None:
-    @broker.subscriber(
-        topic,
-        group_id=dispatcher.group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=_raw_body,
-        title=f"{dispatcher.group_id}",
-        description=f"Handles {', '.join(sorted(dispatcher.subscription.handlers))}",
-    )
-    async def on_message(body: bytes, msg: KafkaMessage) -> None:
-        await dispatcher.dispatch(msg.raw_message, getattr(msg, "consumer", None))
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self.consumer._take(assigned)

@@ -1,13 +1,17 @@
-"""Outbox relay: the service's event log is its outbox. Publishes every notification, in log order, to
-Kafka and remembers how far it got, durably, after the broker acknowledged.
+"""Outbox relay: each event log is its service's outbox. The owner of a log publishes what every batch
+committed, from memory and in log order, with one producer flush per batch, and remembers how far it got.
 
-At least once on the wire: a crash between publishing and saving the position re-sends the tail, under the
-same `event_id`s (derived from aggregate id and version), which consumers recognise as already processed.
+At least once on the wire: the position is saved lazily (when the log is idle, and on revocation), so a crash
+re-sends the tail under the same `event_id`s (derived from aggregate id and version), which consumers
+recognise as already processed. A new owner first publishes what was committed after the saved position.
+An event the service's outbound mapping cannot turn into a message is logged and counted, and the stream moves
+on (it is in the event log for good; nothing downstream could read it either).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -19,14 +23,16 @@ from opentelemetry.trace import SpanKind
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.contracts.envelope import encode
-from shared.log_follower import LogFollower
 from shared.messaging.outbound import Outbound
 from shared.telemetry.providers import Telemetry
 from shared.telemetry.trace_context import OrderTraces, context_of, current_traceparent
 
+log = logging.getLogger(__name__)
+
 EVENT_ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:fulfillment:event")
 # One domain event may be published as several messages (e.g. an order accepted and its reservation request).
 ToOutbound = Callable[[Any], Outbound | Iterable[Outbound] | None]
+CATCH_UP_PAGE = 500
 
 
 def published_event_id(event: DomainEventProtocol[Any], index: int = 0) -> UUID:
@@ -43,9 +49,7 @@ def outbound_messages(result: Outbound | Iterable[Outbound] | None) -> list[Outb
     return list(result)
 
 
-class OutboxRelay(LogFollower):
-    kind = "outbox relay"
-
+class LogRelay:
     def __init__(
         self,
         name: str,
@@ -56,54 +60,96 @@ class OutboxRelay(LogFollower):
         telemetry: Telemetry,
         traces: OrderTraces | None = None,
         observers: Sequence[Callable[[Any], None]] = (),
-        batch_size: int = 200,
-        idle_poll_s: float = 0.5,
         topic_prefix: str = "",
     ) -> None:
-        super().__init__(name, app, positions, batch_size, idle_poll_s)
+        self.name = name
+        self.app = app
         self.to_outbound = to_outbound
         self.broker = broker
-        self.topic_prefix = topic_prefix
+        self.positions = positions
         self.telemetry = telemetry
         self.traces = traces
         # Told of every stored event in log order (metrics derived from the log, e.g. order stage durations).
         self.observers = tuple(observers)
+        self.topic_prefix = topic_prefix
+        self.position = 0
+        self._saved = 0
         self.published = 0
+        self.unmappable = 0
         self.backlog_estimate = 0
-        telemetry.metrics.watch_backlog(lambda: self.backlog_estimate)
 
-    async def handle(self, events: list[Any]) -> None:
+    async def catch_up(self) -> None:
+        """Publish everything committed after the saved position (a new owner, or others' commits)."""
+        if self._saved == 0 and self.position == 0:
+            document = await self.positions.find_one({"_id": self.name})
+            self.position = self._saved = int(document["position"]) if document else 0
+        while True:
+            notifications = await asyncio.to_thread(
+                self.app.recorder.select_notifications, self.position + 1, CATCH_UP_PAGE
+            )
+            if not notifications:
+                return
+            self.backlog_estimate = len(notifications)
+            events = [self.app.mapper.to_domain_event(n) for n in notifications]
+            await self._send(events)
+            self.position = notifications[-1].id
+            if len(notifications) < CATCH_UP_PAGE:
+                self.backlog_estimate = 0
+                await self.save_position()
+                return
+
+    async def publish(self, events: Sequence[Any], notification_ids: Sequence[int]) -> None:
+        """A batch just committed by this owner: publish it, after anything before it not yet published."""
+        if not notification_ids:
+            return
+        if notification_ids[0] != self.position + 1:
+            await self.catch_up()  # someone else's commits came first
+            return
+        await self._send(events)
+        self.position = notification_ids[-1]
+
+    async def save_position(self) -> None:
+        if self.position > self._saved:
+            await self.positions.update_one({"_id": self.name}, {"$max": {"position": self.position}}, upsert=True)
+            self._saved = self.position
+
+    async def backlog(self) -> int:
+        newest = await asyncio.to_thread(self.app.recorder.max_notification_id)
+        return max(0, (newest or 0) - self.position)
+
+    async def _send(self, events: Sequence[Any]) -> None:
         pending = []
         for event in events:
             for observe in self.observers:
                 observe(event)
-            for index, outbound in enumerate(outbound_messages(self.to_outbound(event))):
-                pending.append(await self._publish(event, index, outbound))
-        # Enqueued one by one in log order (per-key order on the wire), confirmed together: the position is
-        # saved only after every message of the batch was acknowledged.
+            try:
+                messages = outbound_messages(self.to_outbound(event))
+            except Exception:
+                self.unmappable += 1
+                self.telemetry.metrics.handler_errors.add(1, {"topic": "relay", "error.type": "unmappable_event"})
+                log.exception("%s: cannot map %s v%s to a message; skipped", self.name, type(event).__qualname__,
+                              event.originator_version)  # fmt: skip
+                continue
+            for index, outbound in enumerate(messages):
+                pending.append(await self._enqueue(event, index, outbound))
+        # Enqueued one by one in log order (per-key order on the wire), confirmed together.
         await asyncio.gather(*pending)
         self.published += len(pending)
 
-    async def after_batch(self, notifications: int) -> None:
-        if notifications < self.batch_size:
-            self.backlog_estimate = 0
-        else:
-            self.backlog_estimate = await self.backlog()
-
-    async def _publish(self, event: Any, index: int, outbound: Outbound) -> asyncio.Future[Any]:
+    async def _enqueue(self, event: Any, index: int, outbound: Outbound) -> asyncio.Future[Any]:
         """Enqueue one message, in the trace of the order it is about (when this service knows it)."""
-        order_context = context_of(await self.traces.lookup(outbound.key)) if self.traces else None
+        known = self.traces.known(outbound.key) if self.traces else None
         topic = self.topic_prefix + outbound.topic.name
         with self.telemetry.tracer.start_as_current_span(
             f"relay {outbound.type}",
-            context=order_context,
+            context=context_of(known),
             kind=SpanKind.INTERNAL,
             attributes={"messaging.destination.name": topic, "messaging.message.type": outbound.type},
         ):
             traceparent = current_traceparent()
             if self.traces and traceparent:
                 for alias in outbound.trace_aliases:
-                    await self.traces.remember(alias, traceparent)
+                    self.traces.learn(alias, traceparent, persist=True)
             body = encode(published_event_id(event, index), outbound.type, event.timestamp, outbound.data, traceparent)
             future: asyncio.Future[Any] = await self.broker.publish(
                 body,
@@ -115,6 +161,20 @@ class OutboxRelay(LogFollower):
         self.telemetry.metrics.published.add(1, {"topic": topic, "type": outbound.type})
         return future
 
-    async def _load_position(self) -> int:
-        document = await self.positions.find_one({"_id": self.name})
-        return int(document["position"]) if document else 0
+
+class RelayDuty:
+    """Relaying a log that only HTTP commands write (from any replica): done by whichever process owns the
+    consumer's log 0, so exactly one relays it; it looks whenever that log is idle."""
+
+    def __init__(self, relay: LogRelay) -> None:
+        self.relay = relay
+
+    async def assigned(self) -> None:
+        await self.relay.catch_up()
+
+    async def idle(self) -> None:
+        await self.relay.catch_up()
+        await self.relay.save_position()
+
+    async def revoked(self) -> None:
+        await self.relay.save_position()

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
+from shared.telemetry.store_commands import STORE_COMMANDS
+
 
 class FulfillmentMetrics:
     def __init__(self, meter: Meter, service: str) -> None:
@@ -38,12 +40,36 @@ class FulfillmentMetrics:
         meter.create_observable_gauge(
             "fulfillment.outbox.backlog", [self._observe_backlog], unit="{event}", description="Stored, not published"
         )
+        meter.create_observable_counter(
+            "fulfillment.store.commands",
+            [self._observe_store_commands],
+            unit="{command}",
+            description="Round trips to MongoDB/FerretDB by this process, per command",
+        )
+        self._stuck: Callable[[], int] | None = None
+        meter.create_observable_gauge(
+            "fulfillment.logs.stuck",
+            [self._observe_stuck],
+            unit="{log}",
+            description="Logs whose batch has not been stored for longer than STUCK_AFTER_S (also on /ready)",
+        )
 
     def record_lag(self, group: str, topic: str, partition: int, lag: int) -> None:
         self._lag[(group, topic, partition)] = lag
 
     def watch_backlog(self, backlog: Callable[[], int]) -> None:
         self._backlog = backlog
+
+    def watch_stuck(self, stuck: Callable[[], int]) -> None:
+        self._stuck = stuck
+
+    def _observe_stuck(self, options: CallbackOptions) -> Iterable[Observation]:
+        if self._stuck is not None:
+            yield Observation(self._stuck(), {"service": self.service})
+
+    def _observe_store_commands(self, options: CallbackOptions) -> Iterable[Observation]:
+        for command, count in STORE_COMMANDS.snapshot().items():
+            yield Observation(count, {"command": command})
 
     def _observe_lag(self, options: CallbackOptions) -> Iterable[Observation]:
         for (group, topic, partition), lag in list(self._lag.items()):

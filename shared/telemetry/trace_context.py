@@ -14,9 +14,10 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.trace import Link
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 PROPAGATOR = TraceContextTextMapPropagator()
 CACHE_SIZE = 20_000
@@ -43,11 +44,25 @@ def trace_id_of(traceparent: str | None) -> str | None:
     return None if context is None else format(trace.get_current_span(context).get_span_context().trace_id, "032x")
 
 
+def span_parent(order_trace: str | None, incoming: str | None) -> tuple[Context | None, list[Link]]:
+    """Where a consumer's span goes: under the producer's span (`incoming`, the message's header) when that is in
+    the order's trace or the order has none yet; else in the order's trace, linked to where the message came from."""
+    incoming_context = context_of(incoming)
+    order_context = context_of(order_trace)
+    if incoming_context is not None and (order_context is None or trace_id_of(incoming) == trace_id_of(order_trace)):
+        return incoming_context, []
+    if order_context is None:
+        return None, []
+    links = [Link(trace.get_current_span(incoming_context).get_span_context())] if incoming_context else []
+    return order_context, links
+
+
 class OrderTraces:
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         self.collection = collection
         # Contexts never change once set, so a hit can be kept; misses are not cached (set later).
         self._cache: OrderedDict[str, str] = OrderedDict()
+        self._unsaved: dict[str, str] = {}
 
     async def lookup(self, key: str) -> str | None:
         if key in self._cache:
@@ -89,3 +104,31 @@ class OrderTraces:
         self._cache[key] = traceparent
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
+
+    # The batch path (shared/messaging): learn contexts as messages arrive, persist the new ones once per batch.
+
+    def known(self, key: str) -> str | None:
+        """The context in memory for `key`, without asking the store."""
+        return self._cache.get(key)
+
+    def learn(self, key: str, traceparent: str, *, persist: bool = False) -> None:
+        """Keep `traceparent` for `key` unless one is known; with `persist`, store it at the next `flush`."""
+        if key in self._cache:
+            return
+        self._remember_locally(key, traceparent)
+        if persist:
+            self._unsaved[key] = traceparent
+
+    async def flush(self) -> None:
+        """Store what `learn` kept since the last flush: one insert; the first context stored for a key wins."""
+        if not self._unsaved:
+            return
+        unsaved, self._unsaved = self._unsaved, {}
+        documents = [{"_id": key, "traceparent": traceparent} for key, traceparent in unsaved.items()]
+        try:
+            await self.collection.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                raise
+            for e in error.details.get("writeErrors", []):
+                self._cache.pop(str(e.get("op", {}).get("_id")), None)  # another's came first: read it when asked

@@ -12,14 +12,17 @@ from typing import Any
 
 import pytest
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import OperationalError
 from prometheus_client import generate_latest
 from pydantic import Field
 
 from shared.contracts.envelope import Contract
 from shared.contracts.topics import Topic
+from shared.messaging.application import ServiceApplication
 from shared.messaging.broker import ensure_topics
-from shared.messaging.inbox import Consumed, InboxApplication
+from shared.messaging.logs import LogSet
 from shared.messaging.outbound import Outbound
+from shared.messaging.relay import LogRelay
 from shared.messaging.subscriptions import Subscription
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
@@ -30,6 +33,13 @@ from tests.kafka_probe import envelope, producer, read_all
 class CountedV1(Contract):
     counter: str = Field(pattern=r"^[a-z0-9-]+$")
     by: int = Field(ge=1)
+
+
+class NotedV1(Contract):
+    """Asks for a note of `kib` KiB on the counter: big enough, it cannot be stored (a deterministic failure)."""
+
+    counter: str = Field(pattern=r"^[a-z0-9-]+$")
+    kib: int = Field(ge=1)
 
 
 class Counter(Aggregate):
@@ -48,18 +58,28 @@ class Counter(Aggregate):
     def increase(self, by: int) -> None:
         self.value += by
 
+    class Noted(Aggregate.Event):
+        note: str
 
-class CounterApplication(InboxApplication):
-    def count(self, consumed: Consumed, payload: CountedV1) -> None:
-        if self.already_consumed(consumed):
-            return
-        counter: Counter
-        try:
-            counter = self.repository.get(Counter.create_id(payload.counter))
-        except Exception:
-            counter = Counter(payload.counter)
+    @event(Noted)
+    def add_note(self, note: str) -> None:
+        self.last_note = note
+
+
+class CounterApplication(ServiceApplication):
+    def count(self, payload: CountedV1) -> None:
+        counter = self.counter(payload.counter)
         counter.increase(payload.by)
-        self.save_consumed(consumed, counter)
+        self.stage(counter)
+
+    def note(self, payload: NotedV1) -> None:
+        counter = self.counter(payload.counter)
+        counter.add_note("n" * payload.kib * 1024)
+        self.stage(counter)
+
+    def counter(self, name: str) -> Counter:
+        found: Counter | None = self.find(Counter.create_id(name))
+        return found or Counter(name)
 
     def value(self, name: str) -> int:
         try:
@@ -92,34 +112,38 @@ async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> None:
         await asyncio.sleep(0.1)
 
 
+Service = tuple[ServiceRuntime, CounterApplication, LogSet[CounterApplication]]
+
+
 @pytest.fixture
-async def counter_service(
-    infrastructure: Infrastructure, unique: str
-) -> AsyncIterator[tuple[ServiceRuntime, CounterApplication]]:
+async def counter_service(infrastructure: Infrastructure, unique: str) -> AsyncIterator[Service]:
     settings = ServiceSettings(
         kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
         mongodb_url=infrastructure.mongodb_url,
         topic_prefix=f"{unique}.",
         database_prefix=f"{unique}_",
+        topic_partitions=2,
+        stuck_after_s=1.0,
     )
     await ensure_topics(
         settings.kafka_bootstrap_servers, 2, 1, names=[IN.name, IN.dlq, OUT.name], prefix=settings.topic_prefix
     )
     runtime = ServiceRuntime.create("counters", settings)
-    app = CounterApplication(env=runtime.event_store_env())
-    subscription = Subscription(
-        IN, {"Counted": CountedV1}, {"Counted": lambda m, c: app.count(c, m.data)}, dead_letters_unreadable=True
-    )
-    runtime.attach_event_log(app, [subscription], to_outbound)
+
+    def subscriptions(app: CounterApplication) -> list[Subscription]:
+        handlers = {"Counted": lambda m: app.count(m.data), "Noted": lambda m: app.note(m.data)}
+        return [Subscription(IN, {"Counted": CountedV1, "Noted": NotedV1}, handlers, dead_letters_unreadable=True)]
+
+    logs = runtime.event_logs(lambda env: CounterApplication(env=env), subscriptions, to_outbound, logs=1)
     await runtime.start()
-    yield runtime, app
+    yield runtime, logs.reader(), logs
     await runtime.stop()
 
 
 async def test_a_redelivered_event_id_has_no_second_effect(
-    counter_service: tuple[ServiceRuntime, CounterApplication], infrastructure: Infrastructure
+    counter_service: Service, infrastructure: Infrastructure
 ) -> None:
-    runtime, app = counter_service
+    runtime, app, _ = counter_service
     topic = runtime.settings.topic_prefix + IN.name
     event_id = str(uuid.uuid4())
     async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
@@ -132,9 +156,9 @@ async def test_a_redelivered_event_id_has_no_second_effect(
 
 
 async def test_bad_messages_go_to_the_dlq_unchanged_and_the_partition_keeps_flowing(
-    counter_service: tuple[ServiceRuntime, CounterApplication], infrastructure: Infrastructure
+    counter_service: Service, infrastructure: Infrastructure
 ) -> None:
-    runtime, app = counter_service
+    runtime, app, _ = counter_service
     topic = runtime.settings.topic_prefix + IN.name
     not_json = b'{"event_id": oops'
     bad_value = envelope("Counted", {"counter": "b", "by": 0})
@@ -157,9 +181,9 @@ async def test_bad_messages_go_to_the_dlq_unchanged_and_the_partition_keeps_flow
 
 
 async def test_the_relay_publishes_the_log_in_order_and_resends_the_same_event_ids_after_losing_its_position(
-    counter_service: tuple[ServiceRuntime, CounterApplication], infrastructure: Infrastructure
+    counter_service: Service, infrastructure: Infrastructure
 ) -> None:
-    runtime, _ = counter_service
+    runtime, _, logs = counter_service
     async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
         for by in range(1, 6):
             await kafka.send_and_wait(
@@ -170,21 +194,24 @@ async def test_the_relay_publishes_the_log_in_order_and_resends_the_same_event_i
     assert [json.loads(r.value)["data"]["by"] for r in published] == [1, 2, 3, 4, 5]
 
     # A relay that lost its position (crash before saving it) publishes again, under the same event ids.
-    assert runtime.relay is not None
-    await runtime.relay.stop()
-    await runtime.mongo[runtime.database]["outbox_relay"].delete_many({})
-    await runtime.relay.start()
+    positions = runtime.mongo[runtime.database]["outbox_relay"]
+    await logs.relays[0].save_position()
+    await positions.delete_many({})
+    owner = logs.relays[0]
+    fresh = LogRelay(owner.name, owner.app, to_outbound, runtime.broker, positions, runtime.telemetry,
+                     topic_prefix=runtime.settings.topic_prefix)  # fmt: skip
+    await fresh.catch_up()
     again = await read_all(infrastructure.kafka_bootstrap_servers, out_topic, expect=10)
     ids = [json.loads(r.value)["event_id"] for r in again]
     assert len(ids) == 10 and ids[5:] == ids[:5]
 
 
 async def test_a_dead_lettered_message_counts_in_the_dlq_metric_and_logs_one_line_with_the_reason(
-    counter_service: tuple[ServiceRuntime, CounterApplication],
+    counter_service: Service,
     infrastructure: Infrastructure,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    runtime, app = counter_service
+    runtime, app, _ = counter_service
     topic = runtime.settings.topic_prefix + IN.name
     caplog.set_level(logging.WARNING, logger="shared.messaging.consumer")
     async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
@@ -199,3 +226,51 @@ async def test_a_dead_lettered_message_counts_in_the_dlq_metric_and_logs_one_lin
     assert f'topic="{topic}"' in sample and 'error_type="validation"' in sample and sample.endswith(" 1.0")
     lines = [r.getMessage() for r in caplog.records if "dead-lettered" in r.getMessage()]
     assert len(lines) == 1 and "data.by: Input should be greater than or equal to 1" in lines[0]
+
+
+async def test_a_record_whose_effect_cannot_be_stored_goes_to_the_dlq_and_the_partition_moves_on(
+    counter_service: Service, infrastructure: Infrastructure
+) -> None:
+    runtime, app, _ = counter_service
+    topic = runtime.settings.topic_prefix + IN.name
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": "e", "by": 1}), key=b"e", partition=1)
+        # A 17 MiB note: over MongoDB's 16 MiB document limit, whatever the store does.
+        await kafka.send_and_wait(topic, envelope("Noted", {"counter": "e", "kib": 17 * 1024}), key=b"e", partition=1)
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": "e", "by": 2}), key=b"e", partition=1)
+    await eventually(lambda: app.value("e") == 3)
+
+    (dead,) = await read_all(infrastructure.kafka_bootstrap_servers, topic + ".dlq", expect=1)
+    headers = dict(dead.headers)
+    assert headers["error-type"] == b"processing_error"
+    assert b"16 MiB" in headers["error"] and json.loads(dead.value)["type"] == "Noted"
+
+
+async def test_a_log_that_cannot_store_is_reported_by_ready_and_recovers(
+    counter_service: Service, infrastructure: Infrastructure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, app, logs = counter_service
+    writer = logs.writers[0]
+    real_process = writer.process
+
+    def store_down(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("the store does not answer (simulated)")
+
+    monkeypatch.setattr(writer, "process", store_down)
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        await kafka.send_and_wait(
+            runtime.settings.topic_prefix + IN.name, envelope("Counted", {"counter": "f", "by": 4}), key=b"f"
+        )
+
+    async def reason() -> str | None:
+        return await runtime.processing_unready()
+
+    deadline = time.monotonic() + 30
+    while (found := await reason()) is None:
+        assert time.monotonic() < deadline, "a stuck log was never reported"
+        await asyncio.sleep(0.2)
+    assert "has not moved" in found and "simulated" in found
+
+    monkeypatch.setattr(writer, "process", real_process)
+    await eventually(lambda: app.value("f") == 4)
+    assert await reason() is None

@@ -32,7 +32,7 @@ def test_service_answers_health_and_ready_and_stops_on_sigterm(
         code = proc.terminate()
 
     assert health == {"status": "ok", "service": service}
-    assert ready.status_code == 200 and ready.json()["checks"] == ["kafka", "store"]
+    assert ready.status_code == 200 and ready.json()["checks"] == ["kafka", "store", "processing"]
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert "/ready" in openapi["paths"]
     assert code == 0, proc.output()

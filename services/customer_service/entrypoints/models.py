@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from shared.contracts.customer_service import AgentId, CaseCategory, Text
+from shared.contracts.envelope import StorableText
 from shared.contracts.storefront import ReturnLine
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-class Body(BaseModel):
+class Body(StorableText):
     # A misspelt field is an error, not silently ignored: agents' tools should learn of it at once.
     model_config = ConfigDict(extra="forbid")
 

@@ -9,7 +9,8 @@ from typing import Any
 
 def iso(moment: datetime) -> str:
     """One fixed-width UTC format, so that string order is time order (timeline sort, date-range search)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Not strftime("%Y"): it writes the year 999 as "999", which sorts after every four-digit year.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def log_id(seq: int) -> str:

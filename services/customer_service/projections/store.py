@@ -100,6 +100,36 @@ class ProjectionStore:
 
     # The live path.
 
+    async def record_many(self, events: list[ReceivedEvent]) -> None:
+        """A batch from the consumer: each order's history is read once, folded, and written once."""
+        by_order: dict[str, list[ReceivedEvent]] = {}
+        for event in events:
+            by_order.setdefault(event.order_id, []).append(event)
+        generation = await self.generation()
+        await asyncio.gather(*(self._record_order(generation, batch) for batch in by_order.values()))
+
+    async def _record_order(self, generation: str, events: list[ReceivedEvent]) -> None:
+        order_id = events[0].order_id
+        histories = self.histories(generation, order_id)
+        async with self._locks[hash(order_id) % LOCK_STRIPES]:
+            while True:
+                stored = await histories.find_one({"_id": order_id})
+                applied = set(stored["applied"]) if stored is not None else set()
+                fresh = [event for event in events if event.event_id not in applied]
+                if not fresh:
+                    if stored is not None:
+                        await self._index(generation, stored, None)  # redelivered: make sure the index caught up
+                    return
+                numbered = await self.log.append_many(fresh)
+                history: History = copy.deepcopy(stored) if stored is not None else new_history(order_id)
+                for event in numbered:
+                    apply(history, event)
+                if await self._save(histories, history, None if stored is None else stored["version"]):
+                    await self._index(generation, history, stored)
+                    return
+                events = fresh
+                await asyncio.sleep(0)  # another writer got in first: read again
+
     async def record(self, event: ReceivedEvent, generation: str | None = None, append: bool = True) -> bool:
         """Append `event` to the log (once) and fold it into its order's history; False if already applied."""
         async with self._locks[hash(event.order_id) % LOCK_STRIPES]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -10,19 +11,20 @@ from fastapi import APIRouter, HTTPException
 from services.orders.application import OrdersApplication
 
 
-def orders_router(app: OrdersApplication) -> APIRouter:
+def orders_router(reader: Callable[[str], OrdersApplication]) -> APIRouter:
+    """`reader(order_id)`: the application reading the log that holds the order (any replica serves any order)."""
     router = APIRouter(tags=["orders"])
 
     @router.get("/orders/{order_id}", summary="An order: status, lines with their counters, shipments, returns")
     async def get_order(order_id: str) -> dict[str, Any]:
-        order = await asyncio.to_thread(app.get_order, order_id)
+        order = await asyncio.to_thread(reader(order_id).get_order, order_id)
         if order is None:
             raise HTTPException(status_code=404, detail=f"unknown order {order_id!r}")
         return order
 
     @router.get("/orders/{order_id}/returns", summary="The return authorizations of an order, oldest first")
     async def get_returns(order_id: str) -> list[dict[str, Any]]:
-        returns = await asyncio.to_thread(app.get_returns, order_id)
+        returns = await asyncio.to_thread(reader(order_id).get_returns, order_id)
         if returns is None:
             raise HTTPException(status_code=404, detail=f"unknown order {order_id!r}")
         return returns

@@ -14,13 +14,12 @@ from pydantic import BaseModel
 from services.shipping.application import ShippingApplication
 from services.shipping.read_model import MAX_PAGE_SIZE, ShipmentReadModel
 from shared.contracts.envelope import InvalidMessage, parse_message
-from shared.messaging.inbox import ConcurrentUpdate, Consumed
-from shared.messaging.subscriptions import Subscription, run_handler
+from shared.messaging.application import Delivery
+from shared.messaging.logs import LogSet
+from shared.messaging.subscriptions import Subscription
 
 Page = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
-# The application reruns nothing by itself: a concurrent writer (e.g. the Kafka consumer) means load and try again.
-CONCURRENT_UPDATE_ATTEMPTS = 5
 
 
 class SummaryLine(BaseModel):
@@ -102,9 +101,11 @@ SCAN_BODY = {
 
 
 def logistics_router(
-    app: ShippingApplication, read_model: ShipmentReadModel, warehouse_scans: Subscription
+    logs: LogSet[ShippingApplication], read_model: ShipmentReadModel, warehouse_scans: Subscription
 ) -> APIRouter:
-    """`warehouse_scans` is the service's `warehouse.events` subscription: its handlers are the use cases."""
+    """`warehouse_scans` is the service's `warehouse.events` subscription: its handlers are the use cases, run
+    through the log's unit of work like a record from Kafka (so the same event id counts once either way)."""
+    app = logs.reader()
     router = APIRouter(tags=["logistics"])
     scan_types = {type_: warehouse_scans.payload_types[type_] for type_ in sorted(warehouse_scans.handlers)}
 
@@ -149,25 +150,17 @@ def logistics_router(
         except InvalidMessage as invalid:
             raise HTTPException(status_code=422, detail=invalid.reason) from None
         shipment_id: str = message.data.shipment_id
-        consumed = Consumed(message_id=str(message.event_id), source="http")
         result = ScanResult(
             event_id=str(message.event_id), type=message.type, shipment_id=shipment_id, applied=False, duplicate=True
         )
-        if await asyncio.to_thread(app.already_consumed, consumed):
-            return JSONResponse(result.model_dump(), status_code=200)
         if await asyncio.to_thread(app.get_shipment, shipment_id) is None:
             raise HTTPException(status_code=404, detail=f"unknown shipment {shipment_id!r}")
         handler = warehouse_scans.handlers[message.type]
-        for attempt in range(1, CONCURRENT_UPDATE_ATTEMPTS + 1):
-            try:
-                await run_handler(handler, message, consumed)
-                break
-            except InvalidMessage as refused:
-                raise HTTPException(status_code=409, detail=refused.reason) from None
-            except ConcurrentUpdate:
-                if attempt == CONCURRENT_UPDATE_ATTEMPTS:
-                    raise HTTPException(status_code=503, detail="busy shipment; try again") from None
-                await asyncio.sleep(0.05 * attempt)
+        processed = await logs.command(None, Delivery(str(message.event_id), lambda: handler(message)))
+        if processed.refused:
+            raise HTTPException(status_code=409, detail=processed.refused[0][1].reason) from None
+        if processed.duplicates:
+            return JSONResponse(result.model_dump(), status_code=200)
         applied = result.model_copy(update={"applied": True, "duplicate": False})
         return JSONResponse(applied.model_dump(), status_code=202)
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from services.inventory.application import InventoryApplication
 from shared.contracts.orders import OrderCancelledV1, SkuQuantity, StockReservationRequestedV1
 from shared.contracts.shipping import ShipmentDispatchedV1
 from shared.contracts.warehouse import ReturnedLine, ReturnReceivedV1, StockAdjustedV1, StockReceivedV1
-from shared.messaging.inbox import Consumed
+from tests.unit.deliveries import Delivered, delivered
 
 SKU = "TSHIRT-RED-M"
 OTHER_SKU = "MUG-BLUE"
@@ -22,9 +20,9 @@ def inventory(low_stock_threshold: int = 5, low_stock_thresholds: dict[str, int]
     )
 
 
-def delivery(message_id: str | None = None) -> Consumed:
+def delivery(message_id: str | None = None) -> Delivered:
     """One delivery of a message; pass the same id to deliver the same message again."""
-    return Consumed(message_id=message_id or str(uuid4()), source="test")
+    return delivered(message_id)
 
 
 def stock_received(warehouse: str = "LIS-1", quantity: int = 10, sku: str = SKU) -> StockReceivedV1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.unit.deliveries import deliver
 from tests.unit.inventory.factories import (
     SKU,
     delivery,
@@ -16,10 +17,10 @@ from tests.unit.inventory.published import published
 
 def test_a_later_receipt_fills_backorders_oldest_first() -> None:
     app = inventory()
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 2)))
-    app.reserve_stock(delivery(), reservation_requested("SO-2", (SKU, 1)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 2)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-2", (SKU, 1)))
 
-    app.receive_stock(delivery(), stock_received("LIS-1", 3))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 3))
 
     reserved = published(app, "StockReserved")
     assert [m.key for m in reserved] == ["SO-1", "SO-2"]
@@ -31,17 +32,17 @@ def test_a_later_receipt_fills_backorders_oldest_first() -> None:
 
 def test_a_later_smaller_backorder_never_jumps_ahead() -> None:
     app = inventory()
-    app.reserve_stock(delivery(), reservation_requested("SO-BIG", (SKU, 5)))
-    app.reserve_stock(delivery(), reservation_requested("SO-SMALL", (SKU, 1)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-BIG", (SKU, 5)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-SMALL", (SKU, 1)))
 
-    app.receive_stock(delivery(), stock_received("LIS-1", 3))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 3))
 
     assert published(app, "StockReserved") == []
     stock = app.get_stock(SKU)
     assert stock is not None
     assert (stock["available"], stock["backordered"]) == (3, 6)
 
-    app.receive_stock(delivery(), stock_received("MAD-1", 3))
+    deliver(app.receive_stock, delivery(), stock_received("MAD-1", 3))
 
     assert [m.key for m in published(app, "StockReserved")] == ["SO-BIG", "SO-SMALL"]
     [big] = published(app, "StockReserved")[:1]
@@ -53,10 +54,10 @@ def test_a_later_smaller_backorder_never_jumps_ahead() -> None:
 
 def test_a_new_order_does_not_take_stock_that_an_older_backorder_waits_for() -> None:
     app = inventory()
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 5)))
-    app.receive_stock(delivery(), stock_received("LIS-1", 3))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 5)))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 3))
 
-    app.reserve_stock(delivery(), reservation_requested("SO-2", (SKU, 1)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-2", (SKU, 1)))
 
     assert published(app, "StockReserved") == []
     assert [m.key for m in published(app, "StockBackordered")] == ["SO-1", "SO-2"]
@@ -64,10 +65,10 @@ def test_a_new_order_does_not_take_stock_that_an_older_backorder_waits_for() -> 
 
 def test_cancellation_releases_allocations_and_drops_backorders() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 2))
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 2), ("MUG-BLUE", 1)))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 2))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 2), ("MUG-BLUE", 1)))
 
-    app.release_order(delivery(), order_cancelled("SO-1"))
+    deliver(app.release_order, delivery(), order_cancelled("SO-1"))
 
     [released] = published(app, "StockReleased")
     assert released.key == "SO-1"
@@ -87,11 +88,11 @@ def test_cancellation_releases_allocations_and_drops_backorders() -> None:
 
 def test_released_stock_fills_a_waiting_backorder() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 2))
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 2)))
-    app.reserve_stock(delivery(), reservation_requested("SO-2", (SKU, 2)))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 2))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 2)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-2", (SKU, 2)))
 
-    app.release_order(delivery(), order_cancelled("SO-1"))
+    deliver(app.release_order, delivery(), order_cancelled("SO-1"))
 
     assert [m.key for m in published(app, "StockReserved")] == ["SO-1", "SO-2"]
     reservation = app.get_reservation("SO-2")
@@ -102,30 +103,30 @@ def test_released_stock_fills_a_waiting_backorder() -> None:
 
 def test_cancelling_the_oldest_backorder_lets_the_next_one_through() -> None:
     app = inventory()
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 5)))
-    app.reserve_stock(delivery(), reservation_requested("SO-2", (SKU, 1)))
-    app.receive_stock(delivery(), stock_received("LIS-1", 1))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 5)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-2", (SKU, 1)))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 1))
 
-    app.release_order(delivery(), order_cancelled("SO-1"))
+    deliver(app.release_order, delivery(), order_cancelled("SO-1"))
 
     assert [m.key for m in published(app, "StockReserved")] == ["SO-2"]
 
 
 def test_a_positive_count_correction_fills_backorders() -> None:
     app = inventory()
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 1)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 1)))
 
-    app.adjust_stock(delivery(), stock_adjusted(+1, warehouse="LIS-1"))
+    deliver(app.adjust_stock, delivery(), stock_adjusted(+1, warehouse="LIS-1"))
 
     assert [m.key for m in published(app, "StockReserved")] == ["SO-1"]
 
 
 def test_a_request_after_the_cancellation_reserves_nothing() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 2))
-    app.release_order(delivery(), order_cancelled("SO-1"))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 2))
+    deliver(app.release_order, delivery(), order_cancelled("SO-1"))
 
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 2)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 2)))
 
     stock = app.get_stock(SKU)
     assert stock is not None

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from services.inventory.application import InventoryApplication
 from services.inventory.entrypoints.http import inventory_router
+from tests.unit.deliveries import deliver
 from tests.unit.inventory.factories import SKU, delivery, inventory, reservation_requested, stock_received
 
 
@@ -18,9 +19,9 @@ def client_for(app: InventoryApplication) -> TestClient:
 
 def test_stock_of_a_sku_per_warehouse_and_in_total() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 10))
-    app.receive_stock(delivery(), stock_received("MAD-1", 1))
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 4)))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 10))
+    deliver(app.receive_stock, delivery(), stock_received("MAD-1", 1))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 4)))
 
     response = client_for(app).get(f"/stock/{SKU}")
 
@@ -47,8 +48,8 @@ def test_an_unknown_sku_is_404_with_a_json_reason() -> None:
 
 def test_the_reservation_of_an_order() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 1))
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 1), ("MUG-BLUE", 2)))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 1))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 1), ("MUG-BLUE", 2)))
     client = client_for(app)
 
     response = client.get("/reservations/SO-1")

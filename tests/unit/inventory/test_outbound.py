@@ -8,6 +8,7 @@ from services.inventory.adapters.outbound import to_outbound
 from shared.contracts.envelope import encode, parse_message
 from shared.contracts.inventory import INVENTORY_TYPES
 from shared.contracts.topics import INVENTORY_EVENTS
+from tests.unit.deliveries import deliver
 from tests.unit.inventory.factories import (
     SKU,
     delivery,
@@ -24,13 +25,13 @@ from tests.unit.inventory.published import domain_events, published
 
 def test_every_published_event_is_a_valid_inventory_message() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 6))
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 4)))
-    app.reserve_stock(delivery(), reservation_requested("SO-2", (SKU, 5)))
-    app.adjust_stock(delivery(), stock_adjusted(-5))
-    app.consume_allocation(delivery(), shipment_dispatched("SO-1", "LIS-1", (SKU, 4)))
-    app.receive_return(delivery(), return_received("SO-1", (SKU, 1, "resellable")))
-    app.release_order(delivery(), order_cancelled("SO-2"))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 6))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 4)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-2", (SKU, 5)))
+    deliver(app.adjust_stock, delivery(), stock_adjusted(-5))
+    deliver(app.consume_allocation, delivery(), shipment_dispatched("SO-1", "LIS-1", (SKU, 4)))
+    deliver(app.receive_return, delivery(), return_received("SO-1", (SKU, 1, "resellable")))
+    deliver(app.release_order, delivery(), order_cancelled("SO-2"))
 
     messages = published(app)
 
@@ -49,6 +50,6 @@ def test_every_published_event_is_a_valid_inventory_message() -> None:
 
 def test_events_that_are_not_news_are_not_published() -> None:
     app = inventory()
-    app.release_order(delivery(), order_cancelled("SO-NEVER-RESERVED"))
+    deliver(app.release_order, delivery(), order_cancelled("SO-NEVER-RESERVED"))
 
     assert published(app) == []

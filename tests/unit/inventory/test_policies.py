@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import uuid4
 
+from services.inventory.application import InventoryApplication
 from services.inventory.policies import subscriptions
 from shared.contracts.envelope import Contract, Message
 from shared.messaging.subscriptions import Subscription
+from tests.unit.deliveries import deliver_to
 from tests.unit.inventory.factories import (
     SKU,
     delivery,
@@ -19,9 +21,9 @@ from tests.unit.inventory.factories import (
 )
 
 
-def handle(subscription: Subscription, type_: str, payload: Contract) -> None:
+def handle(app: InventoryApplication, subscription: Subscription, type_: str, payload: Contract) -> None:
     message = Message[Contract](event_id=uuid4(), type=type_, occurred_at=datetime.now(UTC), data=payload)
-    subscription.handlers[type_](message, delivery(str(message.event_id)))
+    deliver_to(app, delivery(str(message.event_id)), lambda: subscription.handlers[type_](message))
 
 
 def test_inventory_consumes_what_the_flow_assigns_it() -> None:
@@ -40,11 +42,11 @@ def test_each_handler_reaches_its_use_case() -> None:
     app = inventory()
     warehouse, orders, shipping = subscriptions(app)
 
-    handle(warehouse, "StockReceived", stock_received("LIS-1", 5))
-    handle(orders, "StockReservationRequested", reservation_requested("SO-1", (SKU, 2)))
-    handle(orders, "StockReservationRequested", reservation_requested("SO-2", (SKU, 1)))
-    handle(shipping, "ShipmentDispatched", shipment_dispatched("SO-1", "LIS-1", (SKU, 2)))
-    handle(orders, "OrderCancelled", order_cancelled("SO-2"))
+    handle(app, warehouse, "StockReceived", stock_received("LIS-1", 5))
+    handle(app, orders, "StockReservationRequested", reservation_requested("SO-1", (SKU, 2)))
+    handle(app, orders, "StockReservationRequested", reservation_requested("SO-2", (SKU, 1)))
+    handle(app, shipping, "ShipmentDispatched", shipment_dispatched("SO-1", "LIS-1", (SKU, 2)))
+    handle(app, orders, "OrderCancelled", order_cancelled("SO-2"))
 
     stock = app.get_stock(SKU)
     assert stock is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.unit.deliveries import deliver
 from tests.unit.inventory.factories import (
     OTHER_SKU,
     SKU,
@@ -15,9 +16,9 @@ from tests.unit.inventory.published import published
 
 def test_received_stock_is_reserved_from_the_warehouse_holding_it() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 10))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 10))
 
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 3)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 3)))
 
     stock = app.get_stock(SKU)
     assert stock is not None
@@ -33,11 +34,11 @@ def test_received_stock_is_reserved_from_the_warehouse_holding_it() -> None:
 
 def test_prefers_the_warehouse_that_has_every_line() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 50, sku=SKU))
-    app.receive_stock(delivery(), stock_received("MAD-1", 2, sku=SKU))
-    app.receive_stock(delivery(), stock_received("MAD-1", 1, sku=OTHER_SKU))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 50, sku=SKU))
+    deliver(app.receive_stock, delivery(), stock_received("MAD-1", 2, sku=SKU))
+    deliver(app.receive_stock, delivery(), stock_received("MAD-1", 1, sku=OTHER_SKU))
 
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 2), (OTHER_SKU, 1)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 2), (OTHER_SKU, 1)))
 
     reservation = app.get_reservation("SO-1")
     assert reservation is not None
@@ -50,10 +51,10 @@ def test_prefers_the_warehouse_that_has_every_line() -> None:
 
 def test_a_line_is_split_over_two_warehouses_when_neither_holds_it_whole() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 3))
-    app.receive_stock(delivery(), stock_received("MAD-1", 4))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 3))
+    deliver(app.receive_stock, delivery(), stock_received("MAD-1", 4))
 
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 6)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 6)))
 
     [reserved] = published(app, "StockReserved")
     assert reserved.data.model_dump()["allocations"] == [
@@ -67,10 +68,10 @@ def test_a_line_is_split_over_two_warehouses_when_neither_holds_it_whole() -> No
 
 def test_a_short_line_is_backordered_whole_while_the_others_are_reserved() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 2, sku=SKU))
-    app.receive_stock(delivery(), stock_received("LIS-1", 5, sku=OTHER_SKU))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 2, sku=SKU))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 5, sku=OTHER_SKU))
 
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 3), (OTHER_SKU, 1)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 3), (OTHER_SKU, 1)))
 
     [reserved] = published(app, "StockReserved")
     [backordered] = published(app, "StockBackordered")
@@ -83,10 +84,10 @@ def test_a_short_line_is_backordered_whole_while_the_others_are_reserved() -> No
 
 def test_twenty_orders_of_one_against_five_on_hand_reserve_exactly_five() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 5))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 5))
 
     for n in range(20):
-        app.reserve_stock(delivery(), reservation_requested(f"SO-{n}", (SKU, 1)))
+        deliver(app.reserve_stock, delivery(), reservation_requested(f"SO-{n}", (SKU, 1)))
         stock = app.get_stock(SKU)
         assert stock is not None
         assert stock["available"] >= 0
@@ -101,7 +102,7 @@ def test_twenty_orders_of_one_against_five_on_hand_reserve_exactly_five() -> Non
 def test_an_order_never_stocked_anywhere_is_backordered() -> None:
     app = inventory()
 
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 1)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 1)))
 
     assert app.get_stock(SKU) == {
         "sku": SKU,
@@ -116,10 +117,10 @@ def test_an_order_never_stocked_anywhere_is_backordered() -> None:
 
 def test_a_second_request_for_the_same_order_reserves_nothing_more() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 10))
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 2)))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 10))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 2)))
 
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 2)))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 2)))
 
     stock = app.get_stock(SKU)
     assert stock is not None

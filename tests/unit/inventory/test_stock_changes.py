@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.contracts.envelope import InvalidMessage
+from tests.unit.deliveries import deliver
 from tests.unit.inventory.factories import (
     OTHER_SKU,
     SKU,
@@ -30,9 +31,9 @@ def levels(app_stock: dict[str, object] | None, warehouse: str) -> tuple[object,
 def test_an_unknown_warehouse_is_created_on_first_receipt() -> None:
     app = inventory()
 
-    app.receive_stock(delivery(), stock_received("LIS-1", 4))
-    app.receive_stock(delivery(), stock_received("NEW-9", 6))
-    app.receive_stock(delivery(), stock_received("LIS-1", 1))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 4))
+    deliver(app.receive_stock, delivery(), stock_received("NEW-9", 6))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 1))
 
     stock = app.get_stock(SKU)
     assert stock is not None
@@ -43,10 +44,10 @@ def test_an_unknown_warehouse_is_created_on_first_receipt() -> None:
 
 def test_dispatch_consumes_the_allocation() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 10))
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 3)))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 10))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 3)))
 
-    app.consume_allocation(delivery(), shipment_dispatched("SO-1", "LIS-1", (SKU, 3)))
+    deliver(app.consume_allocation, delivery(), shipment_dispatched("SO-1", "LIS-1", (SKU, 3)))
 
     assert levels(app.get_stock(SKU), "LIS-1") == (7, 0, 7)
     reservation = app.get_reservation("SO-1")
@@ -59,11 +60,11 @@ def test_dispatch_consumes_the_allocation() -> None:
 
 def test_the_same_shipment_dispatched_twice_is_consumed_once() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 10))
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 3)))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 10))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 3)))
 
-    app.consume_allocation(delivery(), shipment_dispatched("SO-1", "LIS-1", (SKU, 3)))
-    app.consume_allocation(delivery(), shipment_dispatched("SO-1", "LIS-1", (SKU, 3)))
+    deliver(app.consume_allocation, delivery(), shipment_dispatched("SO-1", "LIS-1", (SKU, 3)))
+    deliver(app.consume_allocation, delivery(), shipment_dispatched("SO-1", "LIS-1", (SKU, 3)))
 
     assert levels(app.get_stock(SKU), "LIS-1") == (7, 0, 7)
 
@@ -72,14 +73,14 @@ def test_a_dispatch_for_an_order_without_reservation_is_invalid() -> None:
     app = inventory()
 
     with pytest.raises(InvalidMessage, match=r"^data\.order_id"):
-        app.consume_allocation(delivery(), shipment_dispatched("SO-X", "LIS-1", (SKU, 1)))
+        deliver(app.consume_allocation, delivery(), shipment_dispatched("SO-X", "LIS-1", (SKU, 1)))
 
 
 def test_a_count_correction_changes_on_hand() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 10))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 10))
 
-    app.adjust_stock(delivery(), stock_adjusted(-4, reason="damaged in storage"))
+    deliver(app.adjust_stock, delivery(), stock_adjusted(-4, reason="damaged in storage"))
 
     assert levels(app.get_stock(SKU), "LIS-1") == (6, 0, 6)
     assert published(app, "StockLevelChanged")[-1].data.model_dump()["cause"] == "adjusted"
@@ -87,10 +88,10 @@ def test_a_count_correction_changes_on_hand() -> None:
 
 def test_an_adjustment_below_allocated_is_refused_with_the_reason() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 10))
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 8)))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 10))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 8)))
 
-    app.adjust_stock(delivery(), stock_adjusted(-3, reason="cycle count"))
+    deliver(app.adjust_stock, delivery(), stock_adjusted(-3, reason="cycle count"))
 
     assert levels(app.get_stock(SKU), "LIS-1") == (10, 8, 2)
     [refused] = published(app, "StockAdjustmentRefused")
@@ -104,19 +105,19 @@ def test_a_negative_correction_where_the_sku_was_never_stocked_is_invalid() -> N
     app = inventory()
 
     with pytest.raises(InvalidMessage, match=r"^data\.warehouse"):
-        app.adjust_stock(delivery(), stock_adjusted(-1, warehouse="LIS-1"))
+        deliver(app.adjust_stock, delivery(), stock_adjusted(-1, warehouse="LIS-1"))
 
     assert app.get_stock(SKU) is None
 
 
 def test_resellable_returns_go_back_on_hand_where_they_shipped_from_damaged_do_not() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 10))
-    app.receive_stock(delivery(), stock_received("MAD-1", 20))
-    app.reserve_stock(delivery(), reservation_requested("SO-1", (SKU, 3)))
-    app.consume_allocation(delivery(), shipment_dispatched("SO-1", "MAD-1", (SKU, 3)))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 10))
+    deliver(app.receive_stock, delivery(), stock_received("MAD-1", 20))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 3)))
+    deliver(app.consume_allocation, delivery(), shipment_dispatched("SO-1", "MAD-1", (SKU, 3)))
 
-    app.receive_return(delivery(), return_received("SO-1", (SKU, 1, "resellable"), (SKU, 2, "damaged")))
+    deliver(app.receive_return, delivery(), return_received("SO-1", (SKU, 1, "resellable"), (SKU, 2, "damaged")))
 
     stock = app.get_stock(SKU)
     assert levels(stock, "MAD-1") == (18, 0, 18)
@@ -131,10 +132,10 @@ def test_resellable_returns_go_back_on_hand_where_they_shipped_from_damaged_do_n
 
 def test_a_return_for_an_unknown_order_goes_to_the_first_warehouse_holding_the_sku() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("OPO-1", 1))
-    app.receive_stock(delivery(), stock_received("LIS-1", 1))
+    deliver(app.receive_stock, delivery(), stock_received("OPO-1", 1))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 1))
 
-    app.receive_return(delivery(), return_received("SO-OLD", (SKU, 2, "resellable")))
+    deliver(app.receive_return, delivery(), return_received("SO-OLD", (SKU, 2, "resellable")))
 
     assert levels(app.get_stock(SKU), "OPO-1") == (3, 0, 3)
     assert [m.key for m in published(app, "ReturnRestocked")] == ["SO-OLD"]
@@ -142,10 +143,12 @@ def test_a_return_for_an_unknown_order_goes_to_the_first_warehouse_holding_the_s
 
 def test_a_return_of_a_sku_never_stocked_is_invalid_and_changes_nothing() -> None:
     app = inventory()
-    app.receive_stock(delivery(), stock_received("LIS-1", 1))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 1))
 
     with pytest.raises(InvalidMessage, match=r"^data\.lines\.1\.sku"):
-        app.receive_return(delivery(), return_received("SO-1", (SKU, 1, "resellable"), (OTHER_SKU, 1, "damaged")))
+        deliver(
+            app.receive_return, delivery(), return_received("SO-1", (SKU, 1, "resellable"), (OTHER_SKU, 1, "damaged"))
+        )
 
     assert levels(app.get_stock(SKU), "LIS-1") == (1, 0, 1)
     assert app.get_reservation("SO-1") is None
@@ -153,12 +156,12 @@ def test_a_return_of_a_sku_never_stocked_is_invalid_and_changes_nothing() -> Non
 
 def test_low_stock_is_reported_once_per_crossing() -> None:
     app = inventory(low_stock_threshold=5)
-    app.receive_stock(delivery(), stock_received("LIS-1", 6))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 6))
 
     for n in range(4):  # available 5, 4, 3, 2: below 5 from the second order on
-        app.reserve_stock(delivery(), reservation_requested(f"SO-{n}", (SKU, 1)))
-    app.receive_stock(delivery(), stock_received("LIS-1", 10))  # back to 12: re-armed
-    app.adjust_stock(delivery(), stock_adjusted(-9))  # 3: a new crossing
+        deliver(app.reserve_stock, delivery(), reservation_requested(f"SO-{n}", (SKU, 1)))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 10))  # back to 12: re-armed
+    deliver(app.adjust_stock, delivery(), stock_adjusted(-9))  # 3: a new crossing
 
     low = [m.data.model_dump() for m in published(app, "LowStock")]
     assert low == [
@@ -171,8 +174,8 @@ def test_low_stock_is_reported_once_per_crossing() -> None:
 def test_a_sku_can_have_its_own_low_stock_threshold() -> None:
     app = inventory(low_stock_threshold=5, low_stock_thresholds={OTHER_SKU: 50})
 
-    app.receive_stock(delivery(), stock_received("LIS-1", 20, sku=OTHER_SKU))
-    app.receive_stock(delivery(), stock_received("LIS-1", 20, sku=SKU))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 20, sku=OTHER_SKU))
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 20, sku=SKU))
 
     assert [m.data.model_dump() for m in published(app, "LowStock")] == [
         {"sku": OTHER_SKU, "available": 20, "threshold": 50}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from uuid import uuid4
 
 from shared.contracts.inventory import (
     Allocation,
@@ -30,15 +29,15 @@ from shared.contracts.storefront import (
     ReturnLine,
     ReturnRequestedV1,
 )
-from shared.messaging.inbox import Consumed
+from tests.unit.deliveries import Delivered, delivered
 
 ORDER_ID = "SO-100045"
 PROMISED = date(2026, 12, 2)
 
 
-def consumed(event_id: str | None = None) -> Consumed:
+def consumed(event_id: str | None = None) -> Delivered:
     """A fresh message unless `event_id` repeats one (a redelivery)."""
-    return Consumed(message_id=event_id or str(uuid4()), source="test")
+    return delivered(event_id)
 
 
 def order_placed(

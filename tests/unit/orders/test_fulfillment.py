@@ -4,6 +4,7 @@ import pytest
 
 from services.orders.application import OrdersApplication
 from shared.contracts.envelope import InvalidMessage
+from tests.unit.deliveries import deliver
 from tests.unit.orders import factories as f
 from tests.unit.orders.outbox import published, published_data
 
@@ -24,17 +25,17 @@ def status(app: OrdersApplication) -> str:
 
 
 def test_an_order_moves_through_reserved_shipped_and_delivered(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed())
+    deliver(app.place_order, f.consumed(), f.order_placed())
 
-    app.record_stock_reserved(f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
+    deliver(app.record_stock_reserved, f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
     assert status(app) == "reserved"
     assert counters(app, "TSHIRT-RED-M")["reserved"] == 2
 
-    app.record_shipment_dispatched(f.consumed(), f.shipment_dispatched(SHIPMENT, {"TSHIRT-RED-M": 2}))
+    deliver(app.record_shipment_dispatched, f.consumed(), f.shipment_dispatched(SHIPMENT, {"TSHIRT-RED-M": 2}))
     assert status(app) == "shipped"
     assert counters(app, "TSHIRT-RED-M")["shipped"] == 2
 
-    app.record_shipment_delivered(f.consumed(), f.shipment_delivered(SHIPMENT, {"TSHIRT-RED-M": 2}))
+    deliver(app.record_shipment_delivered, f.consumed(), f.shipment_delivered(SHIPMENT, {"TSHIRT-RED-M": 2}))
     assert status(app) == "delivered"
     assert counters(app, "TSHIRT-RED-M") == {
         "ordered": 2,
@@ -54,10 +55,12 @@ def test_an_order_moves_through_reserved_shipped_and_delivered(app: OrdersApplic
 
 
 def test_one_shipment_is_requested_per_warehouse_with_distinct_ids(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed(lines={"TSHIRT-RED-M": (2, "19.90"), "MUG-1": (3, "7.50")}))
+    deliver(app.place_order, f.consumed(), f.order_placed(lines={"TSHIRT-RED-M": (2, "19.90"), "MUG-1": (3, "7.50")}))
 
-    app.record_stock_reserved(
-        f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2), ("MUG-1", "MAD-1", 2), ("MUG-1", "LIS-1", 1)])
+    deliver(
+        app.record_stock_reserved,
+        f.consumed(),
+        f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2), ("MUG-1", "MAD-1", 2), ("MUG-1", "LIS-1", 1)]),
     )
 
     requested = published_data(app, "ShipmentRequested")
@@ -71,22 +74,24 @@ def test_one_shipment_is_requested_per_warehouse_with_distinct_ids(app: OrdersAp
 
 
 def test_one_of_two_shipments_dispatched_is_a_partial_shipment(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed(lines={"TSHIRT-RED-M": (2, "19.90"), "MUG-1": (1, "7.50")}))
-    app.record_stock_reserved(f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2), ("MUG-1", "MAD-1", 1)]))
+    deliver(app.place_order, f.consumed(), f.order_placed(lines={"TSHIRT-RED-M": (2, "19.90"), "MUG-1": (1, "7.50")}))
+    deliver(
+        app.record_stock_reserved, f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2), ("MUG-1", "MAD-1", 1)])
+    )
 
-    app.record_shipment_dispatched(f.consumed(), f.shipment_dispatched(SHIPMENT, {"TSHIRT-RED-M": 2}))
+    deliver(app.record_shipment_dispatched, f.consumed(), f.shipment_dispatched(SHIPMENT, {"TSHIRT-RED-M": 2}))
 
     assert status(app) == "partially_shipped"
 
 
 def test_a_backordered_order_becomes_reserved_when_the_stock_arrives(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed(lines={"TSHIRT-RED-M": (2, "19.90"), "MUG-1": (1, "7.50")}))
-    app.record_stock_reserved(f.consumed(), f.stock_reserved([("MUG-1", "LIS-1", 1)]))
-    app.record_backorder(f.consumed(), f.stock_backordered({"TSHIRT-RED-M": 2}))
+    deliver(app.place_order, f.consumed(), f.order_placed(lines={"TSHIRT-RED-M": (2, "19.90"), "MUG-1": (1, "7.50")}))
+    deliver(app.record_stock_reserved, f.consumed(), f.stock_reserved([("MUG-1", "LIS-1", 1)]))
+    deliver(app.record_backorder, f.consumed(), f.stock_backordered({"TSHIRT-RED-M": 2}))
     assert status(app) == "backordered"
     assert counters(app, "TSHIRT-RED-M")["backordered"] == 2
 
-    app.record_stock_reserved(f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "MAD-1", 2)]))
+    deliver(app.record_stock_reserved, f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "MAD-1", 2)]))
 
     assert status(app) == "reserved"
     assert (counters(app, "TSHIRT-RED-M")["reserved"], counters(app, "TSHIRT-RED-M")["backordered"]) == (2, 0)
@@ -97,31 +102,35 @@ def test_a_backordered_order_becomes_reserved_when_the_stock_arrives(app: Orders
 
 
 def test_a_redelivered_stock_reserved_requests_no_second_shipment(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed())
+    deliver(app.place_order, f.consumed(), f.order_placed())
     message = f.consumed()
-    app.record_stock_reserved(message, f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
-    app.record_stock_reserved(message, f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
+    deliver(app.record_stock_reserved, message, f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
+    deliver(app.record_stock_reserved, message, f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
 
     assert len(published(app, "ShipmentRequested")) == 1
     assert counters(app, "TSHIRT-RED-M")["reserved"] == 2
 
 
 def test_a_dispatch_reported_twice_counts_once(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed())
-    app.record_stock_reserved(f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
+    deliver(app.place_order, f.consumed(), f.order_placed())
+    deliver(app.record_stock_reserved, f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
 
-    app.record_shipment_dispatched(f.consumed(), f.shipment_dispatched(SHIPMENT, {"TSHIRT-RED-M": 2}))
-    app.record_shipment_dispatched(f.consumed(), f.shipment_dispatched(SHIPMENT, {"TSHIRT-RED-M": 2}))
+    deliver(app.record_shipment_dispatched, f.consumed(), f.shipment_dispatched(SHIPMENT, {"TSHIRT-RED-M": 2}))
+    deliver(app.record_shipment_dispatched, f.consumed(), f.shipment_dispatched(SHIPMENT, {"TSHIRT-RED-M": 2}))
 
     assert counters(app, "TSHIRT-RED-M")["shipped"] == 2
 
 
 def test_a_shipment_returned_to_sender_is_recorded_on_the_order(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed())
-    app.record_stock_reserved(f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
-    app.record_shipment_dispatched(f.consumed(), f.shipment_dispatched(SHIPMENT, {"TSHIRT-RED-M": 2}))
+    deliver(app.place_order, f.consumed(), f.order_placed())
+    deliver(app.record_stock_reserved, f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
+    deliver(app.record_shipment_dispatched, f.consumed(), f.shipment_dispatched(SHIPMENT, {"TSHIRT-RED-M": 2}))
 
-    app.record_shipment_returned_to_sender(f.consumed(), f.shipment_returned_to_sender(SHIPMENT, {"TSHIRT-RED-M": 2}))
+    deliver(
+        app.record_shipment_returned_to_sender,
+        f.consumed(),
+        f.shipment_returned_to_sender(SHIPMENT, {"TSHIRT-RED-M": 2}),
+    )
 
     order = app.get_order(f.ORDER_ID)
     assert order is not None
@@ -131,15 +140,19 @@ def test_a_shipment_returned_to_sender_is_recorded_on_the_order(app: OrdersAppli
 def test_an_event_about_a_shipment_the_order_never_requested_can_never_be_processed(
     app: OrdersApplication,
 ) -> None:
-    app.place_order(f.consumed(), f.order_placed())
+    deliver(app.place_order, f.consumed(), f.order_placed())
 
     with pytest.raises(InvalidMessage, match=r"^data\.shipment_id: unknown shipment 'SO-100045-XX-9'"):
-        app.record_shipment_dispatched(f.consumed(), f.shipment_dispatched(f"{f.ORDER_ID}-XX-9", {"TSHIRT-RED-M": 2}))
+        deliver(
+            app.record_shipment_dispatched,
+            f.consumed(),
+            f.shipment_dispatched(f"{f.ORDER_ID}-XX-9", {"TSHIRT-RED-M": 2}),
+        )
 
 
 def test_a_reservation_of_a_sku_the_order_does_not_have_can_never_be_processed(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed())
+    deliver(app.place_order, f.consumed(), f.order_placed())
 
     with pytest.raises(InvalidMessage, match=r"^data\.allocations: sku MUG-1 not in order"):
-        app.record_stock_reserved(f.consumed(), f.stock_reserved([("MUG-1", "LIS-1", 1)]))
+        deliver(app.record_stock_reserved, f.consumed(), f.stock_reserved([("MUG-1", "LIS-1", 1)]))
     assert published(app, "ShipmentRequested") == []

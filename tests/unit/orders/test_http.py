@@ -5,18 +5,19 @@ from fastapi.testclient import TestClient
 
 from services.orders.application import OrdersApplication
 from services.orders.entrypoints.http import orders_router
+from tests.unit.deliveries import deliver
 from tests.unit.orders import factories as f
 
 
 def client(app: OrdersApplication) -> TestClient:
     http = FastAPI()
-    http.include_router(orders_router(app))
+    http.include_router(orders_router(lambda order_id: app))
     return TestClient(http)
 
 
 def test_an_order_is_served_with_its_status_lines_and_totals(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed())
-    app.record_stock_reserved(f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
+    deliver(app.place_order, f.consumed(), f.order_placed())
+    deliver(app.record_stock_reserved, f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
 
     response = client(app).get(f"/orders/{f.ORDER_ID}")
 
@@ -39,8 +40,8 @@ def test_an_order_is_served_with_its_status_lines_and_totals(app: OrdersApplicat
 
 
 def test_the_returns_of_an_order_are_served(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed())
-    app.request_return(f.consumed(), f.return_requested({"TSHIRT-RED-M": 1}))
+    deliver(app.place_order, f.consumed(), f.order_placed())
+    deliver(app.request_return, f.consumed(), f.return_requested({"TSHIRT-RED-M": 1}))
 
     response = client(app).get(f"/orders/{f.ORDER_ID}/returns")
 

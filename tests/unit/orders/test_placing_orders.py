@@ -4,12 +4,13 @@ import pytest
 
 from services.orders.application import OrdersApplication
 from shared.contracts.envelope import InvalidMessage
+from tests.unit.deliveries import deliver
 from tests.unit.orders import factories as f
 from tests.unit.orders.outbox import published, published_data
 
 
 def test_an_order_with_a_captured_payment_is_accepted_and_stock_is_requested(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed(lines={"TSHIRT-RED-M": (2, "19.90"), "MUG-1": (1, "7.50")}))
+    deliver(app.place_order, f.consumed(), f.order_placed(lines={"TSHIRT-RED-M": (2, "19.90"), "MUG-1": (1, "7.50")}))
 
     order = app.get_order(f.ORDER_ID)
     assert order is not None
@@ -30,13 +31,13 @@ def test_an_order_with_a_captured_payment_is_accepted_and_stock_is_requested(app
 
 
 def test_an_authorized_payment_is_accepted_too(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed(payment_status="authorized"))
+    deliver(app.place_order, f.consumed(), f.order_placed(payment_status="authorized"))
 
     assert [m.type for m in published(app)][:2] == ["OrderAccepted", "StockReservationRequested"]
 
 
 def test_an_order_whose_payment_is_neither_captured_nor_authorized_is_rejected(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed(payment_status="failed"))
+    deliver(app.place_order, f.consumed(), f.order_placed(payment_status="failed"))
 
     order = app.get_order(f.ORDER_ID)
     assert order is not None
@@ -48,15 +49,15 @@ def test_an_order_whose_payment_is_neither_captured_nor_authorized_is_rejected(a
 
 def test_a_redelivered_order_placed_has_no_second_effect(app: OrdersApplication) -> None:
     message = f.consumed()
-    app.place_order(message, f.order_placed())
-    app.place_order(message, f.order_placed())
+    deliver(app.place_order, message, f.order_placed())
+    deliver(app.place_order, message, f.order_placed())
 
     assert len(published(app, "OrderAccepted")) == 1
 
 
 def test_the_same_order_id_under_a_new_event_id_creates_no_second_order(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed(lines={"TSHIRT-RED-M": (2, "19.90")}))
-    app.place_order(f.consumed(), f.order_placed(lines={"MUG-1": (5, "7.50")}))
+    deliver(app.place_order, f.consumed(), f.order_placed(lines={"TSHIRT-RED-M": (2, "19.90")}))
+    deliver(app.place_order, f.consumed(), f.order_placed(lines={"MUG-1": (5, "7.50")}))
 
     order = app.get_order(f.ORDER_ID)
     assert order is not None
@@ -72,6 +73,6 @@ def test_an_unknown_order_is_not_found(app: OrdersApplication) -> None:
 
 def test_a_message_about_an_unknown_order_can_never_be_processed(app: OrdersApplication) -> None:
     with pytest.raises(InvalidMessage, match=r"^data\.order_id: unknown order 'SO-404'"):
-        app.request_cancellation(f.consumed(), f.cancellation_requested(order_id="SO-404"))
+        deliver(app.request_cancellation, f.consumed(), f.cancellation_requested(order_id="SO-404"))
     with pytest.raises(InvalidMessage, match=r"^data\.order_id: unknown order 'SO-404'"):
-        app.record_stock_reserved(f.consumed(), f.stock_reserved([("MUG-1", "LIS-1", 1)], order_id="SO-404"))
+        deliver(app.record_stock_reserved, f.consumed(), f.stock_reserved([("MUG-1", "LIS-1", 1)], order_id="SO-404"))

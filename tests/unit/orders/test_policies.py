@@ -6,6 +6,7 @@ from uuid import uuid4
 from services.orders.application import OrdersApplication
 from services.orders.policies import subscriptions
 from shared.contracts.envelope import Contract, Message
+from tests.unit.deliveries import deliver_to
 from tests.unit.orders import factories as f
 
 
@@ -32,13 +33,25 @@ def test_each_handler_hands_its_message_to_the_application(app: OrdersApplicatio
     handlers = {name: handler for s in subscriptions(app) for name, handler in s.handlers.items()}
     shipment = f"{f.ORDER_ID}-LIS-1-1"
 
-    handlers["OrderPlaced"](message("OrderPlaced", f.order_placed()), f.consumed())
-    handlers["StockReserved"](message("StockReserved", f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)])), f.consumed())
-    handlers["ShipmentDispatched"](
-        message("ShipmentDispatched", f.shipment_dispatched(shipment, {"TSHIRT-RED-M": 2})), f.consumed()
+    deliver_to(app, f.consumed(), lambda: handlers["OrderPlaced"](message("OrderPlaced", f.order_placed())))
+    deliver_to(
+        app,
+        f.consumed(),
+        lambda: handlers["StockReserved"](message("StockReserved", f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))),
     )
-    handlers["OrderCancellationRequested"](
-        message("OrderCancellationRequested", f.cancellation_requested()), f.consumed()
+    deliver_to(
+        app,
+        f.consumed(),
+        lambda: handlers["ShipmentDispatched"](
+            message("ShipmentDispatched", f.shipment_dispatched(shipment, {"TSHIRT-RED-M": 2}))
+        ),
+    )
+    deliver_to(
+        app,
+        f.consumed(),
+        lambda: handlers["OrderCancellationRequested"](
+            message("OrderCancellationRequested", f.cancellation_requested())
+        ),
     )
 
     order = app.get_order(f.ORDER_ID)

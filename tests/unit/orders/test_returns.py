@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from services.orders.application import OrdersApplication
+from tests.unit.deliveries import deliver
 from tests.unit.orders import factories as f
 from tests.unit.orders.outbox import published, published_data
 
@@ -11,16 +12,18 @@ def delivered_order(app: OrdersApplication, lines: dict[str, tuple[int, str]] | 
     """An order whose every line was reserved at LIS-1, shipped in one parcel and delivered."""
     placed = f.order_placed(lines=lines)
     quantities = {line.sku: line.quantity for line in placed.lines}
-    app.place_order(f.consumed(), placed)
-    app.record_stock_reserved(f.consumed(), f.stock_reserved([(sku, "LIS-1", q) for sku, q in quantities.items()]))
-    app.record_shipment_dispatched(f.consumed(), f.shipment_dispatched(SHIPMENT, quantities))
-    app.record_shipment_delivered(f.consumed(), f.shipment_delivered(SHIPMENT, quantities))
+    deliver(app.place_order, f.consumed(), placed)
+    deliver(
+        app.record_stock_reserved, f.consumed(), f.stock_reserved([(sku, "LIS-1", q) for sku, q in quantities.items()])
+    )
+    deliver(app.record_shipment_dispatched, f.consumed(), f.shipment_dispatched(SHIPMENT, quantities))
+    deliver(app.record_shipment_delivered, f.consumed(), f.shipment_delivered(SHIPMENT, quantities))
 
 
 def test_a_return_of_delivered_units_is_approved(app: OrdersApplication) -> None:
     delivered_order(app)
 
-    app.request_return(f.consumed(), f.return_requested({"TSHIRT-RED-M": 2}))
+    deliver(app.request_return, f.consumed(), f.return_requested({"TSHIRT-RED-M": 2}))
 
     order = app.get_order(f.ORDER_ID)
     assert order is not None
@@ -39,9 +42,9 @@ def test_a_return_of_delivered_units_is_approved(app: OrdersApplication) -> None
 
 def test_a_received_return_is_refunded_for_resellable_and_damaged_units_alike(app: OrdersApplication) -> None:
     delivered_order(app)
-    app.request_return(f.consumed(), f.return_requested({"TSHIRT-RED-M": 2}))
+    deliver(app.request_return, f.consumed(), f.return_requested({"TSHIRT-RED-M": 2}))
 
-    app.record_return_restocked(f.consumed(), f.return_restocked([("TSHIRT-RED-M", "LIS-1", 1, 1)]))
+    deliver(app.record_return_restocked, f.consumed(), f.return_restocked([("TSHIRT-RED-M", "LIS-1", 1, 1)]))
 
     order = app.get_order(f.ORDER_ID)
     assert order is not None
@@ -69,9 +72,9 @@ def test_a_received_return_is_refunded_for_resellable_and_damaged_units_alike(ap
 
 def test_a_refund_is_capped_at_what_was_authorized(app: OrdersApplication) -> None:
     delivered_order(app)
-    app.request_return(f.consumed(), f.return_requested({"TSHIRT-RED-M": 1}))
+    deliver(app.request_return, f.consumed(), f.return_requested({"TSHIRT-RED-M": 1}))
 
-    app.record_return_restocked(f.consumed(), f.return_restocked([("TSHIRT-RED-M", "LIS-1", 2, 0)]))
+    deliver(app.record_return_restocked, f.consumed(), f.return_restocked([("TSHIRT-RED-M", "LIS-1", 2, 0)]))
 
     assert published_data(app, "RefundIssued")[0]["amount"] == "19.90"
 
@@ -79,7 +82,7 @@ def test_a_refund_is_capped_at_what_was_authorized(app: OrdersApplication) -> No
 def test_a_return_of_more_than_was_delivered_is_declined_naming_the_sku(app: OrdersApplication) -> None:
     delivered_order(app)
 
-    app.request_return(f.consumed(), f.return_requested({"TSHIRT-RED-M": 3}))
+    deliver(app.request_return, f.consumed(), f.return_requested({"TSHIRT-RED-M": 3}))
 
     order = app.get_order(f.ORDER_ID)
     assert order is not None
@@ -94,9 +97,9 @@ def test_a_return_of_more_than_was_delivered_is_declined_naming_the_sku(app: Ord
 
 def test_units_under_an_open_return_cannot_be_claimed_again(app: OrdersApplication) -> None:
     delivered_order(app)
-    app.request_return(f.consumed(), f.return_requested({"TSHIRT-RED-M": 2}))
+    deliver(app.request_return, f.consumed(), f.return_requested({"TSHIRT-RED-M": 2}))
 
-    app.request_return(f.consumed(), f.return_requested({"TSHIRT-RED-M": 1}), requested_by="agent-17")
+    deliver(app.request_return, f.consumed(), f.return_requested({"TSHIRT-RED-M": 1}), requested_by="agent-17")
 
     assert [r["return_id"] for r in published_data(app, "ReturnDeclined")] == [f"{f.ORDER_ID}-R2"]
     assert published_data(app, "ReturnDeclined")[0]["requested_by"] == "agent-17"
@@ -104,18 +107,18 @@ def test_units_under_an_open_return_cannot_be_claimed_again(app: OrdersApplicati
 
 def test_units_already_returned_cannot_be_returned_again(app: OrdersApplication) -> None:
     delivered_order(app)
-    app.request_return(f.consumed(), f.return_requested({"TSHIRT-RED-M": 2}))
-    app.record_return_restocked(f.consumed(), f.return_restocked([("TSHIRT-RED-M", "LIS-1", 2, 0)]))
+    deliver(app.request_return, f.consumed(), f.return_requested({"TSHIRT-RED-M": 2}))
+    deliver(app.record_return_restocked, f.consumed(), f.return_restocked([("TSHIRT-RED-M", "LIS-1", 2, 0)]))
 
-    app.request_return(f.consumed(), f.return_requested({"TSHIRT-RED-M": 1}))
+    deliver(app.request_return, f.consumed(), f.return_requested({"TSHIRT-RED-M": 1}))
 
     assert len(published(app, "ReturnDeclined")) == 1
 
 
 def test_a_return_before_delivery_is_declined(app: OrdersApplication) -> None:
-    app.place_order(f.consumed(), f.order_placed())
+    deliver(app.place_order, f.consumed(), f.order_placed())
 
-    app.request_return(f.consumed(), f.return_requested({"TSHIRT-RED-M": 1}))
+    deliver(app.request_return, f.consumed(), f.return_requested({"TSHIRT-RED-M": 1}))
 
     assert "0 delivered" in published_data(app, "ReturnDeclined")[0]["refusal"]
 
@@ -123,17 +126,17 @@ def test_a_return_before_delivery_is_declined(app: OrdersApplication) -> None:
 def test_a_return_of_a_sku_not_in_the_order_is_declined(app: OrdersApplication) -> None:
     delivered_order(app)
 
-    app.request_return(f.consumed(), f.return_requested({"MUG-1": 1}))
+    deliver(app.request_return, f.consumed(), f.return_requested({"MUG-1": 1}))
 
     assert "MUG-1 is not part of the order" in published_data(app, "ReturnDeclined")[0]["refusal"]
 
 
 def test_restocked_goods_close_the_oldest_open_return_covering_them(app: OrdersApplication) -> None:
     delivered_order(app, lines={"TSHIRT-RED-M": (2, "19.90"), "MUG-1": (1, "7.50")})
-    app.request_return(f.consumed(), f.return_requested({"TSHIRT-RED-M": 1}))
-    app.request_return(f.consumed(), f.return_requested({"MUG-1": 1}))
+    deliver(app.request_return, f.consumed(), f.return_requested({"TSHIRT-RED-M": 1}))
+    deliver(app.request_return, f.consumed(), f.return_requested({"MUG-1": 1}))
 
-    app.record_return_restocked(f.consumed(), f.return_restocked([("MUG-1", "LIS-1", 1, 0)]))
+    deliver(app.record_return_restocked, f.consumed(), f.return_restocked([("MUG-1", "LIS-1", 1, 0)]))
 
     returns = app.get_returns(f.ORDER_ID)
     assert returns is not None
@@ -149,17 +152,19 @@ def test_restocked_goods_close_the_oldest_open_return_covering_them(app: OrdersA
 def test_restocked_goods_without_an_open_return_are_refunded_nothing(app: OrdersApplication) -> None:
     delivered_order(app)
 
-    app.record_return_restocked(f.consumed(), f.return_restocked([("TSHIRT-RED-M", "LIS-1", 1, 0)]))
+    deliver(app.record_return_restocked, f.consumed(), f.return_restocked([("TSHIRT-RED-M", "LIS-1", 1, 0)]))
 
     assert published(app, "RefundIssued") == []
 
 
 def test_units_restocked_in_two_warehouses_count_together(app: OrdersApplication) -> None:
     delivered_order(app)
-    app.request_return(f.consumed(), f.return_requested({"TSHIRT-RED-M": 2}))
+    deliver(app.request_return, f.consumed(), f.return_requested({"TSHIRT-RED-M": 2}))
 
-    app.record_return_restocked(
-        f.consumed(), f.return_restocked([("TSHIRT-RED-M", "LIS-1", 1, 0), ("TSHIRT-RED-M", "MAD-1", 1, 0)])
+    deliver(
+        app.record_return_restocked,
+        f.consumed(),
+        f.return_restocked([("TSHIRT-RED-M", "LIS-1", 1, 0), ("TSHIRT-RED-M", "MAD-1", 1, 0)]),
     )
 
     assert published_data(app, "RefundIssued")[0]["amount"] == "39.80"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from services.shipping.application import ShippingApplication
+from tests.unit.deliveries import deliver
 from tests.unit.shipping import factories as f
 
 
@@ -14,6 +15,6 @@ def app() -> ShippingApplication:
 @pytest.fixture
 def dispatched_app(app: ShippingApplication) -> ShippingApplication:
     """The default shipment, requested and dispatched with tracking number f.TRACKING_NUMBER."""
-    app.create_shipment(f.consumed(), f.shipment_requested(), f.at(1, 9))
-    app.record_dispatched(f.consumed(), f.dispatched(), f.at(1, 15))
+    deliver(app.create_shipment, f.consumed(), f.shipment_requested(), f.at(1, 9))
+    deliver(app.record_dispatched, f.consumed(), f.dispatched(), f.at(1, 15))
     return app

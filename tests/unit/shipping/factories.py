@@ -10,7 +10,7 @@ from shared.contracts.carrier import CarrierStatus, TrackingUpdatedV1
 from shared.contracts.envelope import Message
 from shared.contracts.orders import OrderCancelledV1, ShipmentRequestedV1
 from shared.contracts.warehouse import ShipmentDispatchedV1, ShipmentScanV1
-from shared.messaging.inbox import Consumed
+from tests.unit.deliveries import Delivered, delivered
 
 ORDER_ID = "SO-100045"
 SHIPMENT_ID = "SO-100045-LIS-1-1"
@@ -18,8 +18,8 @@ TRACKING_NUMBER = "CTT-0001"
 PROMISED = date(2026, 12, 2)
 
 
-def consumed(message_id: str | None = None) -> Consumed:
-    return Consumed(message_id=message_id or str(uuid4()), source="test")
+def consumed(message_id: str | None = None) -> Delivered:
+    return delivered(message_id)
 
 
 def at(day: int, hour: int = 12, minute: int = 0) -> datetime:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from services.shipping.application import ShippingApplication
-from shared.contracts.envelope import InvalidMessage
+from tests.unit.deliveries import deliver
 from tests.unit.shipping import factories as f
 
 
@@ -18,25 +16,25 @@ def shipment(app: ShippingApplication) -> dict[str, Any]:
 
 
 def test_a_carrier_exception_is_followed_by_delivery(dispatched_app: ShippingApplication) -> None:
-    dispatched_app.record_tracking(f.consumed(), f.tracking("exception", detail="address unclear"), f.at(2, 9))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("exception", detail="address unclear"), f.at(2, 9))
     assert shipment(dispatched_app)["status"] == "exception"
 
-    dispatched_app.record_tracking(f.consumed(), f.tracking("delivered"), f.at(2, 16))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("delivered"), f.at(2, 16))
     assert shipment(dispatched_app)["status"] == "delivered"
 
 
 def test_delivery_attempted_and_delayed_are_passed_by_later_updates(dispatched_app: ShippingApplication) -> None:
-    dispatched_app.record_tracking(f.consumed(), f.tracking("delivery_attempted"), f.at(2, 9))
-    dispatched_app.record_tracking(f.consumed(), f.tracking("delayed"), f.at(2, 18))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("delivery_attempted"), f.at(2, 9))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("delayed"), f.at(2, 18))
     assert shipment(dispatched_app)["status"] == "delayed"
 
-    dispatched_app.record_tracking(f.consumed(), f.tracking("out_for_delivery"), f.at(3, 8))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("out_for_delivery"), f.at(3, 8))
     assert shipment(dispatched_app)["status"] == "out_for_delivery"
 
 
 def test_an_older_update_arriving_late_is_history_only(dispatched_app: ShippingApplication) -> None:
-    dispatched_app.record_tracking(f.consumed(), f.tracking("out_for_delivery"), f.at(2, 8))
-    dispatched_app.record_tracking(f.consumed(), f.tracking("in_transit", location="Porto"), f.at(1, 20))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("out_for_delivery"), f.at(2, 8))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("in_transit", location="Porto"), f.at(1, 20))
 
     view = shipment(dispatched_app)
     assert view["status"] == "out_for_delivery"
@@ -47,9 +45,9 @@ def test_an_older_update_arriving_late_is_history_only(dispatched_app: ShippingA
 
 
 def test_nothing_moves_a_shipment_out_of_delivered(dispatched_app: ShippingApplication) -> None:
-    dispatched_app.record_tracking(f.consumed(), f.tracking("delivered"), f.at(2, 11))
-    dispatched_app.record_tracking(f.consumed(), f.tracking("exception"), f.at(2, 15))
-    dispatched_app.record_tracking(f.consumed(), f.tracking("returned_to_sender"), f.at(3, 9))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("delivered"), f.at(2, 11))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("exception"), f.at(2, 15))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("returned_to_sender"), f.at(3, 9))
 
     view = shipment(dispatched_app)
     assert view["status"] == "delivered"
@@ -62,8 +60,8 @@ def test_nothing_moves_a_shipment_out_of_delivered(dispatched_app: ShippingAppli
 
 
 def test_returned_to_sender_is_final(dispatched_app: ShippingApplication) -> None:
-    dispatched_app.record_tracking(f.consumed(), f.tracking("returned_to_sender"), f.at(4, 10))
-    dispatched_app.record_tracking(f.consumed(), f.tracking("delivered"), f.at(5, 10))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("returned_to_sender"), f.at(4, 10))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("delivered"), f.at(5, 10))
 
     view = shipment(dispatched_app)
     assert view["status"] == "returned_to_sender"
@@ -73,8 +71,8 @@ def test_returned_to_sender_is_final(dispatched_app: ShippingApplication) -> Non
 
 def test_a_delivery_reported_with_an_older_time_still_ends_the_shipment(dispatched_app: ShippingApplication) -> None:
     # Carriers send nothing after delivering: were it history only, the shipment would never be delivered.
-    dispatched_app.record_tracking(f.consumed(), f.tracking("out_for_delivery"), f.at(2, 12))
-    dispatched_app.record_tracking(f.consumed(), f.tracking("delivered"), f.at(2, 11, 58))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("out_for_delivery"), f.at(2, 12))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("delivered"), f.at(2, 11, 58))
 
     view = shipment(dispatched_app)
     assert view["status"] == "delivered"
@@ -82,7 +80,7 @@ def test_a_delivery_reported_with_an_older_time_still_ends_the_shipment(dispatch
 
 
 def test_a_delivery_after_the_promised_date_is_late(dispatched_app: ShippingApplication) -> None:
-    dispatched_app.record_tracking(f.consumed(), f.tracking("delivered"), f.at(3, 9))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("delivered"), f.at(3, 9))
 
     view = shipment(dispatched_app)
     assert view["late"] is True
@@ -90,19 +88,30 @@ def test_a_delivery_after_the_promised_date_is_late(dispatched_app: ShippingAppl
 
 
 def test_a_delivery_on_the_promised_date_is_on_time_whatever_today_is(dispatched_app: ShippingApplication) -> None:
-    dispatched_app.record_tracking(f.consumed(), f.tracking("delivered"), f.at(2, 23, 59))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("delivered"), f.at(2, 23, 59))
 
     assert dispatched_app.get_shipment(f.SHIPMENT_ID, today=f.at(20).date())["late"] is False  # type: ignore[index]
 
 
 def test_a_shipment_still_on_its_way_after_the_promised_date_is_late(dispatched_app: ShippingApplication) -> None:
-    dispatched_app.record_tracking(f.consumed(), f.tracking("in_transit"), f.at(1, 20))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("in_transit"), f.at(1, 20))
 
     assert dispatched_app.get_shipment(f.SHIPMENT_ID, today=f.at(2).date())["late"] is False  # type: ignore[index]
     assert dispatched_app.get_shipment(f.SHIPMENT_ID, today=f.at(3).date())["late"] is True  # type: ignore[index]
 
 
-def test_an_update_for_an_unknown_tracking_number_is_an_invalid_message(dispatched_app: ShippingApplication) -> None:
-    with pytest.raises(InvalidMessage) as raised:
-        dispatched_app.record_tracking(f.consumed(), f.tracking("in_transit", "CTT-9999"), f.at(1, 20))
-    assert raised.value.reason == "data.tracking_number: unknown tracking number 'CTT-9999'"
+def test_updates_that_arrive_before_the_dispatch_are_applied_when_it_comes(app: ShippingApplication) -> None:
+    deliver(app.create_shipment, f.consumed(), f.shipment_requested())
+    deliver(app.record_tracking, f.consumed(), f.tracking("in_transit"), f.at(1, 20))
+    deliver(app.record_tracking, f.consumed(), f.tracking("delivered"), f.at(2, 10))
+    assert (app.get_shipment(f.SHIPMENT_ID) or {})["status"] == "requested"
+
+    deliver(app.record_dispatched, f.consumed(), f.dispatched(), f.at(1, 15))
+
+    shipment = app.get_shipment(f.SHIPMENT_ID)
+    assert shipment is not None
+    assert shipment["status"] == "delivered"
+    assert [(entry["status"], entry["reported_at"]) for entry in shipment["tracking"]] == [
+        ("in_transit", f.at(1, 20)),
+        ("delivered", f.at(2, 10)),
+    ]

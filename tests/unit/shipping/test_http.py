@@ -8,12 +8,13 @@ from fastapi.testclient import TestClient
 
 from services.shipping.application import ShippingApplication
 from services.shipping.entrypoints.http import shipping_router
+from tests.unit.deliveries import deliver
 from tests.unit.shipping import factories as f
 
 
 @pytest.fixture
 def client(dispatched_app: ShippingApplication) -> TestClient:
-    dispatched_app.record_tracking(f.consumed(), f.tracking("in_transit"), f.at(1, 20))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("in_transit"), f.at(1, 20))
     http = FastAPI()
     http.include_router(shipping_router(dispatched_app))
     return TestClient(http)

@@ -15,6 +15,7 @@ from services.shipping.application import ShippingApplication
 from services.shipping.domain.shipment import Shipment
 from services.shipping.read_model import ShipmentReadModel, fold
 from shared.projections import ProjectionRunner
+from tests.unit.deliveries import deliver
 from tests.unit.shipping import factories as f
 
 Document = dict[str, Any]
@@ -87,7 +88,7 @@ def projection(app: ShippingApplication) -> Projection:
 
 
 async def test_a_requested_shipment_waits_to_be_picked(app: ShippingApplication, projection: Projection) -> None:
-    app.create_shipment(f.consumed(), f.shipment_requested(), f.at(1, 9))
+    deliver(app.create_shipment, f.consumed(), f.shipment_requested(), f.at(1, 9))
 
     await projection.runner.catch_up()
 
@@ -101,16 +102,16 @@ async def test_a_requested_shipment_waits_to_be_picked(app: ShippingApplication,
 
 
 async def test_warehouse_steps_move_the_next_step_on(app: ShippingApplication, projection: Projection) -> None:
-    app.create_shipment(f.consumed(), f.shipment_requested(), f.at(1, 9))
-    app.record_picked(f.consumed(), f.scan(), f.at(1, 10))
+    deliver(app.create_shipment, f.consumed(), f.shipment_requested(), f.at(1, 9))
+    deliver(app.record_picked, f.consumed(), f.scan(), f.at(1, 10))
     await projection.runner.catch_up()
     assert projection.summary()["next_step"] == "pack"
 
-    app.record_packed(f.consumed(), f.scan(), f.at(1, 11))
+    deliver(app.record_packed, f.consumed(), f.scan(), f.at(1, 11))
     await projection.runner.catch_up()
     assert projection.summary()["next_step"] == "dispatch"
 
-    app.record_dispatched(f.consumed(), f.dispatched(), f.at(1, 12))
+    deliver(app.record_dispatched, f.consumed(), f.dispatched(), f.at(1, 12))
     await projection.runner.catch_up()
     summary = projection.summary()
     assert (summary["status"], summary["next_step"]) == ("dispatched", None)
@@ -120,8 +121,10 @@ async def test_warehouse_steps_move_the_next_step_on(app: ShippingApplication, p
 async def test_only_applied_carrier_updates_set_the_status(
     dispatched_app: ShippingApplication, projection: Projection
 ) -> None:
-    dispatched_app.record_tracking(f.consumed(), f.tracking("exception", detail="address unknown"), f.at(2, 10))
-    dispatched_app.record_tracking(f.consumed(), f.tracking("in_transit"), f.at(2, 8))  # older: history only
+    deliver(
+        dispatched_app.record_tracking, f.consumed(), f.tracking("exception", detail="address unknown"), f.at(2, 10)
+    )
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("in_transit"), f.at(2, 8))  # older: history only
 
     await projection.runner.catch_up()
 
@@ -133,12 +136,14 @@ async def test_only_applied_carrier_updates_set_the_status(
 async def test_delivered_and_cancelled_shipments_leave_the_open_set(
     dispatched_app: ShippingApplication, projection: Projection
 ) -> None:
-    dispatched_app.create_shipment(f.consumed(), f.shipment_requested("SO-2-LIS-1-1", order_id="SO-2"), f.at(1, 9))
+    deliver(
+        dispatched_app.create_shipment, f.consumed(), f.shipment_requested("SO-2-LIS-1-1", order_id="SO-2"), f.at(1, 9)
+    )
     await projection.runner.catch_up()
     assert set(projection.open_shipments.documents) == {f.SHIPMENT_ID, "SO-2-LIS-1-1"}
 
-    dispatched_app.record_tracking(f.consumed(), f.tracking("delivered"), f.at(3, 10))
-    dispatched_app.cancel_order_shipments(f.consumed(), f.order_cancelled("SO-2"), f.at(1, 10))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("delivered"), f.at(3, 10))
+    deliver(dispatched_app.cancel_order_shipments, f.consumed(), f.order_cancelled("SO-2"), f.at(1, 10))
     await projection.runner.catch_up()
 
     assert projection.open_shipments.documents == {}
@@ -150,7 +155,7 @@ async def test_delivered_and_cancelled_shipments_leave_the_open_set(
 async def test_replaying_the_whole_log_changes_nothing(
     dispatched_app: ShippingApplication, projection: Projection
 ) -> None:
-    dispatched_app.record_tracking(f.consumed(), f.tracking("delivery_attempted"), f.at(2, 10))
+    deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("delivery_attempted"), f.at(2, 10))
     await projection.runner.catch_up()
     before = dict(projection.summary())
 

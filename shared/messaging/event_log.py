@@ -1,0 +1,262 @@
+"""A log of an event-sourced service as the consumer runtime drives it: records in, one commit per batch,
+the batch's events relayed to Kafka from memory.
+
+Per batch: decode and validate every record at the edge (the subscription's contracts), turn each into a
+`Delivery` of its use case, run them all through `ServiceApplication.process` off the event loop (one commit),
+then hand the committed events to the log's relay, which publishes them with one flush. A record that can
+never be processed comes back as `Rejected` (the runtime dead-letters it); the partition moves on.
+
+Loading on assignment: the Kafka positions this log consumed up to and the ids of recent messages (from the
+newest commits), and the relay's backlog (what was committed but maybe not published before the last owner
+stopped). Someone else's commits (an HTTP command served by another replica) are found when the owner's next
+append collides, or when it looks while idle: the aggregates they touched are dropped from memory and their
+events relayed in log order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
+from uuid import UUID
+
+from aiokafka import ConsumerRecord
+from eventsourcing.persistence import Tracking
+from opentelemetry.trace import Link, SpanKind
+
+from shared.contracts.envelope import InvalidMessage, Message, parse_envelope, unknown_type, validate_payload
+from shared.contracts.topics import Topic
+from shared.eventstore.commitlog import LogMoved
+from shared.eventstore.recorders import MongoApplicationRecorder
+from shared.messaging.application import Delivery, ServiceApplication
+from shared.messaging.consumer import Rejected
+from shared.messaging.relay import LogRelay
+from shared.messaging.subscriptions import Subscription
+from shared.telemetry.logs import event_id_var, order_id_var
+from shared.telemetry.providers import Telemetry
+from shared.telemetry.trace_context import OrderTraces, span_parent
+
+log = logging.getLogger(__name__)
+
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+# How many of the newest commits a new owner reads to remember which messages it consumed.
+INBOX_COMMITS_ON_ASSIGNMENT = 200
+
+
+def tracking_name(group_id: str, topic: str, partition: int) -> str:
+    return f"{group_id}:{topic}#{partition}"
+
+
+class Edge:
+    """The subscription layer: bytes of a record → a validated message and the handler for it, or a reason."""
+
+    def __init__(self, subscriptions: Sequence[Subscription], topic_prefix: str) -> None:
+        self.by_topic: dict[str, Subscription] = {topic_prefix + s.topic.name: s for s in subscriptions}
+
+    def topics(self) -> list[str]:
+        return list(self.by_topic)
+
+    def topic(self, name: str) -> Topic:
+        return self.by_topic[name].topic
+
+    def read(self, record: Record) -> tuple[Message[Any], Callable[[Message[Any]], None]] | Rejected | None:
+        """None: a type of this topic that other services act on, or unreadable and dead-lettered by another."""
+        subscription = self.by_topic[record.topic]
+        try:
+            envelope = parse_envelope(record.value or b"")
+            if envelope.type not in subscription.payload_types:
+                raise InvalidMessage(unknown_type(envelope.type, subscription.payload_types))
+        except InvalidMessage as unreadable:
+            if subscription.dead_letters_unreadable:
+                return Rejected(record, unreadable.reason, unreadable.error_type)
+            return None
+        handler = subscription.handlers.get(envelope.type)
+        if handler is None:
+            return None
+        try:
+            message = validate_payload(envelope, subscription.payload_types[envelope.type])
+        except InvalidMessage as invalid:
+            return Rejected(record, invalid.reason, invalid.error_type)
+        return message, handler
+
+
+class EventLogWorker:
+    def __init__(
+        self,
+        *,
+        app: ServiceApplication,
+        edge: Edge,
+        relay: LogRelay,
+        group_id: str,
+        partitions: Sequence[tuple[str, int]],
+        telemetry: Telemetry,
+        traces: OrderTraces | None = None,
+    ) -> None:
+        self.app = app
+        self.edge = edge
+        self.relay = relay
+        self.group_id = group_id
+        # The (topic, partition) pairs whose records this log consumes.
+        self.partitions = list(partitions)
+        self.telemetry = telemetry
+        self.traces = traces
+        self.owned = False
+
+    # LogWorker.
+
+    async def assigned(self) -> None:
+        await asyncio.to_thread(self._load)
+        await self.relay.catch_up()
+        self.owned = True
+
+    async def handle(self, records: Sequence[Record]) -> list[Rejected]:
+        rejected: list[Rejected] = []
+        deliveries: list[Delivery] = []
+        by_delivery: dict[int, Record] = {}
+        for record in records:
+            read = self.edge.read(record)
+            if read is None:
+                continue
+            if isinstance(read, Rejected):
+                rejected.append(read)
+                continue
+            message, handler = read
+            delivery = await self._delivery(record, message, handler)
+            by_delivery[id(delivery)] = record
+            deliveries.append(delivery)
+        if not deliveries:
+            return rejected
+        try:
+            processed = await asyncio.to_thread(self.app.process, deliveries)
+        except LogMoved:
+            await asyncio.to_thread(self._absorb_others)
+            raise
+        for delivery, invalid in processed.refused:
+            rejected.append(Rejected(by_delivery[id(delivery)], invalid.reason, invalid.error_type))
+        for record in records:
+            self.telemetry.metrics.consumed.add(1, {"topic": record.topic, "group": self.group_id})
+        await self.relay.publish(processed.events, processed.notification_ids)
+        if self.traces is not None:
+            await self.traces.flush()
+        return rejected
+
+    async def revoked(self) -> None:
+        self.owned = False
+        await self.relay.save_position()
+        await asyncio.to_thread(self.app.forget)
+        self.app.positions.clear()
+        self.app.inbox.clear()
+
+    async def idle(self) -> None:
+        moved = await asyncio.to_thread(self._absorb_others)
+        if moved:
+            await self.relay.catch_up()
+        await self.relay.save_position()
+
+    def stored_positions(self, group_id: str) -> dict[str, int]:
+        prefix = f"{group_id}:"
+        return {name[len(prefix) :]: n for name, n in self.app.positions.items() if name.startswith(prefix)}
+
+    # Loading.
+
+    def _load(self) -> None:
+        recorder = self.app.recorder
+        self.app.forget()
+        self.app.positions.clear()
+        self.app.inbox.clear()
+        for topic, partition in self.partitions:
+            name = tracking_name(self.group_id, topic, partition)
+            position = recorder.max_tracking_id(name)  # type: ignore[attr-defined]
+            if position is not None:
+                self.app.positions[name] = position
+        if isinstance(recorder, MongoApplicationRecorder):
+            commit_log = recorder.log
+            head = commit_log.refresh_head()
+            commit_log.ensure_projected(head.number)
+            for number in range(max(1, head.number - INBOX_COMMITS_ON_ASSIGNMENT + 1), head.number + 1):
+                commit = commit_log.read_commit(number)
+                if commit is not None:
+                    self.app.inbox.add(commit.consumed)
+
+    def _absorb_others(self) -> bool:
+        """Take in commits someone else appended: forget what they touched, adopt their positions."""
+        recorder = self.app.recorder
+        if not isinstance(recorder, MongoApplicationRecorder):
+            return False
+        commit_log = recorder.log
+        known = commit_log.head.number
+        foreign = commit_log.commits_after(known)
+        if not foreign:
+            return False
+        commit_log.ensure_projected(commit_log.head.number)
+        touched: set[UUID] = set()
+        for commit in foreign:
+            touched.update(e.originator_id for e in commit.events if isinstance(e.originator_id, UUID))
+            for tracking in commit.trackings:
+                current = self.app.positions.get(tracking.application_name, 0)
+                self.app.positions[tracking.application_name] = max(current, tracking.notification_id)
+            self.app.inbox.add(commit.consumed)
+        self.app.forget(touched)
+        log.info("%s: took in %d commit(s) written elsewhere", self.app.name, len(foreign))
+        return True
+
+    # One message.
+
+    async def _delivery(
+        self, record: Record, message: Message[Any], handler: Callable[[Message[Any]], None]
+    ) -> Delivery:
+        key = record.key.decode("utf-8", "replace") if record.key else None
+        order_id = getattr(message.data, "order_id", None)
+        order_id = order_id if isinstance(order_id, str) else None
+        parent, links = await self._order_context(record, message, key, order_id)
+        tracer = self.telemetry.tracer
+        attributes = {"messaging.message.type": message.type, "messaging.message.id": str(message.event_id)}
+        if order_id:
+            attributes["order.id"] = order_id
+
+        def call() -> None:
+            order_token = order_id_var.set(order_id)
+            event_token = event_id_var.set(str(message.event_id))
+            try:
+                with tracer.start_as_current_span(
+                    f"handle {message.type}", context=parent, links=links, kind=SpanKind.CONSUMER, attributes=attributes
+                ):
+                    handler(message)
+            finally:
+                order_id_var.reset(order_token)
+                event_id_var.reset(event_token)
+
+        return Delivery(
+            message_id=str(message.event_id),
+            call=call,
+            tracking=Tracking(tracking_name(self.group_id, record.topic, record.partition), record.offset + 1),
+        )
+
+    async def _order_context(
+        self, record: Record, message: Message[Any], key: str | None, order_id: str | None
+    ) -> tuple[Any, list[Link]]:
+        """Work on an order runs in the order's trace (internal events carry it; others look it up, or start it),
+        as the child of the producer's span when that is in the same trace, else linked to it."""
+        incoming = traceparent_header(record)
+        if self.traces is None:
+            return span_parent(None, incoming)
+        order_trace = message.traceparent
+        if order_trace is None and (order_id or key):
+            order_trace = await self.traces.lookup(order_id or key or "")
+        if order_id:
+            if order_trace is not None:
+                self.traces.learn(order_id, order_trace)
+            elif incoming:
+                self.traces.learn(order_id, incoming, persist=True)  # the order's first message starts its trace
+        return span_parent(order_trace, incoming)
+
+
+def traceparent_header(record: Record) -> str | None:
+    for name, value in record.headers or ():
+        if name == "traceparent" and value:
+            try:
+                return str(value.decode("ascii"))
+            except UnicodeDecodeError:
+                return None
+    return None

@@ -1,0 +1,95 @@
+"""A read model fed from Kafka as the consumer runtime drives it: a batch of records, validated at the edge,
+applied by one call (the read model's own bulk write). Idempotent by event id in the read model itself, so a
+redelivered batch changes nothing; nothing to relay."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeAlias
+
+from aiokafka import ConsumerRecord
+from opentelemetry.trace import SpanKind
+
+from shared.contracts.envelope import Message
+from shared.messaging.consumer import Rejected
+from shared.messaging.event_log import Edge, traceparent_header
+from shared.telemetry.providers import Telemetry
+from shared.telemetry.trace_context import OrderTraces, span_parent
+
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+ApplyBatch = Callable[[list[tuple[str, Message[Any]]]], Awaitable[None]]
+
+
+class ReadModelWorker:
+    def __init__(
+        self,
+        edge: Edge,
+        apply_batch: ApplyBatch,
+        telemetry: Telemetry,
+        traces: OrderTraces | None = None,
+        also: Sequence[Any] = (),
+    ) -> None:
+        self.edge = edge
+        self.apply_batch = apply_batch
+        self.telemetry = telemetry
+        # Remembers each order's trace, so that the read model can say which trace an order is (support agents).
+        self.traces = traces
+        # Other duties of this log's owner (e.g. relaying a log that only HTTP writes).
+        self.also = list(also)
+
+    async def assigned(self) -> None:
+        for duty in self.also:
+            await duty.assigned()
+
+    async def handle(self, records: Sequence[Record]) -> list[Rejected]:
+        rejected: list[Rejected] = []
+        messages: list[tuple[str, Message[Any]]] = []
+        headers: list[str | None] = []
+        for record in records:
+            read = self.edge.read(record)
+            if read is None:
+                continue
+            if isinstance(read, Rejected):
+                rejected.append(read)
+                continue
+            messages.append((self.edge.topic(record.topic).owner, read[0]))
+            headers.append(traceparent_header(record))
+        if messages:
+            # One span per message, in the order's trace (internal events carry it), around the batch's write.
+            with contextlib.ExitStack() as spans:
+                for (_, message), incoming in zip(messages, headers, strict=True):
+                    parent, links = span_parent(message.traceparent, incoming)
+                    spans.enter_context(
+                        self.telemetry.tracer.start_as_current_span(
+                            f"project {message.type}",
+                            context=parent,
+                            links=links,
+                            kind=SpanKind.CONSUMER,
+                            attributes=_attributes(message),
+                        )
+                    )
+                await self.apply_batch(messages)
+            if self.traces is not None:
+                for _, message in messages:
+                    order_id = getattr(message.data, "order_id", None)
+                    if isinstance(order_id, str) and message.traceparent:
+                        self.traces.learn(order_id, message.traceparent, persist=True)
+                await self.traces.flush()
+        return rejected
+
+    async def revoked(self) -> None:
+        for duty in self.also:
+            await duty.revoked()
+
+    async def idle(self) -> None:
+        for duty in self.also:
+            await duty.idle()
+
+
+def _attributes(message: Message[Any]) -> dict[str, str]:
+    attributes = {"messaging.message.type": message.type, "messaging.message.id": str(message.event_id)}
+    order_id = getattr(message.data, "order_id", None)
+    if isinstance(order_id, str):
+        attributes["order.id"] = order_id
+    return attributes
