@@ -133,6 +133,7 @@ class ServiceRuntime:
                 partitions=partitions,
                 telemetry=self.telemetry,
                 traces=traces,
+                crash_before_publishing=self.settings.fault_exit_before_publishing,
             )
             writers.append(writer)
             readers.append(reader)

@@ -35,3 +35,6 @@ class ServiceSettings(BaseSettings):
     # Only for the fault-injection harness's own test (benchmarks/chaos): consumers process every delivery again,
     # with no deduplication, to prove that the harness notices. Never set it anywhere else.
     unsafe_disable_dedup: bool = False
+    # Only for the crash test: the process exits (code 70) right after committing a batch that stored an event of
+    # this type, before publishing it — the known point between commit and publish.
+    fault_exit_before_publishing: str | None = None

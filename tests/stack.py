@@ -27,17 +27,32 @@ def free_port() -> int:
 class RunningStack:
     env: dict[str, str]
     log_dir: Path
+    # Processes per service: the first is the one tests talk to over HTTP; any replica serves any request.
+    replicas: int = 1
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    extra: dict[str, list[ServiceProcess]] = field(default_factory=dict)
 
     def start(self, *names: str) -> None:
         for name in names or tuple(SERVICE_MODULES):
             port = self.services[name].port if name in self.services else free_port()
             self.services[name] = ServiceProcess(name, port, self.env, self.log_dir / f"{name}.log").start()
+            while len(self.extra.setdefault(name, [])) < self.replicas - 1:
+                self.add_replica(name, wait=False)
         for name in names or tuple(SERVICE_MODULES):
             self.services[name].wait_ready()
+            for replica in self.extra.get(name, []):
+                replica.wait_ready()
+
+    def add_replica(self, name: str, *, wait: bool = True) -> ServiceProcess:
+        index = len(self.extra.setdefault(name, [])) + 1
+        replica = ServiceProcess(name, free_port(), self.env, self.log_dir / f"{name}-{index}.log").start()
+        self.extra[name].append(replica)
+        if wait:
+            replica.wait_ready()
+        return replica
 
     def stop(self) -> None:
-        for service in self.services.values():
+        for service in (*self.services.values(), *(r for rs in self.extra.values() for r in rs)):
             if service.proc is not None and service.proc.poll() is None:
                 service.terminate()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 from uuid import UUID
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 # How many of the newest commits a new owner reads to remember which messages it consumed.
 INBOX_COMMITS_ON_ASSIGNMENT = 200
+FAULT_EXIT_CODE = 70
 
 
 def tracking_name(group_id: str, topic: str, partition: int) -> str:
@@ -92,8 +94,11 @@ class EventLogWorker:
         partitions: Sequence[tuple[str, int]],
         telemetry: Telemetry,
         traces: OrderTraces | None = None,
+        crash_before_publishing: str | None = None,
     ) -> None:
         self.app = app
+        # A fault hook for the crash test (FAULT_EXIT_BEFORE_PUBLISHING): the domain event type that triggers it.
+        self.crash_before_publishing = crash_before_publishing
         self.edge = edge
         self.relay = relay
         self.group_id = group_id
@@ -136,6 +141,11 @@ class EventLogWorker:
             rejected.append(Rejected(by_delivery[id(delivery)], invalid.reason, invalid.error_type))
         for record in records:
             self.telemetry.metrics.consumed.add(1, {"topic": record.topic, "group": self.group_id})
+        if self.crash_before_publishing and any(
+            type(e).__qualname__.endswith(self.crash_before_publishing) for e in processed.events
+        ):
+            log.error("fault injection: exiting between commit and publish")
+            os._exit(FAULT_EXIT_CODE)
         await self.relay.publish(processed.events, processed.notification_ids)
         if self.traces is not None:
             await self.traces.flush()

@@ -1,4 +1,5 @@
-"""The fulfillment flow end to end: the four services as processes, the real broker and store.
+"""The fulfillment flow end to end: the four services as processes, the real broker and store — every scenario
+once with one process per service and once with two replicas of every service.
 
 Each test uses its own skus and order ids, so tests share the running stack without seeing each other.
 """
@@ -8,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from tests.actors import Outside
 from tests.factories import new_id, order_placed
@@ -25,8 +29,29 @@ from tests.flow import (
     stock_ready,
 )
 from tests.integration.conftest import Infrastructure
-from tests.kafka_probe import read_all
+from tests.kafka_probe import producer, read_all
 from tests.stack import RunningStack, eventually
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["one-replica", "two-replicas"])
+def stack(
+    request: pytest.FixtureRequest, infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningStack]:
+    """This module's own stack (own topics and databases), with `param` processes per service."""
+    namespace = f"ff{uuid.uuid4().hex[:6]}r{request.param}"
+    env = {**infrastructure.env(), "TOPIC_PREFIX": f"{namespace}.", "DATABASE_PREFIX": f"{namespace}_"}
+    running = RunningStack(env, tmp_path_factory.mktemp(f"flow-{request.param}"), replicas=request.param)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+async def outside(stack: RunningStack, infrastructure: Infrastructure) -> AsyncIterator[Outside]:
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        yield Outside(kafka, stack.env["TOPIC_PREFIX"])
 
 
 async def test_an_order_flows_from_placed_to_delivered(outside: Outside, stack: RunningStack) -> None:
@@ -255,12 +280,24 @@ async def test_a_redelivered_internal_event_has_no_second_effect(
     await shipments_created(stack, order_id)
 
     # Replay, byte for byte, what orders and inventory published about this order (a relay re-send).
-    prefix = infrastructure.topic_prefix
+    prefix = stack.env["TOPIC_PREFIX"]
+    replayed: dict[str, list[str]] = {}
     for topic in ("orders.events.v1", "inventory.events.v1"):
         records = await read_all(infrastructure.kafka_bootstrap_servers, prefix + topic, expect=1, within=10)
         for record in records:
             if record.key == order_id.encode():
                 await outside.kafka.send_and_wait(prefix + topic, record.value, key=record.key)
+                replayed.setdefault(topic, []).append(json.loads(record.value)["type"])
+    assert replayed == {
+        "orders.events.v1": [
+            "OrderAccepted",
+            "StockReservationRequested",
+            "OrderStatusChanged",
+            "ShipmentRequested",
+            "OrderStatusChanged",
+        ],
+        "inventory.events.v1": ["StockReserved"],
+    }
     await asyncio.sleep(4)
     assert (await stock(stack, sku) or {})["allocated"] == 2
     assert len(await shipments(stack, order_id)) == 1
@@ -312,7 +349,7 @@ async def test_malformed_storefront_messages_go_to_the_dlq_and_change_nothing(
     bad_quantity = order_placed(order_id, [("SKU-X", 0, "1.00")])
     bad_country = order_placed(order_id)
     bad_country["shipping_address"]["country"] = "XX"
-    topic = infrastructure.topic_prefix + "storefront.orders"
+    topic = stack.env["TOPIC_PREFIX"] + "storefront.orders"
     await outside.place(bad_quantity)
     await outside.place(bad_country)
     await outside.kafka.send_and_wait(topic, b"not json at all", key=order_id.encode())
