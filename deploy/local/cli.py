@@ -1,5 +1,5 @@
 """`fulfillment-infra up|down|status|reset`: the local Kafka broker and MongoDB-wire server
-(and, with `up --services`, the four services on their contract ports).
+(and, with `up --services`, the four services on their contract ports, or where `<SERVICE>_HTTP_PORT` says).
 
 When `KAFKA_BOOTSTRAP_SERVERS` or `MONGODB_URL` is set, that server is someone else's: it is checked,
 never started or stopped.

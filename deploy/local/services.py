@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
 from deploy.local.layout import REPO_ROOT, LocalLayout
-from deploy.local.process import ManagedProcess, wait_until
+from deploy.local.process import InfraError, ManagedProcess, wait_until
 
-# Ports from CONTRACT.md.
+# Ports from CONTRACT.md, each overridable by `<SERVICE>_HTTP_PORT` as the services themselves read it.
 SERVICE_PORTS = {"orders": 8001, "inventory": 8002, "shipping": 8003, "customer_service": 8004}
 
 
@@ -45,4 +46,16 @@ class LocalService:
 
 
 def local_services(layout: LocalLayout) -> list[LocalService]:
-    return [LocalService(layout, name, port) for name, port in SERVICE_PORTS.items()]
+    return [LocalService(layout, name, service_port(name)) for name in SERVICE_PORTS]
+
+
+def service_port(name: str) -> int:
+    """The port the service will bind: its `<SERVICE>_HTTP_PORT` when set, so that `up --services` starts it
+    where the service itself would listen (and a second stack can sit beside the first), else the contract's."""
+    variable = f"{name.upper()}_HTTP_PORT"
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return SERVICE_PORTS[name]
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise InfraError(f"{variable}={value!r} is not a port number (1-65535)")
+    return int(value)

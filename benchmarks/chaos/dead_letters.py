@@ -1,0 +1,81 @@
+"""Every record in the contract topics' DLQs, read from the beginning to the end offsets (not "until N
+arrived": an extra copy must be seen, and a missing one must not be waited for forever)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+CONTRACT_TOPICS = ("storefront.orders", "warehouse.events", "carrier.tracking")
+READ_WITHIN_S = 60.0
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    topic: str  # the contract topic it came from
+    key: bytes | None
+    value: bytes | None
+    error: str
+    error_type: str
+
+
+async def read_dead_letters(bootstrap: str, topic_prefix: str = "") -> list[DeadLetter]:
+    letters: list[DeadLetter] = []
+    for topic in CONTRACT_TOPICS:
+        letters += await _read_topic(bootstrap, topic_prefix + topic + ".dlq", topic)
+    return letters
+
+
+async def _read_topic(bootstrap: str, dlq: str, origin: str) -> list[DeadLetter]:
+    partitions = await _partitions(bootstrap, dlq)
+    if not partitions:
+        return []  # no DLQ topic: nothing was ever dead-lettered there
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        assigned = [TopicPartition(dlq, partition) for partition in partitions]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        ends = await consumer.end_offsets(assigned)
+        letters: list[DeadLetter] = []
+        deadline = time.monotonic() + READ_WITHIN_S
+        while await _behind(consumer, ends) and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                letters += [_letter(origin, record) for record in records]
+        return letters
+    finally:
+        await consumer.stop()
+
+
+def _letter(origin: str, record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
+    headers = dict(record.headers)
+    return DeadLetter(
+        origin,
+        record.key,
+        record.value,
+        (headers.get("error") or b"").decode(errors="replace"),
+        (headers.get("error-type") or b"").decode(errors="replace"),
+    )
+
+
+async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    for partition, end in ends.items():
+        if await consumer.position(partition) < end:
+            return True
+    return False
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partitions, asked of the broker without creating the topic."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        if topic not in await admin.list_topics():
+            return []
+        (described,) = await admin.describe_topics([topic])
+        return sorted(int(partition["partition"]) for partition in described["partitions"])
+    finally:
+        await admin.close()
