@@ -104,7 +104,7 @@ class ServiceRuntime:
         """
         prefix = self.settings.topic_prefix
         traces = self.order_traces
-        group_id = f"{self.name}.processing"
+        group_id = self.group_id("processing")
         writers, readers, relays, workers = [], [], [], []
         edges = []
         for index in range(logs):
@@ -177,6 +177,10 @@ class ServiceRuntime:
         self.consumers.append(consumer)
         self.telemetry.metrics.watch_stuck(lambda: sum(len(c.problems()) for c in self.consumers))
         return consumer
+
+    def group_id(self, purpose: str) -> str:
+        """`<service>.<purpose>`, under the topic prefix: stacks sharing a broker never share a group."""
+        return f"{self.settings.topic_prefix}{self.name}.{purpose}"
 
     @property
     def partitions(self) -> int:

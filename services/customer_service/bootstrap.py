@@ -41,7 +41,7 @@ def create_customer_service_app(settings: CustomerServiceSettings) -> FastAPI:
     edge = Edge(subscriptions(), settings.topic_prefix)
     keyed = [name for name in edge.topics() if edge.topic(name).key == "order_id"]
     runtime.consume(
-        f"{SERVICE_NAME}.projections",
+        runtime.group_id("projections"),
         edge.topics(),
         runtime.partitions,
         lambda index: ReadModelWorker(
