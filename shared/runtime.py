@@ -34,6 +34,7 @@ from shared.messaging.logs import LogSet
 from shared.messaging.relay import LogRelay, ToOutbound
 from shared.messaging.subscriptions import Subscription
 from shared.settings import ServiceSettings
+from shared.store_collections import create_collection
 from shared.telemetry import OrderTraces, Telemetry, create_telemetry
 from shared.telemetry.logs import configure_logging
 from shared.telemetry.store_commands import count_store_commands
@@ -63,6 +64,10 @@ class ServiceRuntime:
     # After the broker stopped, so no handler is still using what they close (e.g. the event store).
     on_closed: list[Hook] = field(default_factory=list)
     consumers: list[ServiceConsumer] = field(default_factory=list)
+    # Created at start if missing. FerretDB v1 creates a missing collection inside the write that needs it while
+    # holding its metadata lock, and can deadlock doing so under concurrent writes (seen here: every request,
+    # ping included, then waits forever); creating them up front, one at a time, never takes that path.
+    collections: list[str] = field(default_factory=lambda: ["outbox_relay", "trace_contexts"])
     traces: OrderTraces | None = None
     started: bool = False
 
@@ -211,6 +216,7 @@ class ServiceRuntime:
         s = self.settings
         try:
             await self.mongo.admin.command("ping")
+            await self.create_collections(self.collections)
         except PyMongoError as error:
             raise StartupError(f"{self.name}: cannot reach MongoDB at {s.mongodb_url} (MONGODB_URL): {error}") from None
         # aiokafka logs every failed connect attempt; at start-up our one line says it all.
@@ -254,6 +260,14 @@ class ServiceRuntime:
         # Flushes spans still in the batch processor.
         await asyncio.to_thread(self.telemetry.shutdown)
         self.started = False
+
+    async def create_collections(self, names: Sequence[str]) -> None:
+        """Create the missing ones of `names` in the service's database, one at a time (see `collections`)."""
+        database = self.mongo[self.database]
+        existing = set(await database.list_collection_names())
+        for name in names:
+            if name not in existing:
+                await create_collection(database, name)
 
     async def kafka_unready(self) -> str | None:
         return None if await self.broker.ping(timeout=2.0) else "broker does not answer"

@@ -45,11 +45,17 @@ def create_customer_service_app(settings: CustomerServiceSettings) -> FastAPI:
         edge.topics(),
         runtime.partitions,
         lambda index: ReadModelWorker(
-            edge, project(store), runtime.telemetry, runtime.order_traces, also=[RelayDuty(relay)] if index == 0 else []
+            edge,
+            project(store),
+            runtime.telemetry,
+            runtime.order_traces,
+            also=[RelayDuty(relay)] if index == 0 else [],
+            on_revoked=store.forget_written,
         ),
         keyed_topics=keyed,
     )
     runtime.on_closed.append(lambda: asyncio.to_thread(app.close))
+    runtime.before_consuming.append(store.create_collections)
     runtime.on_stop.append(rebuilds.stop)
     return create_http_app(
         runtime,

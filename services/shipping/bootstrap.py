@@ -27,6 +27,7 @@ def create_shipping_app(settings: ShippingSettings) -> FastAPI:
 
     database = runtime.mongo[runtime.database]
     read_model = ShipmentReadModel(database["shipment_summaries"], database["open_shipments"])
+    runtime.collections += ["shipment_summaries", "open_shipments", "projection_positions"]
     projection = ProjectionRunner("shipment_summaries", app, read_model.apply, database["projection_positions"])
     runtime.on_start.append(projection.start)
     runtime.on_stop.append(projection.stop)

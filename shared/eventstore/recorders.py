@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from threading import Event, Thread
 from typing import Any
@@ -22,12 +21,13 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 from pymongo.collection import Collection
-from pymongo.errors import CollectionInvalid, DuplicateKeyError
+from pymongo.errors import CollectionInvalid, DuplicateKeyError, OperationFailure
 
 from shared.eventstore import documents as docs
 from shared.eventstore.commitlog import CommitLog
 from shared.eventstore.datastore import Document, MongoDatastore
 from shared.eventstore.errors import translated_driver_errors
+from shared.store_collections import NAMESPACE_EXISTS
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,15 @@ class MongoRecorder:
             existing = set(database.list_collection_names())
             for name in self.collection_names():
                 if name not in existing:
-                    # Another recorder may create it concurrently.
-                    with suppress(CollectionInvalid):
+                    # Another recorder (another replica) may create it concurrently: pymongo says so with
+                    # CollectionInvalid, FerretDB's reply with NamespaceExists.
+                    try:
                         database.create_collection(name)
+                    except CollectionInvalid:
+                        pass
+                    except OperationFailure as error:
+                        if error.code != NAMESPACE_EXISTS:
+                            raise
 
 
 class MongoAggregateRecorder(MongoRecorder, AggregateRecorder):

@@ -140,6 +140,8 @@ class ServiceApplication(Application[UUID]):
             if aggregate_id in unit.missing:
                 return None
         try:
+            if self.snapshots is not None and not self._cached(aggregate_id) and not self._stored(aggregate_id):
+                raise AggregateNotFoundError(aggregate_id)
             aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             if unit is not None:
@@ -150,6 +152,21 @@ class ServiceApplication(Application[UUID]):
         if unit is not None:
             unit.aggregates[aggregate_id] = aggregate
         return aggregate
+
+    def _cached(self, aggregate_id: UUID) -> bool:
+        cache = self.repository.cache
+        if cache is None:
+            return False
+        try:
+            cache.get(aggregate_id)
+        except KeyError:
+            return False
+        return True
+
+    def _stored(self, aggregate_id: UUID) -> bool:
+        """One read: a new aggregate has no first event. (The repository would look for a snapshot first, then
+        for events: two reads to find nothing, on every new order, reservation or shipment.)"""
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def stage(self, *aggregates: Aggregate | None) -> None:
         """Include these aggregates' changes in the batch's commit (new ones must be staged; found ones are)."""

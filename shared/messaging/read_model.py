@@ -29,7 +29,10 @@ class ReadModelWorker:
         telemetry: Telemetry,
         traces: OrderTraces | None = None,
         also: Sequence[Any] = (),
+        on_revoked: Callable[[], None] = lambda: None,
     ) -> None:
+        # The read model may cache what it wrote while this process owns the log: told when it stops owning it.
+        self.on_revoked = on_revoked
         self.edge = edge
         self.apply_batch = apply_batch
         self.telemetry = telemetry
@@ -79,6 +82,7 @@ class ReadModelWorker:
         return rejected
 
     async def revoked(self) -> None:
+        self.on_revoked()
         for duty in self.also:
             await duty.revoked()
 

@@ -87,6 +87,7 @@ class Rebuilder:
 
     async def _run(self, progress: RebuildProgress, activate: bool) -> None:
         progress.generation = await self.store.new_generation()
+        await self.store.create_collections(progress.generation)
         progress.total = await self.store.log.total()
         await self.report(progress)
         histories: dict[str, History] = {}

@@ -22,6 +22,7 @@ import asyncio
 import copy
 import time
 import zlib
+from collections import OrderedDict
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -30,8 +31,10 @@ from pymongo.errors import DuplicateKeyError
 
 from services.customer_service.projections.events import ReceivedEvent
 from services.customer_service.projections.history import History, apply, new_history
-from services.customer_service.projections.received import ReceivedLog
+from services.customer_service.projections.received import COUNTERS, ReceivedLog, shard_of_index
+from services.customer_service.projections.received import SHARDS as RECEIVED_SHARDS
 from services.customer_service.projections.views import lookup_keys, summary_of
+from shared.store_collections import create_collection
 
 META = "projection_meta"
 FIRST_GENERATION = "g0"
@@ -39,6 +42,7 @@ FIRST_GENERATION = "g0"
 GENERATION_TTL_S = 2.0
 LOCK_STRIPES = 256
 SHARDS = 64
+WRITTEN_CACHE_SIZE = 50_000
 KINDS = ("histories", "summaries", "lookups")
 
 
@@ -56,6 +60,8 @@ class ProjectionStore:
         self._generation: str | None = None
         self._generation_read_at = 0.0
         self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
+        # Histories this process wrote, as written: read back without a round trip while it owns their partition.
+        self._written: OrderedDict[tuple[str, str], History] = OrderedDict()
         self._version_filter: bool | None = None
 
     # Generations.
@@ -81,6 +87,19 @@ class ProjectionStore:
         self._generation, self._generation_read_at = generation, time.monotonic()
         return previous
 
+    def collection_names(self, generation: str) -> list[str]:
+        """Every collection a generation writes, and the received log's: created up front (shared/runtime.py says
+        why), since the live path would otherwise create them inside concurrent writes."""
+        kinds = [f"{generation}_{kind}_{shard:03d}" for kind in KINDS for shard in range(self.shards)]
+        return [META, COUNTERS, *(shard_of_index(i) for i in range(RECEIVED_SHARDS)), *kinds]
+
+    async def create_collections(self, generation: str | None = None) -> None:
+        database = self.database
+        existing = set(await database.list_collection_names())
+        for name in self.collection_names(generation or await self.generation()):
+            if name not in existing:
+                await create_collection(database, name)
+
     async def drop_generation(self, generation: str) -> None:
         for kind in KINDS:
             for shard in range(self.shards):
@@ -101,34 +120,77 @@ class ProjectionStore:
     # The live path.
 
     async def record_many(self, events: list[ReceivedEvent]) -> None:
-        """A batch from the consumer: each order's history is read once, folded, and written once."""
+        """A batch from the consumer: each order's history read once (or not at all: the process that owns an
+        order's partition is its only writer, and keeps what it wrote), one sequence reservation and one insert
+        per log shard for the whole batch, then one write per order."""
         by_order: dict[str, list[ReceivedEvent]] = {}
         for event in events:
             by_order.setdefault(event.order_id, []).append(event)
         generation = await self.generation()
-        await asyncio.gather(*(self._record_order(generation, batch) for batch in by_order.values()))
+        stored = dict(zip(by_order, await asyncio.gather(*(self._known(generation, o) for o in by_order)), strict=True))
+        fresh: list[ReceivedEvent] = []
+        for order_id, order_events in by_order.items():
+            known = stored[order_id]
+            applied = set(known["applied"]) if known is not None else set()
+            fresh.extend(e for e in order_events if e.event_id not in applied)
+        numbered: dict[str, list[ReceivedEvent]] = {}
+        for event in await self.log.append_many(_unique_by_id(fresh)):
+            numbered.setdefault(event.order_id, []).append(event)
+        await asyncio.gather(
+            *(self._fold(generation, order_id, stored[order_id], numbered.get(order_id, [])) for order_id in by_order)
+        )
+
+    async def _known(self, generation: str, order_id: str) -> History | None:
+        cached = self._written.get((generation, order_id))
+        if cached is not None:
+            self._written.move_to_end((generation, order_id))
+            return cached
+        found: History | None = await self.histories(generation, order_id).find_one({"_id": order_id})
+        return found
+
+    async def _fold(self, generation: str, order_id: str, stored: History | None, events: list[ReceivedEvent]) -> None:
+        if not events:
+            if stored is not None and (generation, order_id) not in self._written:
+                await self._index(generation, stored, None)  # redelivered: make sure the index caught up
+            return
+        history: History = copy.deepcopy(stored) if stored is not None else new_history(order_id)
+        for event in events:
+            apply(history, event)
+        async with self._locks[hash(order_id) % LOCK_STRIPES]:
+            saved = await self._save(
+                self.histories(generation, order_id), history, None if stored is None else stored["version"]
+            )
+        if not saved:
+            # Someone else wrote it (a rebuild's swap, an owner that has not let go yet): start from the store.
+            self._written.pop((generation, order_id), None)
+            await self._record_order(generation, events)
+            return
+        self._remember(generation, history)
+        await self._index(generation, history, stored)
+
+    def _remember(self, generation: str, history: History) -> None:
+        self._written[(generation, history["order_id"])] = history
+        while len(self._written) > WRITTEN_CACHE_SIZE:
+            self._written.popitem(last=False)
+
+    def forget_written(self) -> None:
+        """This process may no longer be the only writer of the histories it kept (a partition moved)."""
+        self._written.clear()
 
     async def _record_order(self, generation: str, events: list[ReceivedEvent]) -> None:
+        """The careful path: read, fold, compare-and-set until it holds (events already numbered)."""
         order_id = events[0].order_id
         histories = self.histories(generation, order_id)
         async with self._locks[hash(order_id) % LOCK_STRIPES]:
             while True:
                 stored = await histories.find_one({"_id": order_id})
-                applied = set(stored["applied"]) if stored is not None else set()
-                fresh = [event for event in events if event.event_id not in applied]
-                if not fresh:
-                    if stored is not None:
-                        await self._index(generation, stored, None)  # redelivered: make sure the index caught up
-                    return
-                numbered = await self.log.append_many(fresh)
                 history: History = copy.deepcopy(stored) if stored is not None else new_history(order_id)
-                for event in numbered:
-                    apply(history, event)
+                if not any([apply(history, event) for event in events]):
+                    return
                 if await self._save(histories, history, None if stored is None else stored["version"]):
                     await self._index(generation, history, stored)
                     return
-                events = fresh
-                await asyncio.sleep(0)  # another writer got in first: read again
+                await asyncio.sleep(0)
 
     async def record(self, event: ReceivedEvent, generation: str | None = None, append: bool = True) -> bool:
         """Append `event` to the log (once) and fold it into its order's history; False if already applied."""
@@ -220,3 +282,8 @@ class ProjectionStore:
 
         found = await asyncio.gather(*(scan(shard) for shard in range(self.shards)))
         return [summary for shard in found for summary in shard]
+
+
+def _unique_by_id(events: list[ReceivedEvent]) -> list[ReceivedEvent]:
+    """The same event id twice in one batch (a redelivered copy) is appended and folded once."""
+    return list({event.event_id: event for event in events}.values())
