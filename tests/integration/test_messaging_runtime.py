@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import OperationalError
 from prometheus_client import generate_latest
@@ -274,3 +275,77 @@ async def test_a_log_that_cannot_store_is_reported_by_ready_and_recovers(
     monkeypatch.setattr(writer, "process", real_process)
     await eventually(lambda: app.value("f") == 4)
     assert await reason() is None
+
+
+async def test_header_values_that_are_not_text_neither_drop_nor_stall_a_message(
+    counter_service: Service, infrastructure: Infrastructure
+) -> None:
+    runtime, app, _ = counter_service
+    topic = runtime.settings.topic_prefix + IN.name
+    odd_headers = [("x-binary", b"\xff\xfe\xfd"), ("x-null", None)]
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        valid = envelope("Counted", {"counter": "g", "by": 2})
+        invalid = envelope("Counted", {"counter": "g", "by": 0})
+        await kafka.send_and_wait(topic, valid, key=b"g", partition=0, headers=odd_headers)
+        await kafka.send_and_wait(topic, invalid, key=b"g", partition=0, headers=odd_headers)
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": "g", "by": 3}), key=b"g", partition=0)
+    await eventually(lambda: app.value("g") == 5)
+
+    (dead,) = await read_all(infrastructure.kafka_bootstrap_servers, topic + ".dlq", expect=1)
+    assert dead.value == invalid
+    assert ("x-binary", b"\xff\xfe\xfd") in list(dead.headers) and dict(dead.headers)["error"].startswith(b"data.by")
+
+
+async def test_a_recreated_topic_is_refused_loudly_not_skipped(infrastructure: Infrastructure, unique: str) -> None:
+    """Positions are Kafka offsets: after a topic is recreated, new records sit below the stored position. The log
+    must say so and process nothing, rather than skip them as already seen."""
+    settings = ServiceSettings(
+        kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
+        mongodb_url=infrastructure.mongodb_url,
+        topic_prefix=f"{unique}.",
+        database_prefix=f"{unique}_",
+        topic_partitions=1,
+    )
+    topic = settings.topic_prefix + IN.name
+    bootstrap = settings.kafka_bootstrap_servers
+    await ensure_topics(bootstrap, 1, 1, names=[IN.name, IN.dlq, OUT.name], prefix=settings.topic_prefix)
+
+    def start() -> tuple[ServiceRuntime, LogSet[CounterApplication]]:
+        runtime = ServiceRuntime.create("counters", settings)
+
+        def subscriptions(app: CounterApplication) -> list[Subscription]:
+            return [Subscription(IN, {"Counted": CountedV1}, {"Counted": lambda m: app.count(m.data)})]
+
+        return runtime, runtime.event_logs(lambda env: CounterApplication(env=env), subscriptions, to_outbound, logs=1)
+
+    runtime, logs = start()
+    await runtime.start()
+    async with producer(bootstrap) as kafka:
+        for by in (1, 1, 1):
+            await kafka.send_and_wait(topic, envelope("Counted", {"counter": "h", "by": by}), key=b"h")
+    await eventually(lambda: logs.reader().value("h") == 3)
+    await runtime.stop()
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([topic])
+        await asyncio.sleep(2)
+    finally:
+        await admin.close()
+    await ensure_topics(bootstrap, 1, 1, names=[IN.name], prefix=settings.topic_prefix)
+
+    runtime, logs = start()
+    await runtime.start()
+    try:
+        async with producer(bootstrap) as kafka:
+            await kafka.send_and_wait(topic, envelope("Counted", {"counter": "h", "by": 10}), key=b"h")
+        deadline = time.monotonic() + 30
+        while (reason := await runtime.processing_unready()) is None:
+            assert time.monotonic() < deadline, "a recreated topic was never reported"
+            await asyncio.sleep(0.2)
+        assert "recreated or its offsets reset" in reason
+        await asyncio.sleep(2)
+        assert logs.reader().value("h") == 3  # nothing below the old position was taken for already seen
+    finally:
+        await runtime.stop()

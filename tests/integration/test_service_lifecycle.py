@@ -28,6 +28,7 @@ def test_service_answers_health_and_ready_and_stops_on_sigterm(
         ready = httpx.get(f"{proc.url}/ready")
         docs = httpx.get(f"{proc.url}/docs")
         openapi = httpx.get(f"{proc.url}/openapi.json").json()
+        metrics = httpx.get(f"{proc.url}/metrics")
     finally:
         code = proc.terminate()
 
@@ -35,6 +36,8 @@ def test_service_answers_health_and_ready_and_stops_on_sigterm(
     assert ready.status_code == 200 and ready.json()["checks"] == ["kafka", "store", "processing"]
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert "/ready" in openapi["paths"]
+    # Prometheus text with the service's own instruments (its start-up already made store round trips).
+    assert metrics.status_code == 200 and "fulfillment_store_commands_total" in metrics.text
     assert code == 0, proc.output()
 
 
