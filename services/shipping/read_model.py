@@ -112,6 +112,9 @@ class ShipmentReadModel:
         current = await self.summaries.find_one({"_id": shipment_id})
         summary = fold(current, event)
         if summary is None:
+            if current is not None and int(event.originator_version) <= int(current["version"]):
+                # A replayed tail: a crash may have come between the summary's write and the queue's.
+                await self._sync_queue(current)
             return
         if current is None:
             try:
@@ -122,6 +125,10 @@ class ShipmentReadModel:
             replaced = await self.summaries.replace_one({"_id": summary["_id"], "version": current["version"]}, summary)
             if replaced.matched_count == 0:
                 return  # another runner moved it on
+        await self._sync_queue(summary)
+
+    async def _sync_queue(self, summary: Document) -> None:
+        """`open_shipments` holds exactly the summaries of shipments still open (idempotent)."""
         if is_open(summary):
             await self.open_shipments.replace_one({"_id": summary["_id"]}, summary, upsert=True)
         else:

@@ -167,6 +167,20 @@ async def test_replaying_the_whole_log_changes_nothing(
     assert projection.open_shipments.documents[f.SHIPMENT_ID] == before
 
 
+async def test_a_crash_between_the_summary_and_the_queue_is_repaired_by_the_replay(
+    app: ShippingApplication, projection: Projection
+) -> None:
+    deliver(app.create_shipment, f.consumed(), f.shipment_requested(), f.at(1, 9))
+    await projection.runner.catch_up()
+    # The process died after writing the summary and before writing the warehouse queue.
+    del projection.open_shipments.documents[f.SHIPMENT_ID]
+
+    await projection.positions.update_one({"_id": "shipment_summaries"}, {"$set": {"position": 0}})
+    await projection.runner.catch_up()
+
+    assert projection.open_shipments.documents[f.SHIPMENT_ID] == projection.summary()
+
+
 async def test_the_position_is_saved_after_each_batch(
     dispatched_app: ShippingApplication, projection: Projection
 ) -> None:
