@@ -1,9 +1,17 @@
-"""Order-history read model on FerretDB: history latency, search scan cost, point-in-time replay, rebuild speed.
+"""Order-history read model on FerretDB: history latency, search scan cost, point-in-time replay, rebuild speed,
+and the live fold through Kafka.
 
 Run: ``uv run python -m benchmarks.history`` (MONGODB_URL, default mongodb://127.0.0.1:27017; ORDERS, default
-10000). Loads ORDERS orders' events (13 to 17 each, as the services publish them) into the received-events log of a
-fresh database, builds the read models with the rebuild (the same `apply` as the live consumer), then times
-the HTTP API in process (httpx.ASGITransport, no Kafka). Drops the database at the end. Not a test.
+10000; KAFKA_BOOTSTRAP_SERVERS, default 127.0.0.1:9092; LIVE_ORDERS, default 1000). Loads ORDERS orders' events
+(13 to 17 each, as the services publish them) into the received-events log of a fresh database, builds the read
+models with the rebuild (the same `apply` as the live consumer), then times the HTTP API in process
+(httpx.ASGITransport, no Kafka). Drops the database at the end.
+
+The live figure goes the way production does: a customer_service process on a fresh namespace (TOPIC_PREFIX /
+DATABASE_PREFIX), LIVE_ORDERS orders' events published as the services would publish them to the internal topics,
+folded by its consumer and handlers; timed from the first publish until the histories of the orders holding the
+last message of each partition show every event (GET /orders/{id}/history), with the store round trips per event
+from its /metrics. Not a test.
 """
 
 from __future__ import annotations
@@ -12,21 +20,30 @@ import asyncio
 import os
 import random
 import statistics
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
 from services.customer_service.entrypoints.http import customer_service_router
+from services.customer_service.policies import TOPICS
 from services.customer_service.projections.events import ReceivedEvent, iso
 from services.customer_service.projections.rebuild import Rebuilder, RebuildRunner
 from services.customer_service.projections.store import ProjectionStore
+from services.customer_service.projections.timeline import entries_for
 from shared.telemetry.trace_context import OrderTraces
+from tests.kafka_probe import envelope, producer
+from tests.stack import RunningStack
 
 REQUESTS = 1_000
 LOAD_BATCH = 2_000
@@ -148,22 +165,6 @@ async def main() -> None:
         assert result.status == "done", result.error
         print(f"rebuild (replay + write):   {result.events_per_second:9.0f} events/s  ({result.processed} events)")
 
-        sample = [
-            ReceivedEvent(
-                str(uuid.uuid4()),
-                "customer_service",
-                "CaseNoteAdded",
-                iso(datetime.now(UTC)),
-                f"BO-{rng.randrange(orders):06d}",
-                {"case_id": "CASE-X", "note": "n", "agent_id": "a"},
-            )
-            for _ in range(200)
-        ]
-        live_started = time.perf_counter()
-        for event in sample:
-            await store.record(event)
-        print(f"live consumer path:         {len(sample) / (time.perf_counter() - live_started):9.0f} events/s")
-
         app = FastAPI()
         traces = OrderTraces(client[name]["trace_contexts"])
         app.include_router(customer_service_router(store, RebuildRunner(rebuilder), traces))
@@ -192,6 +193,140 @@ async def main() -> None:
     finally:
         await client.drop_database(name)
         await client.close()
+    await live_fold(int(os.environ.get("LIVE_ORDERS", "1000")))
+
+
+# The live fold: through Kafka and customer_service's own consumer and handlers.
+
+TOPIC_OF = {topic.owner: topic.name for topic, _ in TOPICS}
+POLL_S = 0.2
+
+
+# What ShipmentRequested carries on the wire besides what `order_events` puts in it (the projections do not read
+# these fields, but the consumer's contract requires them).
+SHIPMENT_DELIVERY = {
+    "shipping_address": {"name": "Ana", "line1": "Rua 1", "line2": None, "city": "Lisboa", "postal_code": "1100",
+                         "country": "PT"},
+    "shipping_method": "standard",
+    "promised_delivery_by": "2026-12-02",
+}  # fmt: skip
+
+
+def wire_data(event: ReceivedEvent) -> dict[str, Any]:
+    """The payload as the owning service publishes it."""
+    return {**SHIPMENT_DELIVERY, **event.data} if event.type == "ShipmentRequested" else event.data
+
+
+def timeline_ids(event: ReceivedEvent) -> set[str]:
+    return {entry["event_id"] for entry in entries_for(event)}
+
+
+@dataclass
+class LiveOrders:
+    """The events to publish, and per order the event ids its history's timeline must show once folded."""
+
+    events: list[ReceivedEvent]
+    expected: dict[str, set[str]]
+
+    @classmethod
+    def make(cls, orders: int, first: int = 0) -> LiveOrders:
+        # In the past: `occurred_at` may not be more than a day ahead of the consumer's clock.
+        start = datetime.now(UTC) - timedelta(days=30)
+        rng = random.Random(7)
+        events = [event for n in range(first, first + orders) for event in order_events(n, rng, start)]
+        expected: dict[str, set[str]] = {}
+        for event in events:
+            expected.setdefault(event.order_id, set()).update(timeline_ids(event))
+        return cls(events, expected)
+
+
+async def publish(kafka: AIOKafkaProducer, prefix: str, events: list[ReceivedEvent]) -> set[str]:
+    """Sends every event (keyed by order id, as the services do); returns the orders holding the last message of
+    some partition: once their histories are complete, every partition has been folded up to its end."""
+    futures = []
+    for event in events:
+        value = envelope(event.type, wire_data(event), event.event_id, event.occurred_at)
+        futures.append(await kafka.send(prefix + TOPIC_OF[event.source], value, key=event.order_id.encode()))
+    metadata = await asyncio.gather(*futures)
+    last: dict[tuple[str, int], tuple[int, str]] = {}
+    for event, sent in zip(events, metadata, strict=True):
+        place = (sent.topic, sent.partition)
+        if place not in last or sent.offset > last[place][0]:
+            last[place] = (sent.offset, event.order_id)
+    return {order_id for _, order_id in last.values()}
+
+
+async def complete(http: httpx.AsyncClient, order_id: str, expected: set[str]) -> bool:
+    response = await http.get(f"/orders/{order_id}/history")
+    if response.status_code != 200:
+        return False
+    return expected <= {entry["event_id"] for entry in response.json()["timeline"]}
+
+
+async def wait_complete(http: httpx.AsyncClient, orders: LiveOrders, watched: set[str], within: float) -> float:
+    """perf_counter() when every watched history was seen complete (inf if not within `within` seconds)."""
+    deadline = time.perf_counter() + within
+    waiting = set(watched)
+    while waiting and time.perf_counter() < deadline:
+        waiting = {o for o in sorted(waiting) if not await complete(http, o, orders.expected[o])}
+        if waiting:
+            await asyncio.sleep(POLL_S)
+    return time.perf_counter() if not waiting else float("inf")
+
+
+async def store_commands(http: httpx.AsyncClient) -> int:
+    text = (await http.get("/metrics")).text
+    return sum(
+        int(sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "fulfillment_store_commands_total"
+    )
+
+
+async def live_fold(orders: int) -> None:
+    namespace = f"bhlive{uuid.uuid4().hex[:6]}"
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "MONGODB_URL": os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+        "TOPIC_PREFIX": f"{namespace}.",
+        "DATABASE_PREFIX": f"{namespace}_",
+    }
+    live = LiveOrders.make(orders)
+    warm = LiveOrders.make(1, first=orders)  # one order first: the consumer group is assigned before timing
+    with tempfile.TemporaryDirectory() as logs:
+        stack = RunningStack(env, Path(logs))
+        try:
+            stack.start("customer_service")
+            async with (
+                httpx.AsyncClient(base_url=stack.url("customer_service"), timeout=30) as http,
+                producer(bootstrap) as kafka,
+            ):
+                await publish(kafka, env["TOPIC_PREFIX"], warm.events)
+                await wait_complete(http, warm, set(warm.expected), within=60)
+                await measure_live(http, kafka, env["TOPIC_PREFIX"], live)
+        finally:
+            stack.stop()
+
+
+async def measure_live(http: httpx.AsyncClient, kafka: AIOKafkaProducer, prefix: str, live: LiveOrders) -> None:
+    commands_before = await store_commands(http)
+    started = time.perf_counter()
+    tails = await publish(kafka, prefix, live.events)
+    published = time.perf_counter() - started
+    # The last order published first, alone (it is among the last folded), so that polling the other tails does
+    # not compete with the fold it measures.
+    await wait_complete(http, live, {live.events[-1].order_id}, within=600)
+    done = await wait_complete(http, live, tails, within=600)
+    commands = await store_commands(http) - commands_before
+    incomplete = [o for o in sorted(live.expected) if not await complete(http, o, live.expected[o])]
+    count = len(live.events)
+    print(
+        f"live fold via Kafka:        {count / (done - started):9.0f} events/s  ({count} events of "
+        f"{len(live.expected)} orders; published in {published:.1f} s, folded by {done - started:.1f} s; "
+        f"{commands / count:.2f} store round trips per event; {len(incomplete)} histories incomplete)"
+    )
 
 
 if __name__ == "__main__":
