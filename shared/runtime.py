@@ -23,6 +23,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from shared.contracts.topics import DEFAULT_PARTITIONS
+from shared.eventstore.datastore import SOCKET_TIMEOUT_MS
 from shared.http.health import health_router
 from shared.http.metrics import metrics_router
 from shared.messaging.application import ServiceApplication
@@ -206,6 +207,7 @@ class ServiceRuntime:
                 settings.mongodb_url,
                 uuidRepresentation="standard",
                 serverSelectionTimeoutMS=int(settings.startup_timeout_s * 1000),
+                socketTimeoutMS=SOCKET_TIMEOUT_MS,
                 connect=False,
             ),
         )

@@ -27,6 +27,7 @@ class MongoSettings:
         return WriteConcern(w=w)
 
 
+SOCKET_TIMEOUT_MS = 60_000
 _clients: dict[tuple[str, int], tuple[MongoClient[Document], int]] = {}
 _clients_lock = Lock()
 
@@ -37,7 +38,14 @@ def _acquire(url: str, timeout_ms: int) -> MongoClient[Document]:
         client, users = _clients.get((url, timeout_ms), (None, 0))
         if client is None:
             # "standard" stores UUIDs as BSON binary subtype 4 and decodes them back to uuid.UUID.
-            client = MongoClient(url, uuidRepresentation="standard", serverSelectionTimeoutMS=timeout_ms)
+            # A socket timeout: a server that stops answering (seen on FerretDB) fails the call, which the runtime
+            # retries and /ready reports, instead of blocking a thread forever.
+            client = MongoClient(
+                url,
+                uuidRepresentation="standard",
+                serverSelectionTimeoutMS=timeout_ms,
+                socketTimeoutMS=SOCKET_TIMEOUT_MS,
+            )
         _clients[(url, timeout_ms)] = (client, users + 1)
         return client
 

@@ -276,6 +276,7 @@ class ServiceConsumer:
             await self._commit(batch)
 
     async def _guarded(self, state: _LogState, call: Callable[[], Awaitable[None]], what: str) -> None:
+        state.busy_since, state.stuck_reason = time.monotonic(), what  # a hang here is reported too
         try:
             await call()
         except asyncio.CancelledError:
@@ -283,6 +284,8 @@ class ServiceConsumer:
         except Exception as error:
             log.warning("%s log %s: %s failed: %r", self.service, state.index, what, error)
             await asyncio.sleep(1.0)
+        finally:
+            state.busy_since = state.stuck_reason = None
 
     async def _handle(self, state: _LogState, batch: list[Record]) -> None:
         """Until the batch is stored: transient failures wait and retry; a record that fails by itself is isolated."""
