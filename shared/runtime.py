@@ -174,6 +174,7 @@ class ServiceRuntime:
             keyed_topics=keyed_topics,
             max_batch=self.settings.max_batch,
             stuck_after_s=self.settings.stuck_after_s,
+            linger_s=self.settings.batch_linger_ms / 1000,
         )
         # The DLQ writer runs before consuming starts: the first message may already be one for the DLQ.
         self.before_consuming.append(dead_letters.start)

@@ -112,7 +112,9 @@ class ServiceConsumer:
         max_batch: int = 500,
         stuck_after_s: float = 30.0,
         idle_after_s: float = 1.0,
+        linger_s: float = 0.0,
     ) -> None:
+        self.linger_s = linger_s
         self.service = service
         self.bootstrap_servers = bootstrap_servers
         self.group_id = group_id
@@ -268,6 +270,8 @@ class ServiceConsumer:
                     continue
                 if state.closing:
                     return
+                if self.linger_s and len(state.queue) < self.max_batch:
+                    await asyncio.sleep(self.linger_s)
             batch, state.queue = state.queue[: self.max_batch], state.queue[self.max_batch :]
             to_handle = [r for r in batch if (r.topic, r.partition, r.offset) not in state.forwarded]
             if to_handle:
