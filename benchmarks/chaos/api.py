@@ -45,6 +45,8 @@ class SystemApi:
         self.http = httpx.AsyncClient(timeout=15)
         self.requests = 0
         self.failures = 0
+        # Services that stayed silent through a whole round of patient retries (see snapshot.patiently).
+        self.silent: set[str] = set()
 
     async def close(self) -> None:
         await self.http.aclose()

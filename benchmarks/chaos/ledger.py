@@ -58,6 +58,12 @@ class OrderPlay:
         ends = {"cancelled"} if self.cancel_requested else set()
         return ends | ({"delivered"} if not self.wants_return else set())
 
+    def rightful_endings(self) -> set[str]:
+        """Where the system may rightly have left it: a delivered order whose return the outside world never
+        got round to asking for (the run ended first) is done as far as the system is concerned."""
+        waiting_for_us = self.wants_return and self.returned is None
+        return self.final_status() | ({"delivered"} if waiting_for_us else set())
+
 
 @dataclass
 class Ledger:

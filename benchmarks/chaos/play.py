@@ -61,6 +61,7 @@ class Play:
     plays: dict[str, OrderPlay] = field(default_factory=dict)
     placing_done: bool = False
     visits: int = 0
+    last_moved: float = field(default_factory=time.monotonic)  # when a visit last saw an order change
     visit_errors: Counter[str] = field(default_factory=Counter)
     # Open orders by when they are next due for a look (each open order is in here once, or being visited).
     _due: list[tuple[float, int, str]] = field(default_factory=list)
@@ -152,6 +153,8 @@ class Play:
         if order is None:
             return False  # not processed yet (or lost: the end of the run will tell)
         changed = bool(order["status"] != play.seen_status)
+        if changed:
+            self.last_moved = time.monotonic()
         play.seen_status = order["status"]
         if order["status"] in play.final_status():
             play.done = True

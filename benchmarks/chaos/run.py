@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from benchmarks.chaos.api import Pace, SystemApi
+from benchmarks.chaos.api import Pace, SystemApi, Unavailable
 from benchmarks.chaos.carriers import Carriers
 from benchmarks.chaos.cluster import PrivateCluster
 from benchmarks.chaos.dead_letters import read_dead_letters
@@ -36,6 +36,8 @@ OPENING_WITHIN_S = 180.0
 OPENING_AT_REST_S = 10.0
 # Every order has ended and no stock level moved for this long: inventory has nothing left to apply.
 STOCK_AT_REST_S = 30.0
+# Nothing moved at all this long after the faults ended: waiting out the drain bound would show no more.
+STALLED_AFTER_S = 240.0
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,9 @@ async def _play_under_faults(options: ChaosOptions, play: Play, nemesis: Nemesis
             await asyncio.sleep(PROGRESS_EVERY_S / 2)
             waited = time.monotonic() - faults_over
             narrator.say(f"drain {waited:.0f}s of at most {options.drain_timeout():.0f}s: {play.progress()}")
+            if time.monotonic() - max(play.last_moved, faults_over) > STALLED_AFTER_S:
+                narrator.say(f"no order moved for {STALLED_AFTER_S:.0f}s: the system is stuck; checking what there is")
+                break
         drain_s = time.monotonic() - faults_over
         if not play.all_done():
             narrator.say(f"drain timed out after {drain_s:.0f}s; checking what there is")
@@ -287,7 +292,10 @@ async def _settle(options: ChaosOptions, play: Play, api: SystemApi, narrator: N
 
 async def _malformed_orders_known(api: SystemApi, play: Play) -> list[str]:
     ids = [malformed_order_id(n) for n in range(play.storefront.malformed_sent)]
-    found = await asyncio.gather(*(patiently(partial(api.order, order_id)) for order_id in ids))
+    try:
+        found = await asyncio.gather(*(patiently(api, "orders", partial(api.order, order_id)) for order_id in ids))
+    except Unavailable:
+        return []  # orders does not answer: every order is reported unreadable already
     return [order_id for order_id, order in zip(ids, found, strict=True) if order is not None]
 
 

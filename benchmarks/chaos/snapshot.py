@@ -27,6 +27,7 @@ class OrderFinal:
     history: Json | None
     shipments: list[Json]
     reservation: Json | None  # read for cancelled and rejected orders only
+    unreadable: list[str]  # services that did not answer about this order, however long we asked
 
     @property
     def status(self) -> str | None:
@@ -86,13 +87,23 @@ class Final:
 
 async def read_order(api: SystemApi, play: OrderPlay) -> OrderFinal:
     order_id = play.order_id
-    order = await patiently(lambda: api.order(order_id))
-    history = await patiently(lambda: api.history(order_id))
-    shipments = await patiently(lambda: api.shipments(order_id))
+    unreadable: list[str] = []
+    nothing: list[Json] = []
+
+    async def read(service: str, fetch: Callable[[], Awaitable[T]], otherwise: T) -> T:
+        try:
+            return await patiently(api, service, fetch)
+        except Unavailable:
+            unreadable.append(service)
+            return otherwise
+
+    order = await read("orders", partial(api.order, order_id), None)
+    history = await read("customer_service", partial(api.history, order_id), None)
+    shipments = await read("shipping", partial(api.shipments, order_id), nothing)
     reservation = None
     if order is not None and order["status"] in ("cancelled", "rejected"):
-        reservation = await patiently(lambda: api.reservation(order_id))
-    return OrderFinal(play, order, history, shipments, reservation)
+        reservation = await read("inventory", partial(api.reservation, order_id), None)
+    return OrderFinal(play, order, history, shipments, reservation, unreadable)
 
 
 async def read_orders(api: SystemApi, plays: list[OrderPlay], readers: int = 12) -> list[OrderFinal]:
@@ -106,15 +117,29 @@ async def read_orders(api: SystemApi, plays: list[OrderPlay], readers: int = 12)
 
 
 async def read_stock(api: SystemApi) -> dict[str, Json | None]:
-    views = await asyncio.gather(*(patiently(partial(api.stock, sku)) for sku in SKUS))
+    """Each sku's stock view; None for a sku inventory does not know or did not answer about."""
+
+    async def view(sku: str) -> Json | None:
+        try:
+            return await patiently(api, "inventory", partial(api.stock, sku))
+        except Unavailable:
+            return None
+
+    views = await asyncio.gather(*(view(sku) for sku in SKUS))
     return dict(zip(SKUS, views, strict=True))
 
 
-async def patiently(read: Callable[[], Awaitable[T]]) -> T:
-    """The answer of a read that may meet a replica still restarting; the last try's error otherwise."""
-    for _ in range(ATTEMPTS - 1):
+async def patiently(api: SystemApi, service: str, read: Callable[[], Awaitable[T]]) -> T:
+    """The answer of a read that may meet a replica still restarting; the last try's error otherwise. A
+    service that stayed silent through one whole round is wedged, not restarting: it is asked once per read
+    from then on (else reading back thousands of orders from it would take hours)."""
+    for _ in range(0 if service in api.silent else ATTEMPTS - 1):
         try:
             return await read()
         except Unavailable:
             await asyncio.sleep(3)
-    return await read()
+    try:
+        return await read()
+    except Unavailable:
+        api.silent.add(service)
+        raise
