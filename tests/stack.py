@@ -33,10 +33,15 @@ class RunningStack:
     extra: dict[str, list[ServiceProcess]] = field(default_factory=dict)
 
     def start(self, *names: str) -> None:
+        """Start the named services (all by default), each with `replicas` processes; dead ones start again."""
         for name in names or tuple(SERVICE_MODULES):
             port = self.services[name].port if name in self.services else free_port()
             self.services[name] = ServiceProcess(name, port, self.env, self.log_dir / f"{name}.log").start()
-            while len(self.extra.setdefault(name, [])) < self.replicas - 1:
+            extras = self.extra.setdefault(name, [])
+            for index, replica in enumerate(extras):
+                if replica.proc is None or replica.proc.poll() is not None:
+                    extras[index] = ServiceProcess(name, replica.port, self.env, replica.log_path).start()
+            while len(extras) < self.replicas - 1:
                 self.add_replica(name, wait=False)
         for name in names or tuple(SERVICE_MODULES):
             self.services[name].wait_ready()
@@ -51,13 +56,27 @@ class RunningStack:
             replica.wait_ready()
         return replica
 
+    def remove_replica(self, replica: ServiceProcess) -> None:
+        """SIGTERM one extra process, which the stack then forgets (a scale-down)."""
+        replica.terminate()
+        self.extra[replica.service].remove(replica)
+
     def stop(self) -> None:
         for service in (*self.services.values(), *(r for rs in self.extra.values() for r in rs)):
             if service.proc is not None and service.proc.poll() is None:
                 service.terminate()
 
+    def terminate(self, name: str) -> None:
+        """SIGTERM every process of the service: the service is down (an orderly stop), until `start(name)`."""
+        for process in (self.services[name], *self.extra.get(name, [])):
+            if process.proc is not None and process.proc.poll() is None:
+                process.terminate()
+
     def kill(self, name: str) -> None:
-        self.services[name].kill()
+        """SIGKILL every process of the service: the service is down (a crash), until `start(name)`."""
+        for process in (self.services[name], *self.extra.get(name, [])):
+            if process.proc is not None and process.proc.poll() is None:
+                process.kill()
 
     def url(self, name: str) -> str:
         return self.services[name].url

@@ -124,7 +124,7 @@ async def test_an_order_is_split_over_two_warehouses(outside: Outside, stack: Ru
 async def test_cancellation_before_reservation_leaves_no_allocation(outside: Outside, stack: RunningStack) -> None:
     sku, order_id = new_id("SKU"), new_id("SO")
     await stock_ready(outside, stack, sku, "LIS-1", 4)
-    stack.services["inventory"].terminate()  # inventory is down: nothing gets reserved for now
+    stack.terminate("inventory")  # inventory is down (every replica): nothing gets reserved for now
     try:
         await outside.place(order_placed(order_id, [(sku, 2, "3.00")]))
         await order_reaches(stack, order_id, "received")

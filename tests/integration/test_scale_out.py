@@ -65,7 +65,7 @@ async def test_partitions_moving_between_replicas_mid_stream_lose_and_duplicate_
     for replica in joined:
         await asyncio.to_thread(replica.wait_ready)
     await asyncio.sleep(0.5)
-    joined[0].terminate()  # the new orders replica leaves again: its partitions move back mid-stream
+    stack.remove_replica(joined[0])  # the new orders replica leaves again: its partitions move back mid-stream
     await placing
 
     for order_id in order_ids:
@@ -80,7 +80,7 @@ async def test_partitions_moving_between_replicas_mid_stream_lose_and_duplicate_
     reserved = await events_about(infrastructure, stack, "inventory.events.v1", set(order_ids), expect=40)
     assert len({e["event_id"] for e in reserved if e["type"] == "StockReserved"}) == 40
     for replica in joined[1:]:
-        replica.terminate()
+        stack.remove_replica(replica)
 
 
 async def test_two_inventory_processes_racing_twenty_orders_for_five_units_allocate_five_and_fill_fifo(
