@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,6 +62,27 @@ def infrastructure() -> Iterator[Infrastructure]:
         os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{layout.kafka_port}"),
         os.environ.get("MONGODB_URL", f"mongodb://127.0.0.1:{layout.mongo_port}"),
     )
+
+
+@contextmanager
+def own_stack(
+    infrastructure: Infrastructure, log_dir: Path, namespace: str, replicas: int = 1
+) -> Iterator[RunningStack]:
+    """A stack on topics and databases of its own (`namespace`), for a module that changes what runs."""
+    env = {**infrastructure.env(), "TOPIC_PREFIX": f"{namespace}.", "DATABASE_PREFIX": f"{namespace}_"}
+    running = RunningStack(env, log_dir, replicas=replicas)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@asynccontextmanager
+async def outside_of(stack: RunningStack, infrastructure: Infrastructure) -> AsyncIterator[Outside]:
+    """Storefront, warehouse and carriers of that stack's namespace."""
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        yield Outside(kafka, stack.env["TOPIC_PREFIX"])
 
 
 @pytest.fixture(scope="session")

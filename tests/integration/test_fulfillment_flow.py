@@ -28,8 +28,8 @@ from tests.flow import (
     stock_in,
     stock_ready,
 )
-from tests.integration.conftest import Infrastructure
-from tests.kafka_probe import producer, read_all
+from tests.integration.conftest import Infrastructure, outside_of, own_stack
+from tests.kafka_probe import read_all
 from tests.stack import RunningStack, eventually
 
 
@@ -37,21 +37,16 @@ from tests.stack import RunningStack, eventually
 def stack(
     request: pytest.FixtureRequest, infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningStack]:
-    """This module's own stack (own topics and databases), with `param` processes per service."""
-    namespace = f"ff{uuid.uuid4().hex[:6]}r{request.param}"
-    env = {**infrastructure.env(), "TOPIC_PREFIX": f"{namespace}.", "DATABASE_PREFIX": f"{namespace}_"}
-    running = RunningStack(env, tmp_path_factory.mktemp(f"flow-{request.param}"), replicas=request.param)
-    try:
-        running.start()
+    """This module's own stack, with `param` processes per service."""
+    log_dir = tmp_path_factory.mktemp(f"flow-{request.param}")
+    with own_stack(infrastructure, log_dir, f"ff{uuid.uuid4().hex[:6]}r{request.param}", request.param) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
 async def outside(stack: RunningStack, infrastructure: Infrastructure) -> AsyncIterator[Outside]:
-    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
-        yield Outside(kafka, stack.env["TOPIC_PREFIX"])
+    async with outside_of(stack, infrastructure) as world:
+        yield world
 
 
 async def test_an_order_flows_from_placed_to_delivered(outside: Outside, stack: RunningStack) -> None:

@@ -14,28 +14,22 @@ import pytest
 from tests.actors import Outside
 from tests.factories import new_id, order_placed
 from tests.flow import order, order_reaches, shipments, shipments_created, stock, stock_in, stock_ready
-from tests.integration.conftest import Infrastructure
-from tests.kafka_probe import producer, read_all
+from tests.integration.conftest import Infrastructure, outside_of, own_stack
+from tests.kafka_probe import read_all
 from tests.processes import ServiceProcess
 from tests.stack import RunningStack, eventually, free_port
 
 
 @pytest.fixture(scope="module")
 def stack(infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    namespace = f"so{uuid.uuid4().hex[:8]}"
-    env = {**infrastructure.env(), "TOPIC_PREFIX": f"{namespace}.", "DATABASE_PREFIX": f"{namespace}_"}
-    running = RunningStack(env, tmp_path_factory.mktemp("scale-out"))
-    try:
-        running.start()
+    with own_stack(infrastructure, tmp_path_factory.mktemp("scale-out"), f"so{uuid.uuid4().hex[:8]}") as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
 async def outside(stack: RunningStack, infrastructure: Infrastructure) -> AsyncIterator[Outside]:
-    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
-        yield Outside(kafka, stack.env["TOPIC_PREFIX"])
+    async with outside_of(stack, infrastructure) as world:
+        yield world
 
 
 async def events_about(
