@@ -41,6 +41,8 @@ from shared.telemetry.trace_context import OrderTraces, span_parent
 log = logging.getLogger(__name__)
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+# A record this service acts on, with its validated message and the handler for its type.
+Readable = tuple[Record, Message[Any], Callable[[Message[Any]], None]]
 # How many of the newest commits a new owner reads to remember which messages it consumed.
 INBOX_COMMITS_ON_ASSIGNMENT = 200
 FAULT_EXIT_CODE = 70
@@ -61,6 +63,18 @@ class Edge:
 
     def topic(self, name: str) -> Topic:
         return self.by_topic[name].topic
+
+    def read_batch(self, records: Sequence[Record]) -> tuple[list[Readable], list[Rejected]]:
+        """The records this service acts on, each with its message and handler; and those set aside."""
+        readable: list[Readable] = []
+        rejected: list[Rejected] = []
+        for record in records:
+            read = self.read(record)
+            if isinstance(read, Rejected):
+                rejected.append(read)
+            elif read is not None:
+                readable.append((record, *read))
+        return readable, rejected
 
     def read(self, record: Record) -> tuple[Message[Any], Callable[[Message[Any]], None]] | Rejected | None:
         """None: a type of this topic that other services act on, or unreadable and dead-lettered by another."""
@@ -116,20 +130,10 @@ class EventLogWorker:
         self.owned = True
 
     async def handle(self, records: Sequence[Record]) -> list[Rejected]:
-        rejected: list[Rejected] = []
-        deliveries: list[Delivery] = []
-        by_delivery: dict[int, Record] = {}
-        for record in records:
-            read = self.edge.read(record)
-            if read is None:
-                continue
-            if isinstance(read, Rejected):
-                rejected.append(read)
-                continue
-            message, handler = read
-            delivery = await self._delivery(record, message, handler)
-            by_delivery[id(delivery)] = record
-            deliveries.append(delivery)
+        readable, rejected = self.edge.read_batch(records)
+        # Trace lookups of the batch at once, not one round trip after another.
+        deliveries = list(await asyncio.gather(*(self._delivery(*item) for item in readable)))
+        by_delivery = {id(delivery): item[0] for delivery, item in zip(deliveries, readable, strict=True)}
         if not deliveries:
             return rejected
         try:

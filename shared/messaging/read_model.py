@@ -46,18 +46,9 @@ class ReadModelWorker:
             await duty.assigned()
 
     async def handle(self, records: Sequence[Record]) -> list[Rejected]:
-        rejected: list[Rejected] = []
-        messages: list[tuple[str, Message[Any]]] = []
-        headers: list[str | None] = []
-        for record in records:
-            read = self.edge.read(record)
-            if read is None:
-                continue
-            if isinstance(read, Rejected):
-                rejected.append(read)
-                continue
-            messages.append((self.edge.topic(record.topic).owner, read[0]))
-            headers.append(traceparent_header(record))
+        readable, rejected = self.edge.read_batch(records)
+        messages = [(self.edge.topic(record.topic).owner, message) for record, message, _ in readable]
+        headers = [traceparent_header(record) for record, _, _ in readable]
         if messages:
             # One span per message, in the order's trace (internal events carry it), around the batch's write.
             with contextlib.ExitStack() as spans:
