@@ -43,6 +43,16 @@ from shared.telemetry.store_commands import count_store_commands
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
+
+# What stopping may take after the HTTP server has drained (uvicorn gives it 10 s): within Kubernetes' default
+# 30 s grace period, so the process exits by itself rather than being killed.
+SHUTDOWN_BUDGET_S = 15.0
+
+
+def _named(hook: Hook) -> str:
+    return getattr(hook, "__qualname__", repr(hook))
+
+
 App = TypeVar("App", bound=ServiceApplication)
 
 
@@ -251,18 +261,24 @@ class ServiceRuntime:
         log.info("%s connected to Kafka %s and MongoDB", self.name, s.kafka_bootstrap_servers)
 
     async def stop(self) -> None:
-        for hook in reversed(self.on_stop):
-            try:
-                await hook()
-            except Exception:
-                log.exception("%s: a shutdown hook failed", self.name)
-        await self.broker.stop()
-        for hook in self.on_closed:
-            await hook()
-        await self.mongo.close()
+        """Bounded: with the broker gone, a Kafka client's stop waits out its request timeout (40 s) and the
+        orchestrator kills the pod first. Nothing is lost by giving up: offsets are committed only after effects
+        are stored, so whatever was not finished is redone by the next owner."""
+        deadline = asyncio.get_running_loop().time() + SHUTDOWN_BUDGET_S
+        for hook in [*reversed(self.on_stop), self.broker.stop, *self.on_closed, self.mongo.close]:
+            await self._stop_step(hook, deadline)
         # Flushes spans still in the batch processor.
         await asyncio.to_thread(self.telemetry.shutdown)
         self.started = False
+
+    async def _stop_step(self, hook: Hook, deadline: float) -> None:
+        remaining = max(0.5, deadline - asyncio.get_running_loop().time())
+        try:
+            await asyncio.wait_for(hook(), remaining)
+        except TimeoutError:
+            log.warning("%s: %s did not stop within %.1fs; leaving it", self.name, _named(hook), remaining)
+        except Exception:
+            log.exception("%s: %s failed while stopping", self.name, _named(hook))
 
     async def create_collections(self, names: Sequence[str]) -> None:
         """Create the missing ones of `names` in the service's database, one at a time (see `collections`)."""

@@ -158,11 +158,7 @@ class CommitLog:
         for tracking in (*commit.trackings, *([commit.tracking] if commit.tracking else [])):
             writes.append((docs.TRACKING_PREFIX + tracking.application_name, {"$max": {"n": tracking.notification_id}}))
         writes.append((docs.WATERMARK_ID, {"$max": {"n": commit.position.number}}))
-        try:
-            upsert_all(self.streams_collection, writes)
-        except DuplicateKeyError:
-            # Two writers catching up the same commit raced to create a document: now it exists, apply again.
-            upsert_all(self.streams_collection, writes)
+        upsert_all(self.streams_collection, writes)  # two writers catching up one commit may race: it resumes
         self._advance_projected(commit.position.number, publish=False)
 
     def _check_batch(self, events: Sequence[StoredEvent]) -> None:

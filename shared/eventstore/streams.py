@@ -226,9 +226,21 @@ def upsert(collection: Collection[Document], doc_id: str, update: dict[str, Any]
 
 def upsert_all(collection: Collection[Document], writes: Sequence[Upsert]) -> None:
     """Upserts in order, in one `update` command (one round trip). Sent as the raw command: FerretDB's reply
-    lacks `nModified` when an upsert inserts, which pymongo's `bulk_write` cannot merge (KeyError)."""
-    if not writes:
-        return
+    lacks `nModified` when an upsert inserts, which pymongo's `bulk_write` cannot merge (KeyError).
+
+    Two writers upserting one new `_id` at once: FerretDB fails the loser with E11000 instead of retrying it as
+    an update. The command is ordered, so everything before the failed write is applied; the document it lost
+    the race for now exists, so sending the rest again always gets further (documents here are never deleted)."""
+    start = 0
+    while start < len(writes):
+        failed = _send_upserts(collection, writes[start:])
+        if failed is None:
+            return
+        start += failed
+
+
+def _send_upserts(collection: Collection[Document], writes: Sequence[Upsert]) -> int | None:
+    """Index of the write that lost an insert race, or None when all were applied."""
     updates = [{"q": {"_id": doc_id}, "u": update, "upsert": True} for doc_id, update in writes]
     command: dict[str, Any] = {"update": collection.name, "updates": updates, "ordered": True}
     concern = collection.write_concern.document
@@ -236,8 +248,9 @@ def upsert_all(collection: Collection[Document], writes: Sequence[Upsert]) -> No
         command["writeConcern"] = concern
     reply = collection.database.command(command, codec_options=collection.codec_options)
     errors = reply.get("writeErrors") or []
-    if errors:
-        first = errors[0]
-        if first.get("code") == 11000:
-            raise DuplicateKeyError(str(first.get("errmsg")), 11000, first)
-        raise WriteError(str(first.get("errmsg")), first.get("code"), first)
+    if not errors:
+        return None
+    first = errors[0]
+    if first.get("code") == 11000:
+        return int(first.get("index", 0))
+    raise WriteError(str(first.get("errmsg")), first.get("code"), first)

@@ -397,6 +397,8 @@ class ServiceConsumer:
                     log.warning("%s log %s: loading failed (%r); retrying", self.service, index, error)
                     await asyncio.sleep(min(MAX_BACKOFF_S, 0.2 * attempt))
             await self._check_positions(state, [tp for tp in partitions if tp.partition % self.logs == index])
+            if self.stopping:
+                return
             state.task = asyncio.create_task(self._run_log(state), name=f"{self.service}-log-{index}")
             state.task.add_done_callback(self._log_death)
         log.info("%s owns logs %s", self.service, self.owned_logs)
@@ -412,7 +414,9 @@ class ServiceConsumer:
         if positions is None or not partitions or self._consumer is None:
             return
         stored = positions(self.group_id)
-        ends = await self._consumer.end_offsets(partitions)
+        ends = await self._end_offsets(partitions)
+        if ends is None:
+            return
         for tp in partitions:
             known = stored.get(f"{tp.topic}#{tp.partition}")
             if known is not None and known > ends[tp]:
@@ -422,26 +426,40 @@ class ServiceConsumer:
                 )
                 log.error("%s: %s", self.service, state.refused)
 
+    async def _end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int] | None:
+        """Retried while the broker is away (the client's own timeout is 40 s); None once stopping."""
+        attempt = 0
+        while not self.stopping and self._consumer is not None:
+            try:
+                ends: dict[TopicPartition, int] = await asyncio.wait_for(
+                    self._consumer.end_offsets(partitions), MAX_BACKOFF_S
+                )
+                return ends
+            except (KafkaError, TimeoutError) as error:
+                attempt += 1
+                log.warning("%s: cannot read partition ends (%r); retrying", self.service, error)
+                await asyncio.sleep(min(MAX_BACKOFF_S, 0.2 * attempt))
+        return None
+
     async def _release(self, indexes: Iterable[int]) -> None:
-        released = False
-        for index in list(indexes):
-            state = self._owned.pop(index, None)
-            if state is None:
-                continue
-            released = True
-            if state.task is not None:
-                # Let the batch in hand finish (and commit) rather than cut it off; a stuck one is cancelled.
-                state.closing = True
-                state.wakeup.set()
-                try:
-                    await asyncio.wait_for(asyncio.shield(state.task), REVOKE_GRACE_S)
-                except (TimeoutError, Exception):
-                    state.task.cancel()
-                    await asyncio.gather(state.task, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await state.worker.revoked()
-        if released:
+        states = [state for index in list(indexes) if (state := self._owned.pop(index, None)) is not None]
+        # Concurrently: each log may take its grace period, and a rebalance or a shutdown waits for all of them.
+        await asyncio.gather(*(self._close(state) for state in states))
+        if states:
             log.info("%s owns logs %s", self.service, self.owned_logs)
+
+    async def _close(self, state: _LogState) -> None:
+        if state.task is not None:
+            # Let the batch in hand finish (and commit) rather than cut it off; a stuck one is cancelled.
+            state.closing = True
+            state.wakeup.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(state.task), REVOKE_GRACE_S)
+            except (TimeoutError, Exception):
+                state.task.cancel()
+                await asyncio.gather(state.task, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await state.worker.revoked()
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
