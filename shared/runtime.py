@@ -24,8 +24,10 @@ from pymongo.errors import PyMongoError
 
 from shared.contracts.topics import DEFAULT_PARTITIONS
 from shared.eventstore.datastore import SOCKET_TIMEOUT_MS
+from shared.http.auth import install_access_control
 from shared.http.health import health_router
 from shared.http.metrics import metrics_router
+from shared.http.tokens import auth_settings_problem
 from shared.messaging.application import ServiceApplication
 from shared.messaging.broker import create_broker, ensure_topics
 from shared.messaging.consumer import LogWorker, ServiceConsumer
@@ -227,6 +229,9 @@ class ServiceRuntime:
         if self.started:
             return
         s = self.settings
+        refused = auth_settings_problem(s)
+        if refused:
+            raise StartupError(f"{self.name}: {refused}")
         try:
             await self.mongo.admin.command("ping")
             await self.create_collections(self.collections)
@@ -313,6 +318,8 @@ def create_http_app(runtime: ServiceRuntime, routers: Iterable[APIRouter], *, ti
     checks = {"kafka": runtime.kafka_unready, "store": runtime.store_unready, "processing": runtime.processing_unready}
     app.include_router(health_router(runtime.name, checks))
     app.include_router(metrics_router(runtime.telemetry.registry))
+    # Every other route declares the scopes it requires (shared/http/auth.py); /health, /ready, /metrics stay open.
+    install_access_control(app, runtime.settings, max_body_bytes=runtime.settings.max_request_bytes)
     for router in routers:
         app.include_router(router)
     app.state.runtime = runtime

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.http.limits import DEFAULT_MAX_BODY_BYTES
+from shared.http.tokens import DEFAULT_AUDIENCE, DEV_ISSUER, DEV_SECRET
+
 
 class ServiceSettings(BaseSettings):
     """Connection settings shared by all services; names are the plain environment variable names."""
@@ -41,3 +44,15 @@ class ServiceSettings(BaseSettings):
     # Only for the crash test: the process exits (code 70) right after committing a batch that stored an event of
     # this type, before publishing it — the known point between commit and publish.
     fault_exit_before_publishing: str | None = None
+    # HTTP access control (shared/http/tokens.py): bearer JWTs of AUTH_ISSUER for AUTH_AUDIENCE, signed with
+    # AUTH_SECRET (HS256) or a key of AUTH_JWKS (a JWKS file or URL; RS256/ES256). A profile other than `dev` refuses
+    # to start with the built-in dev secret or issuer.
+    auth_profile: str = Field("dev", pattern=r"^[a-z][a-z0-9_-]*$")
+    auth_secret: str = Field(DEV_SECRET, min_length=1, repr=False)
+    auth_issuer: str = Field(DEV_ISSUER, min_length=1)
+    auth_audience: str = Field(DEFAULT_AUDIENCE, min_length=1)
+    auth_jwks: str | None = None
+    # Clock difference tolerated between the identity provider and this host.
+    auth_leeway_s: float = Field(30.0, ge=0, le=300)
+    # A larger request body is refused with 413 before any route reads it (shared/http/limits.py).
+    max_request_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024, le=16 * 1_048_576)
