@@ -1,7 +1,8 @@
 """`python -m services.customer_service.rebuild`: rebuild the read models here and now, with a progress bar.
 
 Uses the same settings as the service (MONGODB_URL, DATABASE_PREFIX) and the same rebuild as
-`POST /projections/rebuild`; the rebuilt generation becomes the active one.
+`POST /projections/rebuild` (and its lease: not while another rebuild runs); the rebuilt generation becomes the
+active one and the older ones are dropped.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from services.customer_service.bootstrap import SERVICE_NAME
 from services.customer_service.config import CustomerServiceSettings
+from services.customer_service.projections.lease import RebuildRunning
 from services.customer_service.projections.rebuild import Rebuilder, RebuildProgress
 from services.customer_service.projections.store import ProjectionStore
 
@@ -47,7 +49,11 @@ async def rebuild(settings: CustomerServiceSettings, console: Console) -> Rebuil
 
 def main() -> int:
     console = Console()
-    result = asyncio.run(rebuild(CustomerServiceSettings(), console))
+    try:
+        result = asyncio.run(rebuild(CustomerServiceSettings(), console))
+    except RebuildRunning as running:
+        console.print(f"[red]{running}[/red]")
+        return 1
     if result.status != "done":
         console.print(f"[red]rebuild {result.rebuild_id} failed:[/red] {result.error}")
         return 1

@@ -9,12 +9,15 @@ from fastapi import APIRouter, HTTPException, Query
 
 from services.customer_service.projections.as_of import history_as_of
 from services.customer_service.projections.history import is_known
+from services.customer_service.projections.lease import RebuildRunning
 from services.customer_service.projections.rebuild import RebuildRunner
 from services.customer_service.projections.search import OrderSearch, customer_view, search_orders
 from services.customer_service.projections.store import ProjectionStore
 from services.customer_service.projections.views import history_view
 from shared.contracts.envelope import OrderId
 from shared.contracts.orders import OrderStatus
+from shared.http.auth import requires
+from shared.http.tokens import Principal
 from shared.telemetry.trace_context import OrderTraces, trace_id_of
 
 Moment = Annotated[datetime | None, Query(description="RFC 3339 with offset or Z, e.g. 2026-11-28T10:15:00Z")]
@@ -40,7 +43,11 @@ def moment(name: str, value: datetime | None) -> str | None:
 def customer_service_router(store: ProjectionStore, rebuilds: RebuildRunner, traces: OrderTraces) -> APIRouter:
     router = APIRouter(tags=["customer_service"])
 
-    @router.get("/orders/{order_id}/history", summary="An order's status, lines, shipments, returns and timeline")
+    @router.get(
+        "/orders/{order_id}/history",
+        summary="An order's status, lines, shipments, returns and timeline",
+        dependencies=[requires("orders:read")],
+    )
     async def get_history(order_id: str, as_of: Moment = None) -> dict[str, Any]:
         at = moment("as_of", as_of)
         if as_of is not None and at is not None:
@@ -60,7 +67,11 @@ def customer_service_router(store: ProjectionStore, rebuilds: RebuildRunner, tra
         """The order's trace, to look up every service's spans of it in the tracing backend."""
         return {"trace_id": trace_id_of(await traces.lookup(order_id))}
 
-    @router.get("/orders", summary="Search orders by id, customer, email, tracking number, sku, status, dates")
+    @router.get(
+        "/orders",
+        summary="Search orders by id, customer, email, tracking number, sku, status, dates",
+        dependencies=[requires("orders:read")],
+    )
     async def find_orders(
         order_id: Annotated[OrderId | None, Query()] = None,
         customer_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
@@ -89,22 +100,35 @@ def customer_service_router(store: ProjectionStore, rebuilds: RebuildRunner, tra
             raise HTTPException(status_code=400, detail="placed_from: must not be after placed_to")
         return await search_orders(store, search)
 
-    @router.get("/customers/{customer_id}", summary="A customer's orders and lifetime totals")
+    @router.get(
+        "/customers/{customer_id}",
+        summary="A customer's orders and lifetime totals",
+        dependencies=[requires("customers:read")],
+    )
     async def get_customer(customer_id: str) -> dict[str, Any]:
         found = await customer_view(store, customer_id)
         if found is None:
             raise HTTPException(status_code=404, detail=f"unknown customer {customer_id!r}")
         return found
 
-    @router.post("/projections/rebuild", status_code=202, summary="Rebuild the read models from the received log")
-    async def start_rebuild() -> dict[str, Any]:
-        running = rebuilds.running()
-        if running is not None:
-            raise HTTPException(status_code=409, detail=f"rebuild {running.rebuild_id} is still running")
-        progress = await rebuilds.start()
+    @router.post(
+        "/projections/rebuild",
+        status_code=202,
+        summary="Rebuild the read models from the received log (one at a time, across replicas)",
+        responses={409: {"description": "A rebuild is already running"}},
+    )
+    async def start_rebuild(admin: Annotated[Principal, requires("projections:rebuild")]) -> dict[str, Any]:
+        try:
+            progress = await rebuilds.start(requested_by=admin.subject)
+        except RebuildRunning as running:
+            raise HTTPException(status_code=409, detail=str(running)) from None
         return {"rebuild_id": progress.rebuild_id, "status": progress.status}
 
-    @router.get("/projections/rebuild/{rebuild_id}", summary="Progress of a rebuild")
+    @router.get(
+        "/projections/rebuild/{rebuild_id}",
+        summary="Progress of a rebuild",
+        dependencies=[requires("projections:read")],
+    )
     async def rebuild_status(rebuild_id: str) -> dict[str, Any]:
         found = await rebuilds.status(rebuild_id)
         if found is None:

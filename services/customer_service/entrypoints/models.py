@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from shared.contracts.customer_service import AgentId, CaseCategory, Text
+from shared.contracts.customer_service import CaseCategory, Text
 from shared.contracts.envelope import StorableText
 from shared.contracts.storefront import ReturnLine
 
@@ -17,34 +17,36 @@ class Body(StorableText):
     # A misspelt field is an error, not silently ignored: agents' tools should learn of it at once.
     model_config = ConfigDict(extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor_in_the_body(cls, data: Any) -> Any:
+        # Who acts is the token's subject: a body naming someone else was how anyone could act as anyone.
+        if isinstance(data, dict) and "agent_id" in data:
+            raise ValueError("agent_id: no longer accepted; the actor is the subject of your bearer token")
+        return data
+
 
 class OpenCase(Body):
     category: CaseCategory
     summary: Text
-    agent_id: AgentId
 
 
 class AddNote(Body):
     note: Text
-    agent_id: AgentId
 
 
 class Escalate(Body):
     reason: Text
-    agent_id: AgentId
 
 
 class Resolve(Body):
     outcome: Text
-    agent_id: AgentId
 
 
 class RequestCancellation(Body):
     reason: Reason
-    agent_id: AgentId
 
 
 class RequestReturn(Body):
     lines: Annotated[list[ReturnLine], Field(min_length=1, max_length=200)]
     reason: Reason
-    agent_id: AgentId

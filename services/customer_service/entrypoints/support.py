@@ -26,9 +26,13 @@ from services.customer_service.entrypoints.models import (
 from services.customer_service.projections.history import History, is_known
 from services.customer_service.projections.store import ProjectionStore
 from services.customer_service.projections.views import cancellation_refusal, return_refusal
+from shared.http.auth import requires
+from shared.http.tokens import Principal
 
 T = TypeVar("T")
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+# The actor of each action: the token's subject, recorded on the events it causes and shown on the timeline.
+CaseWriter = Annotated[Principal, requires("cases:write")]
 
 
 @contextmanager
@@ -58,16 +62,22 @@ def support_router(app: SupportApplication, store: ProjectionStore) -> APIRouter
             return await asyncio.to_thread(use_case, *args)
 
     @router.post("/orders/{order_id}/cases", status_code=201, summary="Open a support case for an order")
-    async def open_case(order_id: str, body: OpenCase, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+    async def open_case(
+        order_id: str, body: OpenCase, agent: CaseWriter, idempotency_key: IdempotencyKey = None
+    ) -> dict[str, Any]:
         await known_order(order_id)
-        return await call(app.open_case, order_id, body.category, body.summary, body.agent_id, idempotency_key)
+        return await call(app.open_case, order_id, body.category, body.summary, agent.subject, idempotency_key)
 
-    @router.get("/orders/{order_id}/cases", summary="The support cases of an order (from the history)")
+    @router.get(
+        "/orders/{order_id}/cases",
+        summary="The support cases of an order (from the history)",
+        dependencies=[requires("cases:read")],
+    )
     async def order_cases(order_id: str) -> list[dict[str, Any]]:
         cases: list[dict[str, Any]] = (await known_order(order_id))["cases"]
         return cases
 
-    @router.get("/cases/{case_id}", summary="A support case with its notes")
+    @router.get("/cases/{case_id}", summary="A support case with its notes", dependencies=[requires("cases:read")])
     async def get_case(case_id: str) -> dict[str, Any]:
         found = await asyncio.to_thread(app.get_case, case_id)
         if found is None:
@@ -75,34 +85,40 @@ def support_router(app: SupportApplication, store: ProjectionStore) -> APIRouter
         return found
 
     @router.post("/cases/{case_id}/notes", status_code=201, summary="Add an agent's note to an open case")
-    async def add_note(case_id: str, body: AddNote) -> dict[str, Any]:
-        return await call(app.add_note, case_id, body.note, body.agent_id)
+    async def add_note(case_id: str, body: AddNote, agent: CaseWriter) -> dict[str, Any]:
+        return await call(app.add_note, case_id, body.note, agent.subject)
 
     @router.post("/cases/{case_id}/escalate", summary="Escalate a case to the second line")
-    async def escalate(case_id: str, body: Escalate) -> dict[str, Any]:
-        return await call(app.escalate, case_id, body.reason, body.agent_id)
+    async def escalate(case_id: str, body: Escalate, agent: CaseWriter) -> dict[str, Any]:
+        return await call(app.escalate, case_id, body.reason, agent.subject)
 
     @router.post("/cases/{case_id}/resolve", summary="Resolve a case with its outcome")
-    async def resolve(case_id: str, body: Resolve) -> dict[str, Any]:
-        return await call(app.resolve, case_id, body.outcome, body.agent_id)
+    async def resolve(case_id: str, body: Resolve, agent: CaseWriter) -> dict[str, Any]:
+        return await call(app.resolve, case_id, body.outcome, agent.subject)
 
     @router.post("/orders/{order_id}/cancellation", status_code=202, summary="Ask the orders service to cancel")
     async def request_cancellation(
-        order_id: str, body: RequestCancellation, idempotency_key: IdempotencyKey = None
+        order_id: str,
+        body: RequestCancellation,
+        agent: Annotated[Principal, requires("cancellations:request")],
+        idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         refusal = cancellation_refusal(await known_order(order_id))
         if refusal is not None:
             raise HTTPException(status_code=409, detail=f"cancellation refused: {refusal}")
-        return await call(app.request_cancellation_for_agent, order_id, body.reason, body.agent_id, idempotency_key)
+        return await call(app.request_cancellation_for_agent, order_id, body.reason, agent.subject, idempotency_key)
 
     @router.post("/orders/{order_id}/returns", status_code=202, summary="Ask the orders service to take a return")
     async def request_return(
-        order_id: str, body: RequestReturn, idempotency_key: IdempotencyKey = None
+        order_id: str,
+        body: RequestReturn,
+        agent: Annotated[Principal, requires("returns:request")],
+        idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         lines = [line.model_dump() for line in body.lines]
         refusal = return_refusal(await known_order(order_id), lines)
         if refusal is not None:
             raise HTTPException(status_code=409, detail=f"return refused: {refusal}")
-        return await call(app.request_return_for_agent, order_id, lines, body.reason, body.agent_id, idempotency_key)
+        return await call(app.request_return_for_agent, order_id, lines, body.reason, agent.subject, idempotency_key)
 
     return router

@@ -4,7 +4,9 @@ Replays in memory (one pass over the log, the same pure `apply` as the live path
 bulk, which is what makes it fast on FerretDB: no per-event round trips. Events that arrive while it runs go to
 the old generation through the live path; after the switch, the tail (numbers above what the replay saw) is
 applied to the new one, twice, so that replicas still writing to the old generation for up to the generation
-TTL are covered. Both paths are idempotent by event id.
+TTL are covered. Both paths are idempotent by event id. Once no replica can still be writing the old generation, its
+collections (and those of any generation but the new one: earlier failed or interrupted rebuilds) are dropped.
+One rebuild runs at a time across all replicas (projections/lease.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from services.customer_service.projections.events import iso
 from services.customer_service.projections.history import History, apply, new_history
+from services.customer_service.projections.lease import RebuildLease, RebuildRunning
 from services.customer_service.projections.store import GENERATION_TTL_S, ProjectionStore, collection_name
 from services.customer_service.projections.views import lookup_keys, summary_of
 
@@ -43,6 +46,7 @@ class RebuildProgress:
     finished_at: str | None = None
     error: str | None = None
     replaced: str | None = None
+    requested_by: str | None = None
 
     @property
     def events_per_second(self) -> float:
@@ -62,6 +66,7 @@ class RebuildProgress:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "error": self.error,
+            "requested_by": self.requested_by,
         }
 
 
@@ -70,19 +75,27 @@ class Rebuilder:
         self.store = store
         self.on_progress = on_progress
         self.rebuilds = store.database[REBUILDS]
+        self.lease = RebuildLease(store.meta)
 
-    def new_progress(self) -> RebuildProgress:
-        return RebuildProgress(rebuild_id=f"RB-{uuid.uuid4().hex[:12]}")
+    def new_progress(self, requested_by: str | None = None) -> RebuildProgress:
+        return RebuildProgress(rebuild_id=f"RB-{uuid.uuid4().hex[:12]}", requested_by=requested_by)
 
-    async def run(self, progress: RebuildProgress, activate: bool = True) -> RebuildProgress:
-        try:
-            await self._run(progress, activate)
-            progress.status = "done"
-        except Exception as error:
-            log.exception("rebuild %s failed", progress.rebuild_id)
-            progress.status, progress.error = "failed", f"{type(error).__name__}: {error}"
-        progress.finished_at = iso(datetime.now(UTC))
-        await self.report(progress)
+    async def claim(self, progress: RebuildProgress) -> None:
+        """Raises RebuildRunning while another rebuild (on any replica) holds the lease."""
+        await self.lease.claim(progress.rebuild_id)
+
+    async def run(self, progress: RebuildProgress, activate: bool = True, claimed: bool = False) -> RebuildProgress:
+        if not claimed:
+            await self.claim(progress)
+        async with self.lease.held(progress.rebuild_id):
+            try:
+                await self._run(progress, activate)
+                progress.status = "done"
+            except Exception as error:
+                log.exception("rebuild %s failed", progress.rebuild_id)
+                progress.status, progress.error = "failed", f"{type(error).__name__}: {error}"
+            progress.finished_at = iso(datetime.now(UTC))
+            await self.report(progress)
         return progress
 
     async def _run(self, progress: RebuildProgress, activate: bool) -> None:
@@ -115,6 +128,8 @@ class Rebuilder:
                 # Already in the log: apply only (no second append).
                 await self.store.record(event, progress.generation, append=False)
                 head = max(head, event.seq)
+        # Every replica has read the new generation by now (GENERATION_TTL_S): nothing writes the old ones.
+        await self.store.drop_generations_except(progress.generation)
 
     async def _write(self, generation: str, histories: list[History]) -> None:
         placed = [history for history in histories if history["placed"] is not None]
@@ -160,11 +175,18 @@ class RebuildRunner:
     def running(self) -> RebuildProgress | None:
         return self.current if self._task is not None and not self._task.done() else None
 
-    async def start(self) -> RebuildProgress:
-        progress = self.rebuilder.new_progress()
+    async def start(self, requested_by: str | None = None) -> RebuildProgress:
+        """Raises RebuildRunning while another rebuild runs, here or on another replica."""
+        running = self.running()
+        if running is not None:
+            raise RebuildRunning(f"rebuild {running.rebuild_id} is still running; one at a time")
+        progress = self.rebuilder.new_progress(requested_by)
+        await self.rebuilder.claim(progress)
         await self.rebuilder.report(progress)
         self.current = progress
-        self._task = asyncio.create_task(self.rebuilder.run(progress), name=f"rebuild-{progress.rebuild_id}")
+        self._task = asyncio.create_task(
+            self.rebuilder.run(progress, claimed=True), name=f"rebuild-{progress.rebuild_id}"
+        )
         return progress
 
     async def status(self, rebuild_id: str) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import re
 import time
 import zlib
 from collections import OrderedDict
@@ -44,6 +45,7 @@ LOCK_STRIPES = 256
 SHARDS = 64
 WRITTEN_CACHE_SIZE = 50_000
 KINDS = ("histories", "summaries", "lookups")
+GENERATION_COLLECTION = re.compile(rf"^(?P<generation>g[0-9]+)_(?:{'|'.join(KINDS)})_[0-9]+$")
 
 
 def collection_name(generation: str, kind: str, key: str, shards: int = SHARDS) -> str:
@@ -104,6 +106,16 @@ class ProjectionStore:
         for kind in KINDS:
             for shard in range(self.shards):
                 await self.database.drop_collection(f"{generation}_{kind}_{shard:03d}")
+
+    async def drop_generations_except(self, keep: str) -> list[str]:
+        """Drop every generation's collections but `keep`'s (a rebuild's last step); returns the ones dropped."""
+        dropped = set()
+        for name in await self.database.list_collection_names():
+            match = GENERATION_COLLECTION.match(name)
+            if match is not None and match["generation"] != keep:
+                await self.database.drop_collection(name)
+                dropped.add(match["generation"])
+        return sorted(dropped)
 
     def collection(self, generation: str, kind: str, key: str) -> Any:
         return self.database[collection_name(generation, kind, key, self.shards)]

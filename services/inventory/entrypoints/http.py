@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from services.inventory.application import InventoryApplication
+from shared.http.auth import requires
 
 
 class WarehouseStock(BaseModel):
@@ -48,7 +49,7 @@ class ReservationView(BaseModel):
 
 
 def inventory_router(app: InventoryApplication) -> APIRouter:
-    router = APIRouter(tags=["inventory"])
+    router = APIRouter(tags=["inventory"], dependencies=[requires("stock:read")])
 
     @router.get("/stock/{sku}", response_model=SkuStockView, responses={404: {"description": "Unknown sku"}})
     async def get_stock(sku: str) -> dict[str, Any]:

@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from services.orders.application import OrdersApplication
+from shared.http.auth import requires
 
 
 def orders_router(reader: Callable[[str], OrdersApplication]) -> APIRouter:
     """`reader(order_id)`: the application reading the log that holds the order (any replica serves any order)."""
-    router = APIRouter(tags=["orders"])
+    router = APIRouter(tags=["orders"], dependencies=[requires("orders:read")])
 
     @router.get("/orders/{order_id}", summary="An order: status, lines with their counters, shipments, returns")
     async def get_order(order_id: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from services.shipping.application import ShippingApplication
 from services.shipping.entrypoints.logistics_http import Page, PageSize, ShipmentPage
 from services.shipping.read_model import ShipmentReadModel
+from shared.http.auth import requires
 
 
 class ShipmentLineView(BaseModel):
@@ -57,7 +58,7 @@ class NotFound(BaseModel):
 
 def shipping_router(app: ShippingApplication, read_model: ShipmentReadModel | None = None) -> APIRouter:
     """Without a read model only `?order_id=` can be listed (from the event log); with one, any filter."""
-    router = APIRouter(tags=["shipping"])
+    router = APIRouter(tags=["shipping"], dependencies=[requires("shipments:read")])
 
     if read_model is None:
 

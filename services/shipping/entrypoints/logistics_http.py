@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from services.shipping.application import ShippingApplication
 from services.shipping.read_model import MAX_PAGE_SIZE, ShipmentReadModel
 from shared.contracts.envelope import InvalidMessage, parse_message
+from shared.http.auth import requires
 from shared.messaging.application import Delivery
 from shared.messaging.logs import LogSet
 from shared.messaging.subscriptions import Subscription
@@ -109,7 +110,12 @@ def logistics_router(
     router = APIRouter(tags=["logistics"])
     scan_types = {type_: warehouse_scans.payload_types[type_] for type_ in sorted(warehouse_scans.handlers)}
 
-    @router.get("/shipments/late", response_model=ShipmentPage, summary="Promised date passed, not delivered")
+    @router.get(
+        "/shipments/late",
+        response_model=ShipmentPage,
+        summary="Promised date passed, not delivered",
+        dependencies=[requires("shipments:read")],
+    )
     async def late_shipments(page: Page = 1, page_size: PageSize = 50) -> dict[str, Any]:
         return await read_model.late(datetime.now(UTC).date(), page, page_size)
 
@@ -117,6 +123,7 @@ def logistics_router(
         "/shipments/exceptions",
         response_model=ShipmentPage,
         summary="Current carrier status exception, delivery_attempted or returned_to_sender",
+        dependencies=[requires("shipments:read")],
     )
     async def exception_shipments(page: Page = 1, page_size: PageSize = 50) -> dict[str, Any]:
         return await read_model.exceptions(page, page_size)
@@ -125,6 +132,7 @@ def logistics_router(
         "/warehouses/{warehouse}/queue",
         response_model=WarehouseQueue,
         summary="Waiting to be picked, packed, dispatched",
+        dependencies=[requires("queues:read")],
     )
     async def warehouse_queue(
         warehouse: Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")],
@@ -143,6 +151,7 @@ def logistics_router(
             422: {"model": Problem, "description": "Not a valid scan; `detail` names the field"},
         },
         summary="A warehouse scan, as on the warehouse.events topic",
+        dependencies=[requires("warehouse:write")],
     )
     async def post_scan(request: Request) -> JSONResponse:
         try:

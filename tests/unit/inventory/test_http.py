@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.inventory.application import InventoryApplication
 from services.inventory.entrypoints.http import inventory_router
 from tests.unit.deliveries import deliver
 from tests.unit.inventory.factories import SKU, delivery, inventory, reservation_requested, stock_received
+from tests.unit.protected_api import client_for as protected_client
 
 
 def client_for(app: InventoryApplication) -> TestClient:
-    api = FastAPI()
-    api.include_router(inventory_router(app))
-    return TestClient(api)
+    return protected_client(inventory_router(app), role="logistics")
 
 
 def test_stock_of_a_sku_per_warehouse_and_in_total() -> None:

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.orders.application import OrdersApplication
 from services.orders.entrypoints.http import orders_router
 from tests.unit.deliveries import deliver
 from tests.unit.orders import factories as f
+from tests.unit.protected_api import client_for
 
 
 def client(app: OrdersApplication) -> TestClient:
-    http = FastAPI()
-    http.include_router(orders_router(lambda order_id: app))
-    return TestClient(http)
+    return client_for(orders_router(lambda order_id: app), role="support_agent")
 
 
 def test_an_order_is_served_with_its_status_lines_and_totals(app: OrdersApplication) -> None:

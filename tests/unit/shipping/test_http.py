@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.shipping.application import ShippingApplication
 from services.shipping.entrypoints.http import shipping_router
 from tests.unit.deliveries import deliver
+from tests.unit.protected_api import client_for
 from tests.unit.shipping import factories as f
 
 
 @pytest.fixture
 def client(dispatched_app: ShippingApplication) -> TestClient:
     deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("in_transit"), f.at(1, 20))
-    http = FastAPI()
-    http.include_router(shipping_router(dispatched_app))
-    return TestClient(http)
+    return client_for(shipping_router(dispatched_app), role="logistics")
 
 
 def test_a_shipment_is_shown_with_its_steps_and_tracking(client: TestClient) -> None:
