@@ -11,6 +11,7 @@ from cli import client
 from cli.output import console
 
 app = typer.Typer(help="Support cases (customer_service).", no_args_is_help=True)
+ROLE = "support_agent"
 
 
 class Category(StrEnum):
@@ -21,19 +22,15 @@ class Category(StrEnum):
     other = "other"
 
 
-Agent = Annotated[str, typer.Option("--agent", help="Your agent id")]
-
-
 @app.command("open")
 def open_case(
     order_id: Annotated[str, typer.Argument(help="The order the case is about")],
     category: Annotated[Category, typer.Option(help="What the case is about")],
     summary: Annotated[str, typer.Option(help="What the customer reported")],
-    agent: Agent,
 ) -> None:
-    """Open a case on an order."""
-    body = {"category": category.value, "summary": summary, "agent_id": agent}
-    opened = client.post(client.CUSTOMER_SERVICE, f"/orders/{order_id}/cases", body)
+    """Open a case on an order (you, the token's subject, are recorded as the agent)."""
+    body = {"category": category.value, "summary": summary}
+    opened = client.post(client.CUSTOMER_SERVICE, f"/orders/{order_id}/cases", body, role=ROLE)
     console().print(f"Opened case [bold]{_case_id(opened)}[/] on order {order_id} ({category.value})")
 
 
@@ -41,10 +38,9 @@ def open_case(
 def note(
     case_id: Annotated[str, typer.Argument(help="The case id")],
     text: Annotated[str, typer.Option(help="The note")],
-    agent: Agent,
 ) -> None:
     """Add a note to a case."""
-    client.post(client.CUSTOMER_SERVICE, f"/cases/{case_id}/notes", {"note": text, "agent_id": agent})
+    client.post(client.CUSTOMER_SERVICE, f"/cases/{case_id}/notes", {"note": text}, role=ROLE)
     console().print(f"Noted on case [bold]{case_id}[/]")
 
 
@@ -52,10 +48,9 @@ def note(
 def resolve(
     case_id: Annotated[str, typer.Argument(help="The case id")],
     outcome: Annotated[str, typer.Option(help="How it was resolved")],
-    agent: Agent,
 ) -> None:
     """Resolve a case."""
-    client.post(client.CUSTOMER_SERVICE, f"/cases/{case_id}/resolve", {"outcome": outcome, "agent_id": agent})
+    client.post(client.CUSTOMER_SERVICE, f"/cases/{case_id}/resolve", {"outcome": outcome}, role=ROLE)
     console().print(f"Resolved case [bold]{case_id}[/]: {outcome}")
 
 

@@ -1,4 +1,8 @@
-"""HTTP calls to the services, with base URLs from the environment and errors as one readable line."""
+"""HTTP calls to the services, with base URLs from the environment and errors as one readable line.
+
+Every call carries a bearer token: `FULFILLMENT_TOKEN` when set, else (dev profile) one minted for the role the
+command needs (cli/tokens.py), with subject `FULFILLMENT_SUBJECT` or `dev-<role>`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 import httpx
 
 from cli.output import fail
+from cli.tokens import TokenRefused, token_for
 
 
 @dataclass(frozen=True)
@@ -30,24 +35,33 @@ CUSTOMER_SERVICE = Service("customer_service", "CUSTOMER_SERVICE_URL", "http://1
 TIMEOUT_S = 10.0
 
 
-def get(service: Service, path: str, params: dict[str, Any] | None = None) -> Any:
+def get(service: Service, path: str, params: dict[str, Any] | None = None, *, role: str) -> Any:
     # Options left out on the command line are not sent: the service applies its own defaults.
     query = {key: value for key, value in (params or {}).items() if value is not None}
-    return _request(service, "GET", path, params=query)
+    return _request(service, "GET", path, role, params=query)
 
 
-def post(service: Service, path: str, body: dict[str, Any] | None = None) -> Any:
-    return _request(service, "POST", path, json=body or {})
+def post(service: Service, path: str, body: dict[str, Any] | None = None, *, role: str) -> Any:
+    return _request(service, "POST", path, role, json=body or {})
 
 
-def _request(service: Service, method: str, path: str, **options: Any) -> Any:
+def _request(service: Service, method: str, path: str, role: str, **options: Any) -> Any:
     url = service.base_url + path
     try:
-        response = httpx.request(method, url, timeout=TIMEOUT_S, **options)
+        headers = {"Authorization": f"Bearer {token_for(role)}"}
+    except TokenRefused as refused:
+        fail(f"no token for {method} {path}: set FULFILLMENT_TOKEN ({refused})")
+    try:
+        response = httpx.request(method, url, timeout=TIMEOUT_S, headers=headers, **options)
     except httpx.TransportError as error:
         fail(
             f"{service.name} does not answer at {service.base_url} "
             f"({type(error).__name__}); check {service.url_variable}"
+        )
+    if response.status_code in (401, 403):
+        fail(
+            f"{service.name} refused {method} {path} ({response.status_code}): {_detail(response)}; "
+            f"a token with the {role} role is needed (FULFILLMENT_TOKEN)"
         )
     if response.status_code >= 400:
         fail(f"{service.name} refused {method} {path} ({response.status_code}): {_detail(response)}")

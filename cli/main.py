@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from cli import cases, orders, projections, shipments
+from cli import auth, cases, orders, projections, shipments
 
 app = typer.Typer(
     name="fulfillment",
     help="Order fulfillment for people. Services are found through ORDERS_URL, INVENTORY_URL, SHIPPING_URL and "
-    "CUSTOMER_SERVICE_URL (default http://127.0.0.1:8001 to 8004).",
+    "CUSTOMER_SERVICE_URL (default http://127.0.0.1:8001 to 8004); the bearer token from FULFILLMENT_TOKEN, else one "
+    "minted for the dev profile (`fulfillment auth token`).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -17,6 +18,7 @@ app.add_typer(orders.app, name="order")
 app.add_typer(shipments.app, name="shipments")
 app.add_typer(cases.app, name="case")
 app.add_typer(projections.app, name="projections")
+app.add_typer(auth.app, name="auth")
 
 if __name__ == "__main__":
     app()

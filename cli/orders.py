@@ -20,7 +20,7 @@ SEARCH_COLUMNS = [("Order", "order_id"), ("Status", "status"), ("Customer", "cus
 @app.command("show")
 def show(order_id: Annotated[str, typer.Argument(help="The storefront's order id, e.g. SO-100045")]) -> None:
     """The order's timeline across every service."""
-    history = client.get(client.CUSTOMER_SERVICE, f"/orders/{order_id}/history")
+    history = client.get(client.CUSTOMER_SERVICE, f"/orders/{order_id}/history", role="support_agent")
     out = console()
     out.print(
         f"[bold]{history.get('order_id', order_id)}[/]  status [bold]{history.get('status', '?')}[/]"
@@ -52,7 +52,7 @@ def search(
         "placed_to": placed_to.isoformat() if placed_to else None,
         "page": page,
     }
-    found = client.get(client.CUSTOMER_SERVICE, "/orders", params)
+    found = client.get(client.CUSTOMER_SERVICE, "/orders", params, role="support_agent")
     items: list[dict[str, Any]] = found.get("items", [])
     view = table("Orders", _search_columns(items), items)
     view.caption = page_caption(found)

@@ -23,7 +23,7 @@ def rebuild(
     timeout: Annotated[float, typer.Option(min=1, help="Give up waiting after this many seconds")] = 3600,
 ) -> None:
     """Start a rebuild and follow it until it finishes."""
-    started = client.post(client.CUSTOMER_SERVICE, "/projections/rebuild")
+    started = client.post(client.CUSTOMER_SERVICE, "/projections/rebuild", role="admin")
     rebuild_id = str(started.get("rebuild_id", ""))
     if not rebuild_id:
         fail("customer_service did not say which rebuild it started (no rebuild_id)")
@@ -39,7 +39,9 @@ def rebuild(
     with Progress(*columns, console=out) as progress:
         task = progress.add_task("rebuild", total=None, rate=0.0)
         while True:
-            state: dict[str, Any] = client.get(client.CUSTOMER_SERVICE, f"/projections/rebuild/{rebuild_id}")
+            state: dict[str, Any] = client.get(
+                client.CUSTOMER_SERVICE, f"/projections/rebuild/{rebuild_id}", role="admin"
+            )
             progress.update(
                 task,
                 completed=int(state.get("processed") or 0),

@@ -39,7 +39,7 @@ def exceptions(page: Page = 1, page_size: PageSize = 50) -> None:
 
 
 def _show(title: str, path: str, page: int, page_size: int) -> None:
-    found = client.get(client.SHIPPING, path, {"page": page, "page_size": page_size})
+    found = client.get(client.SHIPPING, path, {"page": page, "page_size": page_size}, role="logistics")
     view = table(title, COLUMNS, found.get("items", []))
     view.caption = page_caption(found)
     console().print(view)

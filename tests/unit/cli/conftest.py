@@ -19,6 +19,7 @@ def stub_server() -> Iterator[Stub]:
 def stub(stub_server: Stub) -> Stub:
     stub_server.requests.clear()
     stub_server.rebuild_states.clear()
+    stub_server.authorizations.clear()
     return stub_server
 
 

@@ -48,6 +48,8 @@ class Stub:
     requests: list[tuple[str, str, dict[str, Any], Any]] = field(default_factory=list)
     # Progress answers of the rebuild, one per poll; the last one repeats.
     rebuild_states: list[dict[str, Any]] = field(default_factory=list)
+    # The Authorization header of each request, by path (the CLI must send one).
+    authorizations: dict[str, str | None] = field(default_factory=dict)
 
     def last(self, path: str) -> tuple[dict[str, Any], Any]:
         for _, seen_path, params, body in reversed(self.requests):
@@ -64,6 +66,7 @@ def build(stub: Stub) -> FastAPI:
         raw = await request.body()
         body = json.loads(raw) if raw else None
         stub.requests.append((request.method, request.url.path, dict(request.query_params), body))
+        stub.authorizations[request.url.path] = request.headers.get("authorization")
         return await call_next(request)
 
     @api.get("/shipments/late")
