@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import EnvType
 
 from services.inventory.domain.allocation import Line, allocate_line, merge_lines, plan_reservation
-from services.inventory.domain.reservation import Reservation, ReturnRecord
+from services.inventory.domain.reservation import NotReturnable, Reservation, ReturnedUnits
 from services.inventory.domain.sku_stock import SkuStock
 from services.inventory.domain.stock_item import StockItem
 from shared.contracts.envelope import InvalidMessage
@@ -128,21 +128,24 @@ class InventoryApplication(ServiceApplication):
 
     def receive_return(self, payload: ReturnReceivedV1) -> None:
         work = _Work(self)
-        reservation = work.reservation(payload.order_id)
-        returned: dict[str, ReturnRecord] = {}
-        for index, line in enumerate(payload.lines):
-            if line.sku not in returned:
-                warehouse = reservation.shipped_from(line.sku) or self._fallback_warehouse(work, line.sku, index)
-                returned[line.sku] = ReturnRecord(sku=line.sku, warehouse=warehouse, resellable=0, damaged=0)
-            returned[line.sku][line.condition] += line.quantity
-        for record in returned.values():
+        reservation = work.existing_reservation(payload.order_id)
+        if reservation is None or not reservation.shipments:
+            # Inventory never shipped anything for this order, so nothing of it can come back; and no reservation
+            # is opened for it (a phantom one answered GET /reservations/<unknown> with 200).
+            raise InvalidMessage(f"data.order_id: no shipment of order {payload.order_id!r}: nothing to return")
+        try:
+            returned = reservation.plan_return(
+                ReturnedUnits(line.sku, line.quantity, line.condition) for line in payload.lines
+            )
+        except NotReturnable as refusal:
+            raise InvalidMessage(f"data.lines.{refusal.line}.{refusal.field}: {refusal.reason}") from None
+        for record in returned:
             work.stock_item(record["sku"], record["warehouse"]).restock(
                 payload.order_id, record["resellable"], record["damaged"]
             )
-        reservation.record_return(list(returned.values()))
-        for record in returned.values():
-            if record["resellable"]:
-                self._fill_backorders(work, record["sku"])
+        reservation.record_return(returned)
+        for sku in sorted({record["sku"] for record in returned if record["resellable"]}):
+            self._fill_backorders(work, sku)
         self._save(work)
 
     # Queries
@@ -195,13 +198,6 @@ class InventoryApplication(ServiceApplication):
                 work.stock_item(sku, allocation.warehouse).allocate(oldest["order_id"], allocation.quantity)
             stock.fill_backorder(oldest["order_id"])
             work.reservation(oldest["order_id"]).fill_backorder(allocations)
-
-    def _fallback_warehouse(self, work: _Work, sku: str, index: int) -> str:
-        """For a return inventory cannot trace to a shipment: the first warehouse the sku was stocked in."""
-        stock = work.existing_sku_stock(sku)
-        if stock is None or not stock.warehouses:
-            raise InvalidMessage(f"data.lines.{index}.sku: sku {sku!r} was never stocked")
-        return stock.warehouses[0]
 
     def _save(self, work: _Work) -> None:
         for sku in work.skus_with_changed_stock():

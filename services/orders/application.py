@@ -97,11 +97,10 @@ class OrdersApplication(ServiceApplication):
         if return_id is None:
             # Goods came back without an open authorization: inventory has restocked them; nothing to refund.
             return
-            return
         authorization: ReturnAuthorization = self.find(ReturnAuthorization.create_id(return_id))
         refund = order.receive_return(return_id, returned)
         authorization.receive(dict(+resellable), dict(+damaged))
-        authorization.refund(refund, order.currency, order.payment_reference)
+        authorization.refund(refund.amount, order.currency, order.payment_reference, capped=refund.capped)
         self.stage(order, authorization)
 
     # Shipping.
@@ -219,6 +218,7 @@ class OrdersApplication(ServiceApplication):
                     "resellable": _lines(authorization.resellable),
                     "damaged": _lines(authorization.damaged),
                     "refund_amount": None if authorization.refund_amount is None else str(authorization.refund_amount),
+                    "refund_capped": authorization.refund_capped,
                     "requested_at": authorization.created_on.isoformat(),
                 }
             )

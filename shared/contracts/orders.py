@@ -118,6 +118,9 @@ class RefundIssuedV1(Contract):
     amount: Decimal
     currency: str
     payment_reference: str
+    # Refunds of an order never exceed its captured payment: when the returned units are worth more than is
+    # left of it, `amount` is what is left and this says why (for finance to decide on the rest).
+    capped: str | None = None
 
 
 class OrderStatusChangedV1(Contract):

@@ -6,19 +6,12 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 import pycountry
-from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.contracts.envelope import Contract, IsoDate, OrderId, Quantity, Sku
+from shared.contracts.money import MoneyText, amount_problem, is_known_currency
 
-
-def _decimal_string(value: object) -> object:
-    # Floats lose cents; CONTRACT.md sends money as decimal strings.
-    if not isinstance(value, str):
-        raise ValueError('money must be a decimal string such as "19.90"')
-    return value
-
-
-Money = Annotated[Decimal, BeforeValidator(_decimal_string), Field(ge=0, max_digits=14, decimal_places=2)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -30,8 +23,8 @@ def _country(code: str) -> str:
 
 
 def _currency(code: str) -> str:
-    if len(code) != 3 or code != code.upper() or pycountry.currencies.get(alpha_3=code) is None:
-        raise ValueError(f"unknown currency {code!r}; expected ISO 4217 such as 'EUR'")
+    if not is_known_currency(code):
+        raise ValueError(f"unknown currency {code!r}; expected an ISO 4217 currency code such as 'EUR'")
     return code
 
 
@@ -53,12 +46,12 @@ class Address(Contract):
 class OrderLine(Contract):
     sku: Sku
     quantity: Quantity
-    unit_price: Money
+    unit_price: MoneyText
 
 
 class Payment(Contract):
     reference: Text
-    amount: Money
+    amount: MoneyText
     status: Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
 
@@ -80,6 +73,52 @@ class OrderPlacedV1(Contract):
         if duplicates:
             raise ValueError(f"lines: each sku at most once, repeated: {', '.join(duplicates)}")
         return self
+
+    @model_validator(mode="after")
+    def _money_adds_up(self) -> OrderPlacedV1:
+        """Every price is a price in the order's currency, and the payment is exactly what the lines cost.
+
+        The contract has no shipping fee, tax or discount fields: unit prices are what the customer pays per
+        unit (tax included, shipping included or free), so the payment covers the lines and nothing else.
+        """
+        problems: list[tuple[tuple[str | int, ...], str, object]] = []
+        for index, line in enumerate(self.lines):
+            problem = amount_problem(line.unit_price, self.currency)
+            if line.unit_price <= 0:
+                problem = f"{line.unit_price} is not a price: a unit price must be above 0"
+            if problem:
+                problems.append((("lines", index, "unit_price"), problem, str(line.unit_price)))
+        total = self.total
+        if not problems:
+            problem = amount_problem(total, self.currency)
+            if problem:
+                problems.append((("lines",), f"the order total {problem}", len(self.lines)))
+            elif (problem := amount_problem(self.payment.amount, self.currency)) is not None:
+                problems.append((("payment", "amount"), problem, str(self.payment.amount)))
+            elif self.payment.amount != total:
+                problems.append(
+                    (
+                        ("payment", "amount"),
+                        f"{self.payment.amount} {self.currency} paid, but the lines cost {total} {self.currency} "
+                        "(the sum of quantity times unit_price; shipping and tax are part of the unit prices)",
+                        str(self.payment.amount),
+                    )
+                )
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("money", "{message}", {"message": message}), loc=loc, input=value
+                    )
+                    for loc, message, value in problems
+                ],
+            )
+        return self
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.unit_price * line.quantity for line in self.lines), Decimal("0"))
 
 
 class OrderCancellationRequestedV1(Contract):

@@ -4,7 +4,8 @@ where (returns go back there), and whether it was released."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypedDict
+from dataclasses import dataclass
+from typing import Literal, TypedDict
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -31,6 +32,15 @@ class ReturnRecord(TypedDict):
     damaged: int
 
 
+@dataclass(frozen=True)
+class ReturnedUnits:
+    """One line of what the warehouse received back: `quantity` units of `sku` in one condition."""
+
+    sku: str
+    quantity: int
+    condition: Literal["resellable", "damaged"]
+
+
 class ReservationError(Exception):
     pass
 
@@ -41,6 +51,18 @@ class AlreadyRequested(ReservationError):
 
 class AlreadyReleased(ReservationError):
     pass
+
+
+class NotReturnable(ReservationError):
+    """Goods can come back only for what shipped for the order and has not come back already.
+
+    `line` is the index of the returned line that went beyond it, `field` the part of that line at fault."""
+
+    def __init__(self, line: int, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.field = field
+        self.reason = reason
 
 
 class Reservation(Aggregate):
@@ -97,18 +119,54 @@ class Reservation(Aggregate):
         self.backorders: list[LineRecord] = []
         self.shipped: list[AllocationRecord] = []  # in shipping order, so the first warehouse comes first
         self.shipments: list[str] = []
+        self.returned: list[AllocationRecord] = []  # units received back (any condition), per warehouse
         self.requested = False
         self.released = False
 
     def allocated_at(self, sku: str, warehouse: str) -> int:
         return sum(a["quantity"] for a in self.allocations if a["sku"] == sku and a["warehouse"] == warehouse)
 
-    def shipped_from(self, sku: str) -> str | None:
-        """The first warehouse that shipped `sku` for this order."""
-        return next((s["warehouse"] for s in self.shipped if s["sku"] == sku), None)
-
     def has_shipped(self, shipment_id: str) -> bool:
         return shipment_id in self.shipments
+
+    def returnable(self, sku: str) -> dict[str, int]:
+        """Per warehouse it shipped from (first shipped first): units of `sku` shipped and not yet returned."""
+        back = {r["warehouse"]: r["quantity"] for r in self.returned if r["sku"] == sku}
+        shipped = {s["warehouse"]: s["quantity"] - back.get(s["warehouse"], 0) for s in self.shipped if s["sku"] == sku}
+        return {warehouse: quantity for warehouse, quantity in shipped.items() if quantity > 0}
+
+    def plan_return(self, lines: Iterable[ReturnedUnits]) -> list[ReturnRecord]:
+        """Where each returned unit goes back: to a warehouse that shipped it for this order and has not had
+        it back, the first one first. More units than shipped and not yet returned refuses the whole return,
+        so that stock never grows by units that never left (or already came back)."""
+        left: dict[str, dict[str, int]] = {}
+        planned: dict[tuple[str, str], ReturnRecord] = {}
+        for index, line in enumerate(lines):
+            if line.sku not in left:
+                left[line.sku] = self.returnable(line.sku)
+                if not any(s["sku"] == line.sku for s in self.shipped):
+                    raise NotReturnable(index, "sku", f"sku {line.sku!r} was not shipped for order {self.order_id!r}")
+            to_place = line.quantity
+            for warehouse, room in left[line.sku].items():
+                placed = min(room, to_place)
+                if placed == 0:
+                    continue
+                record = planned.setdefault(
+                    (line.sku, warehouse), ReturnRecord(sku=line.sku, warehouse=warehouse, resellable=0, damaged=0)
+                )
+                record[line.condition] += placed
+                left[line.sku][warehouse] -= placed
+                to_place -= placed
+            if to_place > 0:
+                raise NotReturnable(index, "quantity", self._beyond_shipped(line.sku))
+        return list(planned.values())
+
+    def _beyond_shipped(self, sku: str) -> str:
+        shipped = sum(s["quantity"] for s in self.shipped if s["sku"] == sku)
+        back = sum(r["quantity"] for r in self.returned if r["sku"] == sku)
+        return (
+            f"more units of {sku!r} than order {self.order_id!r} can return: {shipped} shipped, {back} already returned"
+        )
 
     # Commands
 
@@ -196,7 +254,13 @@ class Reservation(Aggregate):
 
     @event(ReturnRestocked)
     def _record_return(self, order_id: str, lines: list[ReturnRecord]) -> None:
-        pass  # the stock items hold the units; the order's record is the event itself
+        back = [
+            AllocationRecord(
+                sku=line["sku"], warehouse=line["warehouse"], quantity=line["resellable"] + line["damaged"]
+            )
+            for line in lines
+        ]
+        self.returned = _merged(self.returned, back)
 
 
 def _line_records(lines: Iterable[Line]) -> list[LineRecord]:

@@ -159,6 +159,7 @@ def _return_message(event: ReturnAuthorization.Event) -> Published | None:
                     amount=event.amount,
                     currency=event.currency,
                     payment_reference=event.payment_reference,
+                    capped=event.capped,
                 ),
             )
     return None

@@ -21,6 +21,7 @@ from services.orders.domain.order_lines import (
     Line,
     OrderShipment,
     PricedLine,
+    Refund,
     display_status,
 )
 
@@ -105,6 +106,9 @@ class Order(Aggregate):
         return_id: str
         returned: dict[str, int]
         refund_amount: Decimal
+        # Why the refund is less than the returned units are worth (the captured payment ran out); None when
+        # it is not. A default, so that events stored before the cap existed still load.
+        refund_capped: str | None = None
 
     class StatusChanged(Event):
         status: str
@@ -276,7 +280,7 @@ class Order(Aggregate):
         if any(shipment.state in DISPATCHED for shipment in self.shipments.values()):
             self._refuse_cancellation(reason=reason, refusal=ALREADY_DISPATCHED, requested_by=requested_by)
             return
-        refund = self.payment_amount if self.payment_status == "captured" else Decimal("0")
+        refund = self.refundable if self.payment_status == "captured" else Decimal("0")
         self._cancel(reason=reason, requested_by=requested_by, refund_amount=refund, currency=self.currency)
         self._note_status()
 
@@ -307,16 +311,35 @@ class Order(Aggregate):
         touching = [return_id for return_id, held in self.open_returns.items() if skus & held.keys()]
         return next(iter(covering + touching), None)
 
-    def receive_return(self, return_id: str, returned: dict[str, int]) -> Decimal:
+    @property
+    def refundable(self) -> Decimal:
+        """What is left of the captured payment to give back: refunds together never exceed it."""
+        return max(self.payment_amount - self.refunded_total, Decimal("0"))
+
+    def receive_return(self, return_id: str, returned: dict[str, int]) -> Refund:
         """Counts the units that came back under `return_id`; returns the refund they earn.
 
         Every returned unit is refunded at the order's unit price, resellable or damaged (the customer did
-        return it), capped at what the authorization allowed.
+        return it), for at most the units the authorization allowed, and never for more than is left of the
+        captured payment. An order placed before payments had to match their lines (one that paid 0.01 for
+        9.90 of goods) is refunded what is left of its payment, not what its lines say, with the reason on
+        record: giving the rest back is a finance decision, not the system's.
         """
         held = self.open_returns[return_id]
         counted = {sku: min(quantity, held[sku]) for sku, quantity in returned.items() if sku in held}
-        refund = sum((self.lines[sku].unit_price * quantity for sku, quantity in counted.items()), Decimal("0"))
-        self._receive_return(return_id=return_id, returned=counted, refund_amount=refund)
+        due = sum((self.lines[sku].unit_price * quantity for sku, quantity in counted.items()), Decimal("0"))
+        refund = Refund(amount=due)
+        if due > self.refundable:
+            refund = Refund(
+                amount=self.refundable,
+                capped=(
+                    f"{due} {self.currency} due for the returned units, but only {self.refundable} {self.currency} "
+                    f"of the {self.payment_amount} {self.currency} captured is left to refund"
+                ),
+            )
+        self._receive_return(
+            return_id=return_id, returned=counted, refund_amount=refund.amount, refund_capped=refund.capped
+        )
         self._note_status()
         return refund
 
@@ -390,7 +413,9 @@ class Order(Aggregate):
             self.open_returns[return_id] = dict(quantities)
 
     @event(ReturnReceived)
-    def _receive_return(self, return_id: str, returned: dict[str, int], refund_amount: Decimal) -> None:
+    def _receive_return(
+        self, return_id: str, returned: dict[str, int], refund_amount: Decimal, refund_capped: str | None
+    ) -> None:
         del self.open_returns[return_id]
         for sku, quantity in returned.items():
             self.lines[sku].returned += quantity

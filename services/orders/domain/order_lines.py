@@ -38,6 +38,14 @@ class Line:
     refunded: int = 0
 
 
+@dataclass(frozen=True)
+class Refund:
+    """What a received return gives back, and why it is less than the units are worth, if it is."""
+
+    amount: Decimal
+    capped: str | None = None
+
+
 @dataclass
 class OrderShipment:
     """A shipment the order requested: requested → dispatched → delivered | returned_to_sender, or cancelled."""

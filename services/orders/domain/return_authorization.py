@@ -40,6 +40,8 @@ class ReturnAuthorization(Aggregate):
         amount: Decimal
         currency: str
         payment_reference: str
+        # Why `amount` is less than the returned units are worth; a default so that older events still load.
+        capped: str | None = None
 
     @staticmethod
     def create_id(return_id: str) -> UUID:
@@ -65,6 +67,7 @@ class ReturnAuthorization(Aggregate):
         self.resellable: dict[str, int] = {}
         self.damaged: dict[str, int] = {}
         self.refund_amount: Decimal | None = None
+        self.refund_capped: str | None = None
 
     def trigger_event(self, event_class: type[CanMutateAggregate[UUID]], **kwargs: Any) -> None:
         super().trigger_event(event_class, order_id=self.order_id, return_id=self.return_id, **kwargs)
@@ -73,9 +76,9 @@ class ReturnAuthorization(Aggregate):
         self.check_state("approved")
         self._receive(resellable=resellable, damaged=damaged)
 
-    def refund(self, amount: Decimal, currency: str, payment_reference: str) -> None:
+    def refund(self, amount: Decimal, currency: str, payment_reference: str, capped: str | None = None) -> None:
         self.check_state("received")
-        self._refund(amount=amount, currency=currency, payment_reference=payment_reference)
+        self._refund(amount=amount, currency=currency, payment_reference=payment_reference, capped=capped)
 
     def check_state(self, expected: str) -> None:
         if self.state != expected:
@@ -88,6 +91,7 @@ class ReturnAuthorization(Aggregate):
         self.state = "received"
 
     @event(Refunded)
-    def _refund(self, amount: Decimal, currency: str, payment_reference: str) -> None:
+    def _refund(self, amount: Decimal, currency: str, payment_reference: str, capped: str | None) -> None:
         self.refund_amount = amount
+        self.refund_capped = capped
         self.state = "refunded"

@@ -130,30 +130,6 @@ def test_resellable_returns_go_back_on_hand_where_they_shipped_from_damaged_do_n
     }
 
 
-def test_a_return_for_an_unknown_order_goes_to_the_first_warehouse_holding_the_sku() -> None:
-    app = inventory()
-    deliver(app.receive_stock, delivery(), stock_received("OPO-1", 1))
-    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 1))
-
-    deliver(app.receive_return, delivery(), return_received("SO-OLD", (SKU, 2, "resellable")))
-
-    assert levels(app.get_stock(SKU), "OPO-1") == (3, 0, 3)
-    assert [m.key for m in published(app, "ReturnRestocked")] == ["SO-OLD"]
-
-
-def test_a_return_of_a_sku_never_stocked_is_invalid_and_changes_nothing() -> None:
-    app = inventory()
-    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 1))
-
-    with pytest.raises(InvalidMessage, match=r"^data\.lines\.1\.sku"):
-        deliver(
-            app.receive_return, delivery(), return_received("SO-1", (SKU, 1, "resellable"), (OTHER_SKU, 1, "damaged"))
-        )
-
-    assert levels(app.get_stock(SKU), "LIS-1") == (1, 0, 1)
-    assert app.get_reservation("SO-1") is None
-
-
 def test_low_stock_is_reported_once_per_crossing() -> None:
     app = inventory(low_stock_threshold=5)
     deliver(app.receive_stock, delivery(), stock_received("LIS-1", 6))

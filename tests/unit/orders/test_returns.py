@@ -66,6 +66,7 @@ def test_a_received_return_is_refunded_for_resellable_and_damaged_units_alike(ap
             "amount": "39.80",
             "currency": "EUR",
             "payment_reference": "pi_3Pq",
+            "capped": None,
         }
     ]
 
