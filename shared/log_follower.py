@@ -42,8 +42,8 @@ class LogFollower(ABC):
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @abstractmethod
-    async def handle(self, events: list[Any]) -> None:
-        """Do this follower's work for a batch of domain events, in log order."""
+    async def handle(self, events: list[Any], last_id: int) -> None:
+        """Do this follower's work for a batch of domain events, in log order, up to notification `last_id`."""
 
     async def after_batch(self, notifications: int) -> None:  # noqa: B027 - optional hook
         """Called once a batch is handled and its position saved."""
@@ -57,6 +57,10 @@ class LogFollower(ABC):
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     def wake(self) -> None:
         """Something was stored: look now rather than at the next poll. Safe from any thread."""
@@ -82,7 +86,7 @@ class LogFollower(ABC):
         )
         if not notifications:
             return False
-        await self.handle([self.app.mapper.to_domain_event(n) for n in notifications])
+        await self.handle([self.app.mapper.to_domain_event(n) for n in notifications], notifications[-1].id)
         self.position = notifications[-1].id
         await self.positions.update_one({"_id": self.name}, {"$set": {"position": self.position}}, upsert=True)
         await self.after_batch(len(notifications))

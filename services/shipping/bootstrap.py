@@ -10,7 +10,7 @@ from services.shipping.config import ShippingSettings
 from services.shipping.entrypoints.http import shipping_router
 from services.shipping.entrypoints.logistics_http import logistics_router
 from services.shipping.policies import subscriptions
-from services.shipping.read_model import ShipmentReadModel
+from services.shipping.read_model import ShipmentProjection, ShipmentReadModel
 from shared.contracts.topics import WAREHOUSE_EVENTS
 from shared.projections import ProjectionRunner
 from shared.runtime import ServiceRuntime, create_http_app
@@ -28,8 +28,11 @@ def create_shipping_app(settings: ShippingSettings) -> FastAPI:
     database = runtime.mongo[runtime.database]
     read_model = ShipmentReadModel(database["shipment_summaries"], database["open_shipments"])
     runtime.collections += ["shipment_summaries", "open_shipments", "projection_positions"]
-    projection = ProjectionRunner("shipment_summaries", app, read_model.apply, database["projection_positions"])
-    runtime.on_start.append(projection.start)
+    projection = ProjectionRunner(
+        "shipment_summaries", app, ShipmentProjection(read_model), database["projection_positions"]
+    )
+    # Run by the log's owner only: one writer, which keeps the summaries it wrote in memory.
+    logs.workers[0].also.append(projection)
     runtime.on_stop.append(projection.stop)
     # Whatever stored it (a Kafka message or an HTTP scan), the read model looks now.
     logs.writer().call_after_store(projection.wake)

@@ -1,23 +1,27 @@
 """The logistics read model: one summary document per shipment, folded from the shipping event log.
 
-Event-sourced shipments cannot be listed by status, so the `ProjectionRunner` (shared/projections.py) feeds
-each event of the service's own log to `ShipmentReadModel.apply`, which keeps two collections:
+Event-sourced shipments cannot be listed by status, so a `ProjectionRunner` (shared/projections.py), run by
+the process that owns the shipping log, feeds batches of the log's events to `ShipmentProjection`, which keeps
+two collections:
 - `shipment_summaries`: every shipment, for `GET /shipments?status=&warehouse=&carrier=`;
 - `open_shipments`: the same documents for shipments not delivered and not cancelled. FerretDB v1 filters
   only `_id` in the database and scans everything else, so the work queues (late, exceptions, warehouse)
   scan this small, bounded set instead of every shipment ever made.
 
-Idempotent: each summary carries the shipment's `version`; an event at or below it is skipped, and writes
-are compare-and-set on the version read, so a replayed batch or a second replica changes nothing.
+Idempotent: each summary carries the shipment's `version` and an event at or below it is skipped, so a
+replayed batch changes nothing. A batch costs three writes (queue in, queue out, summaries), whatever its size.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import WriteError
 
 from services.shipping.domain.shipment import CANCELLED, DELIVERED, PACKED, PICKED, REQUESTED, Shipment
 
@@ -100,39 +104,103 @@ def public(document: Document) -> Document:
     return {key: value for key, value in document.items() if key != "_id"}
 
 
+class SummaryStore(Protocol):
+    """Where the summaries and the open-shipment queue live (MongoDB in the service)."""
+
+    async def load(self, shipment_ids: Sequence[str]) -> dict[str, Document]:
+        """The stored summaries of those of `shipment_ids` that have one."""
+
+    async def save(self, summaries: Sequence[Document], still_open: Sequence[Document], closed: Sequence[str]) -> None:
+        """Write the queue (`still_open` in it, `closed` out of it), then the summaries."""
+
+
+class ShipmentProjection:
+    """Folds batches of the log's events into summaries, for the one process that owns the log.
+
+    Being the only writer, it keeps the summaries it wrote in memory (a bounded set: closed shipments leave it)
+    and reads the store only for a shipment it does not hold. Writes are keyed by `_id` alone: FerretDB v1
+    evaluates any other filter by decoding the whole collection, which made every versioned write O(shipments).
+
+    Repeating a batch is harmless: an event at or below a summary's version changes nothing. Only a batch the
+    runner marks `replaying` can repeat what was applied, so only then is a shipment created in the batch looked
+    up before it is written.
+    """
+
+    def __init__(self, store: SummaryStore, remember: int = 20_000) -> None:
+        self.store = store
+        self.remember = remember
+        self._known: OrderedDict[str, Document] = OrderedDict()
+
+    def reset(self) -> None:
+        """Reading the log again from its saved position (a start, a new owner, a retry): trust nothing held."""
+        self._known.clear()
+
+    async def apply_batch(self, events: Sequence[Any], replaying: bool) -> None:
+        shipment_events = [e for e in events if isinstance(e, Shipment.Event)]
+        if not shipment_events:
+            return
+        current = await self._current(shipment_events, replaying)
+        changed: dict[str, Document] = {}
+        replayed: set[str] = set()
+        for event in shipment_events:
+            shipment_id = _shipment_id(event)
+            summary = fold(changed.get(shipment_id) or current.get(shipment_id), event)
+            if summary is not None:
+                changed[shipment_id] = summary
+            elif shipment_id in current:
+                replayed.add(shipment_id)  # a crash may have come between the queue's write and the summary's
+        queued = [*changed.values(), *(current[i] for i in replayed - changed.keys())]
+        await self.store.save(
+            list(changed.values()),
+            [summary for summary in queued if is_open(summary)],
+            [summary["_id"] for summary in queued if not is_open(summary)],
+        )
+        self._remember(changed.values())
+
+    async def _current(self, events: Sequence[Any], replaying: bool) -> dict[str, Document]:
+        first: dict[str, Any] = {}
+        for event in events:
+            first.setdefault(_shipment_id(event), event)
+        held = {i: self._known[i] for i in first if i in self._known}
+        missing = [
+            i for i, event in first.items()
+            if i not in held and (replaying or not isinstance(event, Shipment.Created))
+        ]  # fmt: skip
+        return {**held, **(await self.store.load(missing) if missing else {})}
+
+    def _remember(self, summaries: Iterable[Document]) -> None:
+        for summary in summaries:
+            shipment_id = summary["_id"]
+            if is_open(summary):
+                self._known[shipment_id] = summary
+                self._known.move_to_end(shipment_id)
+            else:
+                self._known.pop(shipment_id, None)
+        while len(self._known) > self.remember:
+            self._known.popitem(last=False)
+
+
+def _shipment_id(event: Any) -> str:
+    shipment_id: str = getattr(event, "shipment_id")  # every Shipment event carries it  # noqa: B009
+    return shipment_id
+
+
 class ShipmentReadModel:
+    """The collections: written by the projection, read by the logistics API (any replica)."""
+
     def __init__(self, summaries: AsyncCollection[Document], open_shipments: AsyncCollection[Document]) -> None:
         self.summaries = summaries
         self.open_shipments = open_shipments
 
-    async def apply(self, event: Any) -> None:
-        if not isinstance(event, Shipment.Event):
-            return  # index and inbox events: nothing to show
-        shipment_id: str = getattr(event, "shipment_id")  # every Shipment event carries it  # noqa: B009
-        current = await self.summaries.find_one({"_id": shipment_id})
-        summary = fold(current, event)
-        if summary is None:
-            if current is not None and int(event.originator_version) <= int(current["version"]):
-                # A replayed tail: a crash may have come between the summary's write and the queue's.
-                await self._sync_queue(current)
-            return
-        if current is None:
-            try:
-                await self.summaries.insert_one(summary)
-            except DuplicateKeyError:
-                return  # another runner got there first
-        else:
-            replaced = await self.summaries.replace_one({"_id": summary["_id"], "version": current["version"]}, summary)
-            if replaced.matched_count == 0:
-                return  # another runner moved it on
-        await self._sync_queue(summary)
+    async def load(self, shipment_ids: Sequence[str]) -> dict[str, Document]:
+        # One `_id` lookup each, concurrently: `_id` equality is the only filter FerretDB serves from its index.
+        found = await asyncio.gather(*(self.summaries.find_one({"_id": i}) for i in shipment_ids))
+        return {document["_id"]: document for document in found if document is not None}
 
-    async def _sync_queue(self, summary: Document) -> None:
-        """`open_shipments` holds exactly the summaries of shipments still open (idempotent)."""
-        if is_open(summary):
-            await self.open_shipments.replace_one({"_id": summary["_id"]}, summary, upsert=True)
-        else:
-            await self.open_shipments.delete_one({"_id": summary["_id"]})
+    async def save(self, summaries: Sequence[Document], still_open: Sequence[Document], closed: Sequence[str]) -> None:
+        await replace_all(self.open_shipments, still_open)
+        await delete_all(self.open_shipments, closed)
+        await replace_all(self.summaries, summaries)
 
     async def shipments(
         self,
@@ -176,3 +244,23 @@ async def _page(
     cursor = collection.find(query).sort(sort).skip((page - 1) * page_size).limit(page_size)
     items = [public(document) async for document in cursor]
     return {"items": items, "page": page, "page_size": page_size, "total": total}
+
+
+async def replace_all(collection: AsyncCollection[Document], documents: Sequence[Document]) -> None:
+    """Upsert whole documents by `_id`, one `update` command for all (one round trip)."""
+    if documents:
+        updates = [{"q": {"_id": d["_id"]}, "u": d, "upsert": True} for d in documents]
+        await _command(collection, {"update": collection.name, "updates": updates})
+
+
+async def delete_all(collection: AsyncCollection[Document], ids: Sequence[str]) -> None:
+    if ids:
+        deletes = [{"q": {"_id": i}, "limit": 1} for i in ids]
+        await _command(collection, {"delete": collection.name, "deletes": deletes})
+
+
+async def _command(collection: AsyncCollection[Document], command: Document) -> None:
+    reply = await collection.database.command(command)
+    errors = reply.get("writeErrors") or []
+    if errors:
+        raise WriteError(str(errors[0].get("errmsg")), errors[0].get("code"), errors[0])

@@ -81,6 +81,17 @@ class LogWorker(Protocol):
         """Called when the log had nothing to do for a while (flush, look for others' writes)."""
 
 
+class OwnerDuty(Protocol):
+    """Work that exactly one process does for a log: the one that owns it (relaying a log only HTTP writes,
+    a projection that keeps what it wrote in memory)."""
+
+    async def assigned(self) -> None: ...
+
+    async def idle(self) -> None: ...
+
+    async def revoked(self) -> None: ...
+
+
 @dataclass
 class _LogState:
     index: int

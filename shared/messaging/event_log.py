@@ -31,7 +31,7 @@ from shared.contracts.topics import Topic
 from shared.eventstore.commitlog import LogMoved
 from shared.eventstore.recorders import MongoApplicationRecorder
 from shared.messaging.application import Delivery, ServiceApplication
-from shared.messaging.consumer import Rejected
+from shared.messaging.consumer import OwnerDuty, Rejected
 from shared.messaging.relay import LogRelay
 from shared.messaging.subscriptions import Subscription
 from shared.telemetry.logs import event_id_var, order_id_var
@@ -121,6 +121,8 @@ class EventLogWorker:
         self.telemetry = telemetry
         self.traces = traces
         self.owned = False
+        # Other work of this log's owner (a projection of the log, say): started and stopped with ownership.
+        self.also: list[OwnerDuty] = []
 
     # LogWorker.
 
@@ -128,6 +130,8 @@ class EventLogWorker:
         await asyncio.to_thread(self._load)
         await self.relay.catch_up()
         self.owned = True
+        for duty in self.also:
+            await duty.assigned()
 
     async def handle(self, records: Sequence[Record]) -> list[Rejected]:
         readable, rejected = self.edge.read_batch(records)
@@ -157,6 +161,8 @@ class EventLogWorker:
 
     async def revoked(self) -> None:
         self.owned = False
+        for duty in self.also:
+            await duty.revoked()
         await self.relay.save_position()
         await asyncio.to_thread(self.app.forget)
         self.app.positions.clear()
@@ -167,6 +173,8 @@ class EventLogWorker:
         if moved:
             await self.relay.catch_up()
         await self.relay.save_position()
+        for duty in self.also:
+            await duty.idle()
 
     def stored_positions(self, group_id: str) -> dict[str, int]:
         prefix = f"{group_id}:"

@@ -12,7 +12,7 @@ from aiokafka import ConsumerRecord
 from opentelemetry.trace import SpanKind
 
 from shared.contracts.envelope import Message
-from shared.messaging.consumer import Rejected
+from shared.messaging.consumer import OwnerDuty, Rejected
 from shared.messaging.event_log import Edge, traceparent_header
 from shared.telemetry.providers import Telemetry
 from shared.telemetry.trace_context import OrderTraces, span_parent
@@ -28,7 +28,7 @@ class ReadModelWorker:
         apply_batch: ApplyBatch,
         telemetry: Telemetry,
         traces: OrderTraces | None = None,
-        also: Sequence[Any] = (),
+        also: Sequence[OwnerDuty] = (),
         on_revoked: Callable[[], None] = lambda: None,
     ) -> None:
         # The read model may cache what it wrote while this process owns the log: told when it stops owning it.

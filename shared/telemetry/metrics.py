@@ -68,8 +68,8 @@ class FulfillmentMetrics:
             yield Observation(self._stuck(), {"service": self.service})
 
     def _observe_store_commands(self, options: CallbackOptions) -> Iterable[Observation]:
-        for command, count in STORE_COMMANDS.snapshot().items():
-            yield Observation(count, {"command": command})
+        for (command, collection), count in STORE_COMMANDS.snapshot().items():
+            yield Observation(count, {"command": command, "collection": collection})
 
     def _observe_lag(self, options: CallbackOptions) -> Iterable[Observation]:
         for (group, topic, partition), lag in list(self._lag.items()):

@@ -1,7 +1,9 @@
-"""Round trips to the store, counted per command name for the whole process (PyMongo command monitoring).
+"""Round trips to the store, counted per command and collection for the whole process (PyMongo command
+monitoring).
 
 The cost of this system on FerretDB is the number of round trips, so it is a metric of its own
-(`fulfillment_store_commands_total{command=...}` at /metrics); the order benchmark divides it by orders.
+(`fulfillment_store_commands_total{command=...,collection=...}` at /metrics); the order benchmark divides it by
+orders, and the collection says which part of a service spends them.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from pymongo import monitoring
 
 class StoreCommandCounter(monitoring.CommandListener):
     def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
+        # CRUD commands name their collection as the command's value ({"find": "orders"}), getMore in a field of
+        # its own; others (ping) have none.
+        target = event.command.get("collection" if event.command_name == "getMore" else event.command_name)
+        collection = target if isinstance(target, str) else ""
         with self._lock:
-            self.counts[event.command_name] += 1
+            self.counts[event.command_name, collection] += 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -27,7 +33,7 @@ class StoreCommandCounter(monitoring.CommandListener):
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
 
-    def snapshot(self) -> dict[str, int]:
+    def snapshot(self) -> dict[tuple[str, str], int]:
         with self._lock:
             return dict(self.counts)
 

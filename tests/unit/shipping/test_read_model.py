@@ -1,96 +1,84 @@
-"""The logistics read model: folding shipment events into summaries, idempotently, fed by the projection runner
-from the in-memory event log. Queries run on MongoDB and are covered by tests/integration/test_logistics.py."""
+"""The logistics read model: folding batches of shipment events into summaries, idempotently, as the projection
+runner feeds them from the event log (here the in-memory one, into the store port kept in dicts). The MongoDB
+side — writes and queries — is covered by tests/integration/test_logistics.py."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import pytest
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from services.shipping.application import ShippingApplication
 from services.shipping.domain.shipment import Shipment
-from services.shipping.read_model import ShipmentReadModel, fold
-from shared.projections import ProjectionRunner
+from services.shipping.read_model import ShipmentProjection, fold
 from tests.unit.deliveries import deliver
 from tests.unit.shipping import factories as f
 
 Document = dict[str, Any]
 
 
-@dataclass
-class Result:
-    matched_count: int
-
-
-class MemoryCollection:
-    """Just the single-document operations the read model and the runner use, matched on equality."""
+class MemorySummaries:
+    """The projection's store port kept in dicts: what the projection writes, and how often it reads."""
 
     def __init__(self) -> None:
         self.documents: dict[str, Document] = {}
+        self.open: dict[str, Document] = {}
+        self.loads = 0
 
-    def _match(self, query: Document) -> Document | None:
-        found = self.documents.get(query["_id"])
-        if found is None or any(found.get(key) != value for key, value in query.items()):
-            return None
-        return found
+    async def load(self, shipment_ids: Sequence[str]) -> dict[str, Document]:
+        self.loads += len(shipment_ids)
+        return {i: dict(self.documents[i]) for i in shipment_ids if i in self.documents}
 
-    async def find_one(self, query: Document) -> Document | None:
-        found = self._match(query)
-        return None if found is None else dict(found)
-
-    async def insert_one(self, document: Document) -> None:
-        if document["_id"] in self.documents:
-            raise DuplicateKeyError("duplicate _id")
-        self.documents[document["_id"]] = dict(document)
-
-    async def replace_one(self, query: Document, document: Document, upsert: bool = False) -> Result:
-        if self._match(query) is None and not upsert:
-            return Result(0)
-        self.documents[query["_id"]] = dict(document)
-        return Result(1)
-
-    async def update_one(self, query: Document, update: Document, upsert: bool = False) -> Result:
-        found = self._match(query)
-        if found is None and not upsert:
-            return Result(0)
-        self.documents[query["_id"]] = {**(found or {"_id": query["_id"]}), **update["$set"]}
-        return Result(1)
-
-    async def delete_one(self, query: Document) -> Result:
-        return Result(0 if self.documents.pop(query["_id"], None) is None else 1)
-
-
-def collection(memory: MemoryCollection) -> AsyncCollection[Document]:
-    return cast(AsyncCollection[Document], memory)
+    async def save(self, summaries: Sequence[Document], still_open: Sequence[Document], closed: Sequence[str]) -> None:
+        self.open.update({d["_id"]: dict(d) for d in still_open})
+        for shipment_id in closed:
+            self.open.pop(shipment_id, None)
+        self.documents.update({d["_id"]: dict(d) for d in summaries})
 
 
 @dataclass
 class Projection:
-    summaries: MemoryCollection
-    open_shipments: MemoryCollection
-    positions: MemoryCollection
-    runner: ProjectionRunner
+    app: ShippingApplication
+    store: MemorySummaries
+    projection: ShipmentProjection
+    position: int = 0
+    replay_upto: int = 0
+
+    @property
+    def open_shipments(self) -> dict[str, Document]:
+        return self.store.open
 
     def summary(self, shipment_id: str = f.SHIPMENT_ID) -> Document:
-        return self.summaries.documents[shipment_id]
+        return self.store.documents[shipment_id]
+
+    async def catch_up(self, batch_size: int = 3) -> None:
+        """What the runner does: the log after the position, in batches."""
+        while notifications := self.app.recorder.select_notifications(self.position + 1, batch_size):
+            events = [self.app.mapper.to_domain_event(n) for n in notifications]
+            await self.projection.apply_batch(events, replaying=self.position < self.replay_upto)
+            self.position = notifications[-1].id
+
+    async def replay(self) -> None:
+        """As after a crash between applying a batch and saving the position: a new owner starts over."""
+        self.projection.reset()
+        self.position = 0
+        self.replay_upto = self.app.recorder.max_notification_id() or 0
+        await self.catch_up()
 
 
 @pytest.fixture
 def projection(app: ShippingApplication) -> Projection:
-    summaries, open_shipments, positions = MemoryCollection(), MemoryCollection(), MemoryCollection()
-    read_model = ShipmentReadModel(collection(summaries), collection(open_shipments))
-    runner = ProjectionRunner("shipment_summaries", app, read_model.apply, collection(positions), batch_size=3)
-    return Projection(summaries, open_shipments, positions, runner)
+    store = MemorySummaries()
+    return Projection(app, store, ShipmentProjection(store))
 
 
 async def test_a_requested_shipment_waits_to_be_picked(app: ShippingApplication, projection: Projection) -> None:
     deliver(app.create_shipment, f.consumed(), f.shipment_requested(), f.at(1, 9))
 
-    await projection.runner.catch_up()
+    await projection.catch_up()
 
     summary = projection.summary()
     assert summary["status"] == "requested" and summary["next_step"] == "pick"
@@ -98,21 +86,21 @@ async def test_a_requested_shipment_waits_to_be_picked(app: ShippingApplication,
     assert summary["promised_delivery_by"] == "2026-12-02"
     assert summary["lines"] == [{"sku": "TSHIRT-RED-M", "quantity": 2}]
     assert summary["version"] == 1
-    assert f.SHIPMENT_ID in projection.open_shipments.documents
+    assert f.SHIPMENT_ID in projection.open_shipments
 
 
 async def test_warehouse_steps_move_the_next_step_on(app: ShippingApplication, projection: Projection) -> None:
     deliver(app.create_shipment, f.consumed(), f.shipment_requested(), f.at(1, 9))
     deliver(app.record_picked, f.consumed(), f.scan(), f.at(1, 10))
-    await projection.runner.catch_up()
+    await projection.catch_up()
     assert projection.summary()["next_step"] == "pack"
 
     deliver(app.record_packed, f.consumed(), f.scan(), f.at(1, 11))
-    await projection.runner.catch_up()
+    await projection.catch_up()
     assert projection.summary()["next_step"] == "dispatch"
 
     deliver(app.record_dispatched, f.consumed(), f.dispatched(), f.at(1, 12))
-    await projection.runner.catch_up()
+    await projection.catch_up()
     summary = projection.summary()
     assert (summary["status"], summary["next_step"]) == ("dispatched", None)
     assert (summary["carrier"], summary["tracking_number"]) == ("CTT", f.TRACKING_NUMBER)
@@ -126,7 +114,7 @@ async def test_only_applied_carrier_updates_set_the_status(
     )
     deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("in_transit"), f.at(2, 8))  # older: history only
 
-    await projection.runner.catch_up()
+    await projection.catch_up()
 
     summary = projection.summary()
     assert summary["status"] == "exception"
@@ -139,14 +127,14 @@ async def test_delivered_and_cancelled_shipments_leave_the_open_set(
     deliver(
         dispatched_app.create_shipment, f.consumed(), f.shipment_requested("SO-2-LIS-1-1", order_id="SO-2"), f.at(1, 9)
     )
-    await projection.runner.catch_up()
-    assert set(projection.open_shipments.documents) == {f.SHIPMENT_ID, "SO-2-LIS-1-1"}
+    await projection.catch_up()
+    assert set(projection.open_shipments) == {f.SHIPMENT_ID, "SO-2-LIS-1-1"}
 
     deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("delivered"), f.at(3, 10))
     deliver(dispatched_app.cancel_order_shipments, f.consumed(), f.order_cancelled("SO-2"), f.at(1, 10))
-    await projection.runner.catch_up()
+    await projection.catch_up()
 
-    assert projection.open_shipments.documents == {}
+    assert projection.open_shipments == {}
     delivered = projection.summary()
     assert delivered["status"] == "delivered" and delivered["delivered_late"] is True
     assert projection.summary("SO-2-LIS-1-1")["status"] == "cancelled"
@@ -156,39 +144,42 @@ async def test_replaying_the_whole_log_changes_nothing(
     dispatched_app: ShippingApplication, projection: Projection
 ) -> None:
     deliver(dispatched_app.record_tracking, f.consumed(), f.tracking("delivery_attempted"), f.at(2, 10))
-    await projection.runner.catch_up()
+    await projection.catch_up()
     before = dict(projection.summary())
 
-    # As after a crash between applying a batch and saving the position.
-    await projection.positions.update_one({"_id": "shipment_summaries"}, {"$set": {"position": 0}})
-    await projection.runner.catch_up()
+    await projection.replay()
 
     assert projection.summary() == before
-    assert projection.open_shipments.documents[f.SHIPMENT_ID] == before
+    assert projection.open_shipments[f.SHIPMENT_ID] == before
 
 
 async def test_a_crash_between_the_summary_and_the_queue_is_repaired_by_the_replay(
     app: ShippingApplication, projection: Projection
 ) -> None:
     deliver(app.create_shipment, f.consumed(), f.shipment_requested(), f.at(1, 9))
-    await projection.runner.catch_up()
+    await projection.catch_up()
     # The process died after writing the summary and before writing the warehouse queue.
-    del projection.open_shipments.documents[f.SHIPMENT_ID]
+    del projection.open_shipments[f.SHIPMENT_ID]
 
-    await projection.positions.update_one({"_id": "shipment_summaries"}, {"$set": {"position": 0}})
-    await projection.runner.catch_up()
+    await projection.replay()
 
-    assert projection.open_shipments.documents[f.SHIPMENT_ID] == projection.summary()
+    assert projection.open_shipments[f.SHIPMENT_ID] == projection.summary()
 
 
-async def test_the_position_is_saved_after_each_batch(
-    dispatched_app: ShippingApplication, projection: Projection
+async def test_the_owner_reads_the_store_only_for_shipments_it_does_not_hold(
+    app: ShippingApplication, projection: Projection
 ) -> None:
-    position = await projection.runner.catch_up()
+    deliver(app.create_shipment, f.consumed(), f.shipment_requested(), f.at(1, 9))
+    await projection.replay()  # what was stored before a start may have been applied: it looks
+    looked = projection.store.loads
 
-    assert position == dispatched_app.recorder.max_notification_id()
-    assert projection.positions.documents["shipment_summaries"]["position"] == position
-    assert await projection.runner.backlog() == 0
+    deliver(app.create_shipment, f.consumed(), f.shipment_requested("SO-2-LIS-1-1", order_id="SO-2"), f.at(1, 9))
+    deliver(app.record_picked, f.consumed(), f.scan(), f.at(1, 10))
+    await projection.catch_up()
+
+    assert projection.store.loads == looked  # a new shipment and one it wrote: nothing read
+    assert projection.summary()["status"] == "picked"
+    assert projection.summary("SO-2-LIS-1-1")["status"] == "requested"
 
 
 def test_an_event_at_or_below_the_summary_version_is_skipped(dispatched_app: ShippingApplication) -> None:
