@@ -35,12 +35,15 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
+from cli.tokens import bearer
 from services.customer_service.entrypoints.http import customer_service_router
 from services.customer_service.policies import TOPICS
 from services.customer_service.projections.events import ReceivedEvent, iso
 from services.customer_service.projections.rebuild import Rebuilder, RebuildRunner
 from services.customer_service.projections.store import ProjectionStore
 from services.customer_service.projections.timeline import entries_for
+from shared.http.auth import install_access_control
+from shared.settings import ServiceSettings
 from shared.telemetry.trace_context import OrderTraces
 from tests.kafka_probe import envelope, producer
 from tests.stack import RunningStack
@@ -166,9 +169,12 @@ async def main() -> None:
         print(f"rebuild (replay + write):   {result.events_per_second:9.0f} events/s  ({result.processed} events)")
 
         app = FastAPI()
+        # As in the service: the token is checked on every request, so its cost is in the figures.
+        install_access_control(app, settings := ServiceSettings(), max_body_bytes=settings.max_request_bytes)
         traces = OrderTraces(client[name]["trace_contexts"])
         app.include_router(customer_service_router(store, RebuildRunner(rebuilder), traces))
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=bearer("manager")) as http:
             ids = [f"BO-{rng.randrange(orders):06d}" for _ in range(REQUESTS)]
 
             async def get_history(i: int) -> None:
@@ -300,7 +306,9 @@ async def live_fold(orders: int) -> None:
         try:
             stack.start("customer_service")
             async with (
-                httpx.AsyncClient(base_url=stack.url("customer_service"), timeout=30) as http,
+                httpx.AsyncClient(
+                    base_url=stack.url("customer_service"), timeout=30, headers=bearer("manager")
+                ) as http,
                 producer(bootstrap) as kafka,
             ):
                 await publish(kafka, env["TOPIC_PREFIX"], warm.events)

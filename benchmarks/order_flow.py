@@ -56,6 +56,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from benchmarks import mono
+from cli.tokens import bearer
 from deploy.local.cli import up
 from deploy.local.layout import LocalLayout
 from deploy.local.process import rss_mib
@@ -419,7 +420,7 @@ class HistoryWatch:
         self.urls = urls
         self.times = times
         self.deadline_s = deadline_s
-        self.http = httpx.AsyncClient(timeout=10)
+        self.http = httpx.AsyncClient(timeout=10, headers=bearer("manager"))
         self.tasks: set[asyncio.Task[None]] = set()
         self.watched: list[str] = []
 
@@ -858,7 +859,7 @@ async def warm_up(ctx: Context) -> None:
 async def drive(fleet: Fleet, infra: Infra, plan: Plan, label: str) -> RunResult:
     times = Times(complete_at=plan.complete_at)
     async with (
-        httpx.AsyncClient(timeout=10) as http,
+        httpx.AsyncClient(timeout=10, headers=bearer("manager")) as http,
         World(infra.bootstrap, fleet.prefix, times) as world,
         StoreProbe(infra.mongodb_url, fleet.databases(), label) as probe,
     ):

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from cli.tokens import bearer
 from tests.processes import SERVICE_MODULES, ServiceProcess
 
 T = TypeVar("T")
@@ -81,8 +82,9 @@ class RunningStack:
     def url(self, name: str) -> str:
         return self.services[name].url
 
-    async def get(self, name: str, path: str, **params: Any) -> httpx.Response:
-        async with httpx.AsyncClient(base_url=self.url(name), timeout=10) as client:
+    async def get(self, name: str, path: str, *, as_role: str = "manager", **params: Any) -> httpx.Response:
+        """GET with a dev token for `as_role` (the manager reads everything)."""
+        async with httpx.AsyncClient(base_url=self.url(name), timeout=10, headers=bearer(as_role)) as client:
             return await client.get(path, params=params)
 
     async def json(self, name: str, path: str, **params: Any) -> Any:

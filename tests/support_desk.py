@@ -7,11 +7,23 @@ from typing import Any
 
 import httpx
 
+from cli.tokens import bearer
 from tests.stack import RunningStack, eventually
 
 
-async def call(stack: RunningStack, method: str, path: str, body: Any = None, **params: Any) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=stack.url("customer_service"), timeout=30) as client:
+async def call(
+    stack: RunningStack,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    as_role: str = "support_agent",
+    subject: str | None = None,
+    **params: Any,
+) -> httpx.Response:
+    """A request of a person with `as_role` (subject `subject`, else dev-<role>), as customer_service sees it."""
+    headers = bearer(as_role, subject)
+    async with httpx.AsyncClient(base_url=stack.url("customer_service"), timeout=30, headers=headers) as client:
         return await client.request(method, path, json=body, params=params or None)
 
 

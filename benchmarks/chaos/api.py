@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from benchmarks.chaos.fleet import Fleet
+from cli.tokens import bearer
 
 Json = dict[str, Any]
 
@@ -42,7 +43,8 @@ class SystemApi:
     def __init__(self, fleet: Fleet, pace: Pace) -> None:
         self.fleet = fleet
         self.pace = pace
-        self.http = httpx.AsyncClient(timeout=15)
+        # Every endpoint it reads needs a token; a manager's reads everything and changes nothing.
+        self.http = httpx.AsyncClient(timeout=15, headers=bearer("manager"))
         self.requests = 0
         self.failures = 0
         # Services that stayed silent through a whole round of patient retries (see snapshot.patiently).

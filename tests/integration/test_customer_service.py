@@ -33,7 +33,7 @@ async def test_the_history_shows_every_service_in_time_order_after_a_return(
     await order_reaches(stack, order_id, "refunded")
     opened = await call(
         stack, "POST", f"/orders/{order_id}/cases",
-        {"category": "damaged_item", "summary": "one shirt arrived torn", "agent_id": "ag-1"},
+        {"category": "damaged_item", "summary": "one shirt arrived torn"}, subject="ag-1",
     )  # fmt: skip
     assert opened.status_code == 201, opened.text
 
@@ -117,18 +117,16 @@ async def test_a_case_with_notes_shows_on_the_timeline(outside: Outside, stack: 
 
     opened = await call(
         stack, "POST", f"/orders/{order_id}/cases",
-        {"category": "late_delivery", "summary": "customer asks when it ships", "agent_id": "ag-2"},
+        {"category": "late_delivery", "summary": "customer asks when it ships"}, subject="ag-2",
     )  # fmt: skip
     assert opened.status_code == 201, opened.text
     case_id = opened.json()["case_id"]
-    noted = await call(stack, "POST", f"/cases/{case_id}/notes", {"note": "promised a call back", "agent_id": "ag-2"})
+    noted = await call(stack, "POST", f"/cases/{case_id}/notes", {"note": "promised a call back"}, subject="ag-2")
     assert noted.status_code == 201
-    assert (await call(stack, "POST", f"/cases/{case_id}/escalate", {"reason": "vip", "agent_id": "ag-2"})).is_success
-    resolved = await call(
-        stack, "POST", f"/cases/{case_id}/resolve", {"outcome": "stock ETA given", "agent_id": "ag-3"}
-    )
+    assert (await call(stack, "POST", f"/cases/{case_id}/escalate", {"reason": "vip"}, subject="ag-2")).is_success
+    resolved = await call(stack, "POST", f"/cases/{case_id}/resolve", {"outcome": "stock ETA given"}, subject="ag-3")
     assert resolved.json()["status"] == "resolved"
-    late = await call(stack, "POST", f"/cases/{case_id}/notes", {"note": "one more thing", "agent_id": "ag-2"})
+    late = await call(stack, "POST", f"/cases/{case_id}/notes", {"note": "one more thing"}, subject="ag-2")
     assert late.status_code == 409 and "resolved" in late.json()["detail"]
 
     found = await history_shows(stack, order_id, has_entry("CaseResolved", "customer_service"), "case resolved")
@@ -154,7 +152,7 @@ async def test_an_agent_cancellation_after_dispatch_is_refused_and_shown_with_th
 
     # The read model already knows: the agent hears at once, and nothing is requested.
     refused_here = await call(
-        stack, "POST", f"/orders/{order_id}/cancellation", {"reason": "customer_changed_mind", "agent_id": "ag-7"}
+        stack, "POST", f"/orders/{order_id}/cancellation", {"reason": "customer_changed_mind"}, subject="ag-7"
     )
     assert refused_here.status_code == 409 and "dispatched" in refused_here.json()["detail"]
     # An agent whose read model lagged: the request reaches orders (as the relay publishes it), which refuses.
@@ -174,18 +172,18 @@ async def test_an_agent_cancellation_before_dispatch_cancels_the_order(outside: 
     await outside.place(order_placed(order_id, [(new_id("SKU"), 1, "5.00")]))
     await history_shows(stack, order_id, lambda h: h["status"] == "backordered", "backordered")
 
-    body = {"reason": "duplicate order", "agent_id": "ag-8"}
-    requested = await call(stack, "POST", f"/orders/{order_id}/cancellation", body)
+    body = {"reason": "duplicate order"}
+    requested = await call(stack, "POST", f"/orders/{order_id}/cancellation", body, subject="ag-8")
     assert requested.status_code == 202, requested.text
     found = await history_shows(stack, order_id, lambda h: h["status"] == "cancelled", "cancelled")
     assert found["cancellation"]["requested_by"] == "agent:ag-8"
     assert [e["source"] for e in entries(found, "CancellationRequestedByAgent")] == ["customer_service"]
     await order_reaches(stack, order_id, "cancelled")
-    again = await call(stack, "POST", f"/orders/{order_id}/cancellation", body)
+    again = await call(stack, "POST", f"/orders/{order_id}/cancellation", body, subject="ag-8")
     assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
     not_delivered = await call(
         stack, "POST", f"/orders/{order_id}/returns",
-        {"lines": [{"sku": found["lines"][0]["sku"], "quantity": 1}], "reason": "x", "agent_id": "ag-8"},
+        {"lines": [{"sku": found["lines"][0]["sku"], "quantity": 1}], "reason": "x"}, subject="ag-8",
     )  # fmt: skip
     assert not_delivered.status_code == 409 and "0 delivered" in not_delivered.json()["detail"]
 
@@ -198,34 +196,43 @@ async def test_a_rebuilt_projection_equals_the_live_one(
     await outside.place(order_placed(delivered_id, [(sku, 1, "5.00")]))
     await outside.place(order_placed(waiting_id, [(new_id("SKU"), 1, "7.00")]))
     await deliver_all(outside, stack, delivered_id)
-    await call(stack, "POST", f"/orders/{waiting_id}/cases", {"category": "other", "summary": "s", "agent_id": "ag-9"})
+    await call(stack, "POST", f"/orders/{waiting_id}/cases", {"category": "other", "summary": "s"}, subject="ag-9")
     await history_shows(stack, delivered_id, lambda h: h["status"] == "delivered", "delivered")
     await history_shows(stack, waiting_id, has_entry("CaseOpened"), "case")
     await asyncio.sleep(1)  # let trailing events (status changes) land
     live = {order_id: await history(stack, order_id) for order_id in (delivered_id, waiting_id)}
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infrastructure.mongodb_url)
+    database = client[infrastructure.database_prefix + "customer_service"]
+    active = await database["projection_meta"].find_one({"_id": "active"})
+    serving = "g0" if active is None else active["generation"]
+    stored = {
+        order_id: await database[collection_name(serving, "histories", order_id)].find_one({"_id": order_id})
+        for order_id in live
+    }
 
-    started = await call(stack, "POST", "/projections/rebuild")
+    started = await call(stack, "POST", "/projections/rebuild", as_role="admin")
     assert started.status_code == 202, started.text
     rebuild_id = started.json()["rebuild_id"]
 
     async def progress() -> dict[str, Any]:
-        return (await call(stack, "GET", f"/projections/rebuild/{rebuild_id}")).json()  # type: ignore[no-any-return]
+        answer = await call(stack, "GET", f"/projections/rebuild/{rebuild_id}", as_role="admin")
+        return answer.json()  # type: ignore[no-any-return]
 
     done = await eventually(progress, lambda p: p["status"] != "running", within=60, what="rebuild finished")
     assert done["status"] == "done" and done["processed"] == done["total"] > 0 and done["events_per_second"] > 0
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infrastructure.mongodb_url)
+    assert done["replaced"] == serving and done["requested_by"] == "dev-admin"
     try:
-        database = client[infrastructure.database_prefix + "customer_service"]
         for order_id in live:
-            before = await database[collection_name(done["replaced"], "histories", order_id)].find_one(
-                {"_id": order_id}
-            )
             after = await database[collection_name(done["generation"], "histories", order_id)].find_one(
                 {"_id": order_id}
             )
-            assert after is not None and after == before
+            assert after is not None and after == stored[order_id]
             summary = database[collection_name(done["generation"], "summaries", order_id)]
             assert await summary.find_one({"_id": order_id}) is not None
+        # The generation it replaced is gone: ten rebuilds no longer leave ten sets of collections behind.
+        names = await database.list_collection_names()
+        assert not [name for name in names if name.startswith(f"{serving}_")]
+        assert any(name.startswith(f"{done['generation']}_histories_") for name in names)
     finally:
         await client.close()
     assert {order_id: await history(stack, order_id) for order_id in live} == live
@@ -239,17 +246,13 @@ async def test_bad_requests_get_a_4xx_naming_the_problem(stack: RunningStack) ->
     assert too_late.status_code == 400 and too_late.json()["detail"].startswith("as_of:")
     garbled = await call(stack, "GET", "/orders/SO-NOPE-1/history", as_of="yesterday")
     assert garbled.status_code == 422 and garbled.json()["detail"][0]["loc"] == ["query", "as_of"]
-    malformed = await call(stack, "POST", "/orders/SO-NOPE-1/cancellation", {"agent_id": "ag-1"})
+    malformed = await call(stack, "POST", "/orders/SO-NOPE-1/cancellation", {})
     assert malformed.status_code == 422 and malformed.json()["detail"][0]["loc"] == ["body", "reason"]
-    bad_category = await call(
-        stack, "POST", "/orders/SO-NOPE-1/cases", {"category": "angry", "summary": "s", "agent_id": "ag-1"}
-    )
+    bad_category = await call(stack, "POST", "/orders/SO-NOPE-1/cases", {"category": "angry", "summary": "s"})
     assert bad_category.status_code == 422 and bad_category.json()["detail"][0]["loc"] == ["body", "category"]
-    assert (
-        await call(stack, "POST", "/orders/SO-NOPE-1/cancellation", {"reason": "r", "agent_id": "ag-1"})
-    ).status_code == 404
-    assert (await call(stack, "POST", "/cases/CASE-NOPE/notes", {"note": "n", "agent_id": "ag-1"})).status_code == 404
+    assert (await call(stack, "POST", "/orders/SO-NOPE-1/cancellation", {"reason": "r"})).status_code == 404
+    assert (await call(stack, "POST", "/cases/CASE-NOPE/notes", {"note": "n"})).status_code == 404
     assert (await call(stack, "GET", "/orders", status="lost")).status_code == 422
     assert (await call(stack, "GET", "/orders", page_size=0)).status_code == 422
     assert (await call(stack, "GET", "/customers/C-NOBODY")).status_code == 404
-    assert (await call(stack, "GET", "/projections/rebuild/RB-NOPE")).status_code == 404
+    assert (await call(stack, "GET", "/projections/rebuild/RB-NOPE", as_role="admin")).status_code == 404

@@ -10,9 +10,12 @@ import pytest
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
+from cli.tokens import bearer
 from services.customer_service.entrypoints.http import customer_service_router
 from services.customer_service.projections.rebuild import Rebuilder, RebuildRunner
 from services.customer_service.projections.store import ProjectionStore
+from shared.http.auth import install_access_control
+from shared.settings import ServiceSettings
 from shared.telemetry.trace_context import OrderTraces
 from tests.unit.customer_service import factories as f
 
@@ -25,9 +28,12 @@ async def http(mongo: AsyncMongoClient[dict[str, Any]], unique: str) -> AsyncIte
     for event in f.full_flow():
         await store.record(event)
     app = FastAPI()
+    settings = ServiceSettings()
+    install_access_control(app, settings, max_body_bytes=settings.max_request_bytes)
     app.include_router(customer_service_router(store, RebuildRunner(Rebuilder(store)), OrderTraces(database["t"])))
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=bearer("manager")) as client:
             yield client
     finally:
         await mongo.drop_database(database.name)

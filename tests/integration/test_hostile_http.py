@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from cli.tokens import bearer
 from tests.actors import Outside
 from tests.factories import new_id, order_placed
 from tests.flow import shipment_reaches, shipments_created, stock_ready
@@ -34,7 +35,7 @@ async def test_hostile_scans_get_a_422_naming_the_field_and_the_next_scan_applie
     shipment_id = str(created["shipment_id"])
     nested = b'{"type": "ShipmentPicked", "data": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
 
-    async with httpx.AsyncClient(base_url=stack.url("shipping"), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=stack.url("shipping"), timeout=10, headers=bearer("logistics")) as client:
         deep = await client.post("/warehouse/events", content=nested, headers={"content-type": "application/json"})
         unix_time = await client.post("/warehouse/events", json=scan(shipment_id, occurred_at=1700000000))
         far_future = await client.post("/warehouse/events", json=scan(shipment_id, occurred_at="9999-12-31T23:59:59Z"))

@@ -14,6 +14,7 @@ import httpx
 from typer.testing import CliRunner
 
 from cli.main import app as cli
+from cli.tokens import bearer
 from tests.actors import Outside
 from tests.factories import new_id, order_placed
 from tests.flow import dispatch, shipment_reaches, shipments_created, stock_ready
@@ -47,7 +48,7 @@ async def listed(stack: RunningStack, path: str, shipment_id: str, **params: Any
 
 
 async def post_scan(stack: RunningStack, body: dict[str, Any]) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=stack.url("shipping"), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=stack.url("shipping"), timeout=10, headers=bearer("logistics")) as client:
         return await client.post("/warehouse/events", json=body)
 
 
@@ -174,8 +175,10 @@ async def test_an_invalid_or_unknown_scan_is_refused_with_the_reason(stack: Runn
     assert missing.status_code == 422 and "data.tracking_number" in missing.json()["detail"]
     wrong_type = await post_scan(stack, scan("StockReceived", {"sku": "A", "warehouse": "LIS-1", "quantity": 1}))
     assert wrong_type.status_code == 422 and wrong_type.json()["detail"].startswith("type:")
-    async with httpx.AsyncClient(base_url=stack.url("shipping"), timeout=10) as client:
-        not_json = await client.post("/warehouse/events", content=b"{nope")
+    async with httpx.AsyncClient(base_url=stack.url("shipping"), timeout=10, headers=bearer("logistics")) as client:
+        not_json = await client.post(
+            "/warehouse/events", content=b"{nope", headers={"content-type": "application/json"}
+        )
     assert not_json.status_code == 422 and "JSON" in not_json.json()["detail"]
 
     unknown = await post_scan(stack, scan("ShipmentPicked", {"shipment_id": "NO-SUCH-SHIPMENT"}))
