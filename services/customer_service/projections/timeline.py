@@ -81,7 +81,13 @@ DESCRIBE: dict[tuple[str, str], Describe] = {
         ("orders", "ReturnReceived", f"Return {d['return_id']} received: {_items(d['resellable'] + d['damaged'])}")
     ],
     ("orders", "RefundIssued"): lambda d: [
-        ("orders", "RefundIssued", f"Refund of {d['amount']} {d['currency']} issued for {d['return_id']}")
+        (
+            "orders",
+            "RefundIssued",
+            f"Refund of {d['amount']} {d['currency']} issued for {d['return_id']}"
+            # A refund capped at what was left of the payment says so, for the agent who gets the call.
+            + (f"; capped: {d['capped']}" if d.get("capped") else ""),
+        )
     ],
     ("orders", "OrderStatusChanged"): lambda d: [
         ("orders", "OrderStatusChanged", f"Status {d['status']}" + (f" (was {d['previous']})" if d["previous"] else ""))
