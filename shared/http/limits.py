@@ -89,10 +89,11 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _refuse(send: Send, status: int, detail: str) -> None:
+    # No `Connection: close`: closing while the client still sends resets the connection before most clients
+    # (httpx, browsers mid-upload) read the answer. The server discards the rest of the body as it arrives,
+    # without buffering or parsing it, and the client gets its 413.
     body = json.dumps({"detail": detail}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if status == 413:
-        headers.append((b"connection", b"close"))  # the rest of the body is not read
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
