@@ -1,0 +1,20 @@
+"""Documents as one compressed JSON blob. FerretDB v1 decodes every field of every document it touches (a read,
+and the whole collection on an update): measured here, a document of 2,000 small fields costs 16 ms to read and
+a collection of 100 of them 1.2 s to scan, while the same content as one compressed binary field costs 1-2 ms
+and 35 ms. So the read model stores its facts and buckets as blobs beside a version."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+from bson import Binary
+
+
+def pack(value: Any) -> Binary:
+    return Binary(zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 1))
+
+
+def unpack(blob: bytes) -> Any:
+    return json.loads(zlib.decompress(blob))

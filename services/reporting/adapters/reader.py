@@ -1,0 +1,61 @@
+"""Reading the read model for queries, from any replica: the sum over partitions of the day buckets.
+
+Each query reads the partitions' heads (a version per day), then only the buckets whose version this process
+has not cached yet: past days rarely change, so a query over months costs a few point reads once warm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from services.reporting.adapters.store import ReportingStore
+
+
+class ReadModelReader:
+    def __init__(self, store: ReportingStore) -> None:
+        self.store = store
+        self._buckets: dict[tuple[str, int, str], tuple[int, dict[str, int]]] = {}
+        self._states: dict[tuple[str, int], tuple[int, dict[str, Any]]] = {}
+
+    async def generation(self, requested: str | None = None) -> str:
+        return requested or await self.store.active_generation()
+
+    async def days(self, generation: str, start: str, end: str) -> dict[str, Counter[str]]:
+        """Per UTC day from `start` to `end` (inclusive, `YYYY-MM-DD`), the counters of every partition added."""
+        heads = await self.store.heads(generation)
+        wanted = [
+            (partition, day, version)
+            for partition, head in heads.items()
+            for day, version in head.days.items()
+            if start <= day <= end
+        ]
+        stale = [
+            (partition, day)
+            for partition, day, version in wanted
+            if self._buckets.get((generation, partition, day), (-1, {}))[0] < version
+        ]
+        fetched = await asyncio.gather(*(self.store.bucket(generation, day, p) for p, day in stale))
+        for (partition, day), bucket in zip(stale, fetched, strict=True):
+            self._buckets[(generation, partition, day)] = bucket
+        result: dict[str, Counter[str]] = {}
+        for partition, day, _ in wanted:
+            result.setdefault(day, Counter()).update(self._buckets[(generation, partition, day)][1])
+        return result
+
+    async def states(self, generation: str) -> list[dict[str, Any]]:
+        heads = await self.store.heads(generation)
+        stale = [p for p, h in heads.items() if self._states.get((generation, p), (-1, {}))[0] < h.state_version]
+        fetched = await asyncio.gather(*(self.store.state(generation, p) for p in stale))
+        for partition, state in zip(stale, fetched, strict=True):
+            self._states[(generation, partition)] = state
+        return [self._states[(generation, p)][1] for p in heads if (generation, p) in self._states]
+
+    async def members(self, generation: str, days: list[str]) -> dict[int, list[str]]:
+        heads = await self.store.heads(generation)
+        found = await asyncio.gather(*(self.store.members(generation, days, p) for p in heads))
+        return {p: sorted(set(ids)) for p, ids in zip(heads, found, strict=True)}
+
+    async def fact(self, generation: str, partition: int, fact_id: str) -> Any:
+        return await self.store.fact(generation, partition, fact_id)

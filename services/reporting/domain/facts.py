@@ -1,0 +1,285 @@
+"""What the read model knows about one order and one stock item: a fold of the events about it.
+
+`fold_order` and `fold_stock` are pure (a dict in, the same dict changed). Every part of a fact is written by one
+event type only and keeps the event's own time (`occurred_at`), so the result does not depend on how the topics
+interleaved — live, after a rebalance or in a rebuild from the topics. A fact remembers the ids of the events it
+folded: a redelivered event changes nothing. Facts are plain JSON-able dicts (stored as one blob per document).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+Fact = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One consumed event as the read model sees it (times are fixed-width UTC ISO strings)."""
+
+    event_id: str
+    source: str
+    type: str
+    occurred_at: str
+    data: dict[str, Any]
+
+    @property
+    def order_id(self) -> str | None:
+        order_id = self.data.get("order_id")
+        return order_id if isinstance(order_id, str) else None
+
+
+def cents(amount: str | int | float | Decimal) -> int:
+    """Money as whole cents, so that sums over any number of orders are exact."""
+    return int((Decimal(str(amount)) * 100).to_integral_value())
+
+
+def new_order(order_id: str) -> Fact:
+    return {
+        "order_id": order_id,
+        "applied": [],
+        "placed": None,
+        "reserved": [],
+        "backordered": [],
+        "shipments": {},
+        "cancelled": None,
+        "returns": {},
+        "cases": {},
+    }
+
+
+def new_stock(sku: str, warehouse: str) -> Fact:
+    # `days`: per UTC day, the lowest and the last available level, units shipped and units allocated to orders.
+    return {"sku": sku, "warehouse": warehouse, "applied": [], "levels": [], "days": {}}
+
+
+def _first_time(fact: Fact, event: Observed) -> bool:
+    applied: list[str] = fact["applied"]
+    position = bisect.bisect_left(applied, event.event_id)
+    if position < len(applied) and applied[position] == event.event_id:
+        return False
+    applied.insert(position, event.event_id)
+    return True
+
+
+def fold_order(fact: Fact, event: Observed) -> bool:
+    """Fold `event` into the order's fact; False (and nothing changed) if it was folded before or is not ours."""
+    handler = ORDER_HANDLERS.get((event.source, event.type))
+    if handler is None or not _first_time(fact, event):
+        return False
+    handler(fact, event.data, event.occurred_at)
+    return True
+
+
+# Orders.
+
+
+def _accepted(f: Fact, d: dict[str, Any], at: str) -> None:
+    f["placed"] = {
+        "at": at,
+        "customer": d["customer"]["id"],
+        "lines": [{"sku": x["sku"], "quantity": x["quantity"]} for x in d["lines"]],
+        "total": cents(d["total"]),
+        "currency": d["currency"],
+        "method": d["shipping_method"],
+        "promised": d["promised_delivery_by"],
+    }
+
+
+def _cancelled(f: Fact, d: dict[str, Any], at: str) -> None:
+    f["cancelled"] = {"at": at, "reason": d["reason"], "refund": cents(d.get("refund_amount") or 0)}
+
+
+def _return(f: Fact, return_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = f["returns"].setdefault(
+        return_id,
+        {"approved_at": None, "lines": [], "reason": None, "received_at": None, "resellable": [], "damaged": []},
+    )
+    found.setdefault("refunds", [])
+    return found
+
+
+def _return_approved(f: Fact, d: dict[str, Any], at: str) -> None:
+    _return(f, d["return_id"]).update(approved_at=at, lines=d["lines"], reason=d["reason"])
+
+
+def _return_received(f: Fact, d: dict[str, Any], at: str) -> None:
+    _return(f, d["return_id"]).update(received_at=at, resellable=d["resellable"], damaged=d["damaged"])
+
+
+def _refund_issued(f: Fact, d: dict[str, Any], at: str) -> None:
+    _return(f, d["return_id"])["refunds"].append({"at": at, "amount": cents(d["amount"])})
+
+
+# Inventory (reservations are keyed by order id).
+
+
+def _reserved(f: Fact, d: dict[str, Any], at: str) -> None:
+    f["reserved"].append({"at": at, "allocations": d["allocations"]})
+
+
+def _backordered(f: Fact, d: dict[str, Any], at: str) -> None:
+    f["backordered"].append({"at": at, "lines": d["lines"]})
+
+
+# Shipping.
+
+
+def _shipment(f: Fact, d: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = f["shipments"].setdefault(
+        d["shipment_id"],
+        {
+            "warehouse": d.get("warehouse"),
+            "lines": [],
+            "created_at": None,
+            "picked_at": None,
+            "dispatched_at": None,
+            "carrier": None,
+            "delivered_at": None,
+            "late": None,
+            "returned_at": None,
+            "cancelled_at": None,
+            "exception_at": None,
+        },
+    )
+    if d.get("warehouse"):
+        found["warehouse"] = d["warehouse"]
+    return found
+
+
+def _created(f: Fact, d: dict[str, Any], at: str) -> None:
+    _shipment(f, d).update(created_at=at, lines=d["lines"])
+
+
+def _picked(f: Fact, d: dict[str, Any], at: str) -> None:
+    shipment = _shipment(f, d)
+    # Picked and packed both say work started in the warehouse: keep the earliest.
+    shipment["picked_at"] = min(filter(None, [shipment["picked_at"], at]))
+
+
+def _dispatched(f: Fact, d: dict[str, Any], at: str) -> None:
+    _shipment(f, d).update(dispatched_at=at, carrier=d["carrier"], lines=d["lines"])
+
+
+def _delivered(f: Fact, d: dict[str, Any], at: str) -> None:
+    # The carrier's time of delivery, and shipping's verdict on it (the carrier's local date vs the promise).
+    _shipment(f, d).update(delivered_at=d["delivered_at"], late=d["late"], lines=d["lines"])
+
+
+def _returned_to_sender(f: Fact, d: dict[str, Any], at: str) -> None:
+    _shipment(f, d)["returned_at"] = at
+
+
+def _shipment_cancelled(f: Fact, d: dict[str, Any], at: str) -> None:
+    _shipment(f, d)["cancelled_at"] = at
+
+
+def _tracking(f: Fact, d: dict[str, Any], at: str) -> None:
+    if d["status"] == "exception" and d.get("applied", True):
+        shipment = _shipment(f, d)
+        shipment["exception_at"] = max(filter(None, [shipment["exception_at"], at]))
+
+
+# Customer service.
+
+
+def _case(f: Fact, d: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = f["cases"].setdefault(
+        d["case_id"], {"opened_at": None, "category": None, "responses": [], "resolved_at": None}
+    )
+    return found
+
+
+def _case_opened(f: Fact, d: dict[str, Any], at: str) -> None:
+    _case(f, d).update(opened_at=at, category=d["category"])
+
+
+def _case_answered(f: Fact, d: dict[str, Any], at: str) -> None:
+    # A note or an escalation is an agent's response; the first of them (by time) is the first response.
+    bisect.insort(_case(f, d)["responses"], at)
+
+
+def _case_resolved(f: Fact, d: dict[str, Any], at: str) -> None:
+    case = _case(f, d)
+    case["resolved_at"] = at
+    bisect.insort(case["responses"], at)
+
+
+OrderHandler = Callable[[Fact, dict[str, Any], str], None]
+ORDER_HANDLERS: dict[tuple[str, str], OrderHandler] = {
+    ("orders", "OrderAccepted"): _accepted,
+    ("orders", "OrderCancelled"): _cancelled,
+    ("orders", "ReturnApproved"): _return_approved,
+    ("orders", "ReturnReceived"): _return_received,
+    ("orders", "RefundIssued"): _refund_issued,
+    ("inventory", "StockReserved"): _reserved,
+    ("inventory", "StockBackordered"): _backordered,
+    ("shipping", "ShipmentCreated"): _created,
+    ("shipping", "ShipmentPicked"): _picked,
+    ("shipping", "ShipmentPacked"): _picked,
+    ("shipping", "ShipmentDispatched"): _dispatched,
+    ("shipping", "ShipmentDelivered"): _delivered,
+    ("shipping", "ShipmentReturnedToSender"): _returned_to_sender,
+    ("shipping", "ShipmentCancelled"): _shipment_cancelled,
+    ("shipping", "ShipmentTrackingUpdated"): _tracking,
+    ("customer_service", "CaseOpened"): _case_opened,
+    ("customer_service", "CaseNoteAdded"): _case_answered,
+    ("customer_service", "CaseEscalated"): _case_answered,
+    ("customer_service", "CaseResolved"): _case_resolved,
+}
+
+STOCK_TYPE = ("inventory", "StockLevelChanged")
+
+
+def stock_key(sku: str, warehouse: str) -> str:
+    return f"{sku}@{warehouse}"
+
+
+def fold_stock(fact: Fact, event: Observed) -> bool:
+    """Fold a `StockLevelChanged` into its sku x warehouse fact.
+
+    The levels are kept sorted by event time, and the daily figures are recomputed from them, so a level that
+    arrives late still lands on its own day. Units out are drops of on-hand caused by shipping; demand is growth
+    of the allocated units caused by allocation to an order."""
+    if (event.source, event.type) != STOCK_TYPE or not _first_time(fact, event):
+        return False
+    d = event.data
+    level = [event.occurred_at, d["on_hand"], d["allocated"], d["available"], d["cause"]]
+    levels: list[list[Any]] = fact["levels"]
+    if not levels or levels[-1] <= level:
+        # In order (the usual case: one writer per sku publishes in order): only the level's own day changes.
+        previous = levels[-1] if levels else None
+        levels.append(level)
+        _add_level(fact["days"], previous, level)
+    else:
+        bisect.insort(levels, level)
+        fact["days"] = daily_stock(levels)
+    return True
+
+
+def _add_level(days: dict[str, dict[str, int]], previous: list[Any] | None, level: list[Any]) -> None:
+    at, on_hand, allocated, available, cause = level
+    before_on_hand, before_allocated = (previous[1], previous[2]) if previous else (0, 0)
+    day = days.setdefault(at[:10], {"min": available, "close": available, "out": 0, "demand": 0})
+    if cause == "shipped":
+        day["out"] += max(0, before_on_hand - on_hand)
+    if cause == "allocated":
+        day["demand"] += max(0, allocated - before_allocated)
+    day["min"] = min(day["min"], available)
+    day["close"] = available
+
+
+def daily_stock(levels: list[list[Any]]) -> dict[str, dict[str, int]]:
+    days: dict[str, dict[str, int]] = {}
+    for index, level in enumerate(levels):
+        _add_level(days, levels[index - 1] if index else None, level)
+    return days
+
+
+def available_now(fact: Fact) -> int:
+    levels = fact["levels"]
+    return int(levels[-1][3]) if levels else 0

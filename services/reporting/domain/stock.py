@@ -1,0 +1,98 @@
+"""Inventory KPIs and replenishment for one sku x warehouse, from its daily stock figures. Pure.
+
+`days` holds, per UTC day with a stock change, the lowest and the last available level, units shipped (out)
+and units allocated to orders (demand). A day without a change keeps the previous day's last level.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from statistics import NormalDist, fmean, pstdev
+from typing import Any
+
+DayFigures = dict[str, dict[str, int]]
+
+
+def day_range(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def close_before(days: DayFigures, day: str) -> int | None:
+    """The last available level of the newest day before `day` with a change (None: not stocked yet)."""
+    earlier = [d for d in days if d < day]
+    return days[max(earlier)]["close"] if earlier else None
+
+
+def inventory_row(days: DayFigures, start: date, end: date, available_now: int) -> dict[str, Any]:
+    """Available at the end of the range, units out, days of supply, sell-through and stock-out days."""
+    carried = close_before(days, start.isoformat())
+    out = 0
+    stock_out_days: list[str] = []
+    for current in day_range(start, end):
+        name = current.isoformat()
+        figures = days.get(name)
+        if figures is not None:
+            out += figures["out"]
+            if figures["min"] <= 0:
+                stock_out_days.append(name)
+            carried = figures["close"]
+        elif carried is not None and carried <= 0:
+            stock_out_days.append(name)
+    latest = max(days) if days else None
+    available = available_now if latest is None or latest <= end.isoformat() else (carried or 0)
+    daily_out = out / len(day_range(start, end))
+    return {
+        "available": available,
+        "units_out": out,
+        "average_daily_out": round(daily_out, 4),
+        "days_of_supply": None if not daily_out else round(available / daily_out, 2),
+        "sell_through": None if not (out + available) else round(out / (out + available), 4),
+        "stock_out_days": len(stock_out_days),
+        "stock_out_dates": stock_out_days,
+    }
+
+
+@dataclass(frozen=True)
+class ReplenishmentPolicy:
+    window_days: int = 28
+    default_lead_time_days: float = 7.0
+    lead_times: dict[str, float] | None = None
+    service_level: float = 0.95
+    cover_days: int = 14
+
+    def lead_time(self, sku: str) -> float:
+        return (self.lead_times or {}).get(sku, self.default_lead_time_days)
+
+    @property
+    def z(self) -> float:
+        return NormalDist().inv_cdf(self.service_level)
+
+
+def demand_series(days: DayFigures, end: date, window: int) -> list[int]:
+    """Units allocated per day over the `window` days ending with `end` (days without demand count as 0)."""
+    return [days.get(d.isoformat(), {}).get("demand", 0) for d in day_range(end - timedelta(days=window - 1), end)]
+
+
+def replenishment(sku: str, days: DayFigures, available: int, end: date, policy: ReplenishmentPolicy) -> dict[str, Any]:
+    """Reorder point = mean daily demand · L + z · sd · √L; suggested = what brings available up to the demand of
+    L + cover days plus the safety stock (stock already on order is not known here)."""
+    series = demand_series(days, end, policy.window_days)
+    mean = fmean(series) if series else 0.0
+    sigma = pstdev(series) if len(series) > 1 else 0.0
+    lead = policy.lead_time(sku)
+    safety = policy.z * sigma * math.sqrt(lead)
+    reorder_point = mean * lead + safety
+    order_up_to = mean * (lead + policy.cover_days) + safety
+    return {
+        "daily_demand_mean": round(mean, 4),
+        "daily_demand_sd": round(sigma, 4),
+        "lead_time_days": lead,
+        "safety_stock": round(safety, 2),
+        "reorder_point": round(reorder_point, 2),
+        "available": available,
+        "below_reorder_point": available < reorder_point,
+        "days_of_supply": None if not mean else round(available / mean, 2),
+        "suggested_quantity": max(0, math.ceil(order_up_to - available)) if available < reorder_point else 0,
+    }

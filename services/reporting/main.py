@@ -1,0 +1,17 @@
+"""`reporting-service`: run the reporting service until SIGTERM."""
+
+from __future__ import annotations
+
+import sys
+
+from services.reporting.bootstrap import create_reporting_app
+from services.reporting.config import ReportingSettings
+from shared.runtime import run_service
+
+
+def main() -> None:
+    sys.exit(run_service(create_reporting_app, ReportingSettings))
+
+
+if __name__ == "__main__":
+    main()
