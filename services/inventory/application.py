@@ -16,7 +16,8 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import EnvType
 
 from services.inventory.domain.allocation import Line, allocate_line, merge_lines, plan_reservation
-from services.inventory.domain.reservation import NotReturnable, Reservation, ReturnedUnits
+from services.inventory.domain.reservation import Reservation
+from services.inventory.domain.returns import NotReturnable, ReturnedUnits, ReturnRecord
 from services.inventory.domain.sku_stock import SkuStock
 from services.inventory.domain.stock_item import StockItem
 from shared.contracts.envelope import InvalidMessage
@@ -101,6 +102,8 @@ class InventoryApplication(ServiceApplication):
         for backorder in reservation.backorders:
             work.sku_stock(backorder["sku"]).drop_backorder(payload.order_id)
         freed = sorted({a["sku"] for a in reservation.allocations} | {b["sku"] for b in reservation.backorders})
+        # Units released were never shipped: a return that waited for them can never be taken back.
+        reservation.refuse_waiting_returns("the order was cancelled: the units it returned never shipped")
         reservation.release()
         # Released units, and a queue without this order at its head, may let others' backorders through.
         for sku in freed:
@@ -124,28 +127,27 @@ class InventoryApplication(ServiceApplication):
                 work.stock_item(line.sku, payload.warehouse).ship(payload.order_id, quantity)
             consumed_lines.append(Line(line.sku, quantity))
         reservation.record_shipment(payload.shipment_id, payload.warehouse, shipped, consumed_lines)
+        self._take_back_waiting_returns(work, reservation)
         self._save(work)
 
     def receive_return(self, payload: ReturnReceivedV1) -> None:
         work = _Work(self)
         reservation = work.existing_reservation(payload.order_id)
-        if reservation is None or not reservation.shipments:
-            # Inventory never shipped anything for this order, so nothing of it can come back; and no reservation
-            # is opened for it (a phantom one answered GET /reservations/<unknown> with 200).
-            raise InvalidMessage(f"data.order_id: no shipment of order {payload.order_id!r}: nothing to return")
+        if reservation is None or not reservation.requested:
+            # Nothing of this order ever left a warehouse, so nothing can come back; and no reservation is
+            # opened for it (a phantom one once answered GET /reservations/<unknown> with 200).
+            raise InvalidMessage(
+                f"data.order_id: unknown order {payload.order_id!r}: inventory never reserved stock for it"
+            )
+        lines = [ReturnedUnits(line.sku, line.quantity, line.condition) for line in payload.lines]
         try:
-            returned = reservation.plan_return(
-                ReturnedUnits(line.sku, line.quantity, line.condition) for line in payload.lines
-            )
+            returned = reservation.plan_return(lines)
         except NotReturnable as refusal:
-            raise InvalidMessage(f"data.lines.{refusal.line}.{refusal.field}: {refusal.reason}") from None
-        for record in returned:
-            work.stock_item(record["sku"], record["warehouse"]).restock(
-                payload.order_id, record["resellable"], record["damaged"]
-            )
-        reservation.record_return(returned)
-        for sku in sorted({record["sku"] for record in returned if record["resellable"]}):
-            self._fill_backorders(work, sku)
+            if not reservation.can_wait_for_dispatch(lines):
+                raise InvalidMessage(f"data.lines.{refusal.line}.{refusal.field}: {refusal.reason}") from None
+            reservation.wait_for_dispatch(lines)  # stock moves once the dispatch is seen
+        else:
+            self._restock(work, reservation, returned)
         self._save(work)
 
     # Queries
@@ -198,6 +200,26 @@ class InventoryApplication(ServiceApplication):
                 work.stock_item(sku, allocation.warehouse).allocate(oldest["order_id"], allocation.quantity)
             stock.fill_backorder(oldest["order_id"])
             work.reservation(oldest["order_id"]).fill_backorder(allocations)
+
+    def _restock(
+        self, work: _Work, reservation: Reservation, returned: list[ReturnRecord], waited: bool = False
+    ) -> None:
+        for record in returned:
+            work.stock_item(record["sku"], record["warehouse"]).restock(
+                reservation.order_id, record["resellable"], record["damaged"]
+            )
+        reservation.record_return(returned, waited=waited)
+        for sku in sorted({record["sku"] for record in returned if record["resellable"]}):
+            self._fill_backorders(work, sku)
+
+    def _take_back_waiting_returns(self, work: _Work, reservation: Reservation) -> None:
+        """Returns that arrived before this dispatch, oldest first, as far as what has shipped now covers them."""
+        while (waiting := reservation.oldest_waiting_return()) is not None:
+            try:
+                returned = reservation.plan_return(waiting)
+            except NotReturnable:
+                return  # still ahead of another dispatch
+            self._restock(work, reservation, returned, waited=True)
 
     def _save(self, work: _Work) -> None:
         for sku in work.skus_with_changed_stock():

@@ -104,7 +104,7 @@ async def test_a_return_for_an_unknown_order_goes_to_the_dlq_and_changes_no_stoc
     await outside.return_received(unknown, [(sku, 1, "resellable")])
 
     (dead,) = await dead_letters(infrastructure, stack, "warehouse.events", unknown)
-    assert error_of(dead) == f"data.order_id: no shipment of order {unknown!r}: nothing to return"
+    assert error_of(dead) == f"data.order_id: unknown order {unknown!r}: inventory never reserved stock for it"
     assert await reservation(stack, unknown) == 404  # no phantom reservation
     assert await stock_in(stack, sku, "LIS-1") == {"warehouse": "LIS-1", "on_hand": 3, "allocated": 0, "available": 3}
 

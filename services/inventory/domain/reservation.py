@@ -1,17 +1,26 @@
 """What inventory holds for one order: its allocations per warehouse, its backordered lines, what shipped from
-where (returns go back there), and whether it was released."""
+where (returns go back there), what came back, and whether it was released."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal, TypedDict
+from typing import TypedDict
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from services.inventory.domain import INVENTORY_NAMESPACE
 from services.inventory.domain.allocation import Allocation, Line
+from services.inventory.domain.returns import (
+    ReturnedLine,
+    ReturnedUnits,
+    ReturnRecord,
+    may_be_ahead_of_dispatch,
+    plan_return,
+)
+
+# Returns that may wait for their dispatch, per order; more is no late dispatch but a flood.
+MAX_WAITING_RETURNS = 10
 
 
 class AllocationRecord(TypedDict):
@@ -25,22 +34,6 @@ class LineRecord(TypedDict):
     quantity: int
 
 
-class ReturnRecord(TypedDict):
-    sku: str
-    warehouse: str
-    resellable: int
-    damaged: int
-
-
-@dataclass(frozen=True)
-class ReturnedUnits:
-    """One line of what the warehouse received back: `quantity` units of `sku` in one condition."""
-
-    sku: str
-    quantity: int
-    condition: Literal["resellable", "damaged"]
-
-
 class ReservationError(Exception):
     pass
 
@@ -51,18 +44,6 @@ class AlreadyRequested(ReservationError):
 
 class AlreadyReleased(ReservationError):
     pass
-
-
-class NotReturnable(ReservationError):
-    """Goods can come back only for what shipped for the order and has not come back already.
-
-    `line` is the index of the returned line that went beyond it, `field` the part of that line at fault."""
-
-    def __init__(self, line: int, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.line = line
-        self.field = field
-        self.reason = reason
 
 
 class Reservation(Aggregate):
@@ -106,6 +87,22 @@ class Reservation(Aggregate):
     class ReturnRestocked(Aggregate.Event):
         order_id: str
         lines: list[ReturnRecord]
+        # Whether this is the oldest return that waited for its dispatch. A default, so that events stored
+        # before returns could wait still load.
+        waited: bool = False
+
+    class ReturnWaiting(Aggregate.Event):
+        """Goods came back for units still allocated to the order: their dispatch has not reached us yet."""
+
+        order_id: str
+        lines: list[ReturnedLine]
+
+    class WaitingReturnRefused(Aggregate.Event):
+        """The oldest waiting return can never be taken back (the order was released instead of shipped)."""
+
+        order_id: str
+        lines: list[ReturnedLine]
+        reason: str
 
     @staticmethod
     def create_id(order_id: str) -> UUID:
@@ -120,6 +117,7 @@ class Reservation(Aggregate):
         self.shipped: list[AllocationRecord] = []  # in shipping order, so the first warehouse comes first
         self.shipments: list[str] = []
         self.returned: list[AllocationRecord] = []  # units received back (any condition), per warehouse
+        self.waiting_returns: list[list[ReturnedLine]] = []  # oldest first
         self.requested = False
         self.released = False
 
@@ -129,44 +127,22 @@ class Reservation(Aggregate):
     def has_shipped(self, shipment_id: str) -> bool:
         return shipment_id in self.shipments
 
-    def returnable(self, sku: str) -> dict[str, int]:
-        """Per warehouse it shipped from (first shipped first): units of `sku` shipped and not yet returned."""
-        back = {r["warehouse"]: r["quantity"] for r in self.returned if r["sku"] == sku}
-        shipped = {s["warehouse"]: s["quantity"] - back.get(s["warehouse"], 0) for s in self.shipped if s["sku"] == sku}
-        return {warehouse: quantity for warehouse, quantity in shipped.items() if quantity > 0}
-
     def plan_return(self, lines: Iterable[ReturnedUnits]) -> list[ReturnRecord]:
-        """Where each returned unit goes back: to a warehouse that shipped it for this order and has not had
-        it back, the first one first. More units than shipped and not yet returned refuses the whole return,
-        so that stock never grows by units that never left (or already came back)."""
-        left: dict[str, dict[str, int]] = {}
-        planned: dict[tuple[str, str], ReturnRecord] = {}
-        for index, line in enumerate(lines):
-            if line.sku not in left:
-                left[line.sku] = self.returnable(line.sku)
-                if not any(s["sku"] == line.sku for s in self.shipped):
-                    raise NotReturnable(index, "sku", f"sku {line.sku!r} was not shipped for order {self.order_id!r}")
-            to_place = line.quantity
-            for warehouse, room in left[line.sku].items():
-                placed = min(room, to_place)
-                if placed == 0:
-                    continue
-                record = planned.setdefault(
-                    (line.sku, warehouse), ReturnRecord(sku=line.sku, warehouse=warehouse, resellable=0, damaged=0)
-                )
-                record[line.condition] += placed
-                left[line.sku][warehouse] -= placed
-                to_place -= placed
-            if to_place > 0:
-                raise NotReturnable(index, "quantity", self._beyond_shipped(line.sku))
-        return list(planned.values())
+        """Where each returned unit goes back (returns.plan_return); raises NotReturnable."""
+        ordered = {line["sku"] for line in self.lines}
+        return plan_return(self.order_id, ordered, lines, self.shipped, self.returned)
 
-    def _beyond_shipped(self, sku: str) -> str:
-        shipped = sum(s["quantity"] for s in self.shipped if s["sku"] == sku)
-        back = sum(r["quantity"] for r in self.returned if r["sku"] == sku)
-        return (
-            f"more units of {sku!r} than order {self.order_id!r} can return: {shipped} shipped, {back} already returned"
+    def can_wait_for_dispatch(self, lines: Iterable[ReturnedUnits]) -> bool:
+        """Whether a return beyond what shipped may only be ahead of its dispatch (see returns.py)."""
+        waiting = [[ReturnedUnits.of(line) for line in group] for group in self.waiting_returns]
+        return len(self.waiting_returns) < MAX_WAITING_RETURNS and may_be_ahead_of_dispatch(
+            lines, self.shipped, self.returned, self.allocations, waiting
         )
+
+    def oldest_waiting_return(self) -> list[ReturnedUnits] | None:
+        if not self.waiting_returns:
+            return None
+        return [ReturnedUnits.of(line) for line in self.waiting_returns[0]]
 
     # Commands
 
@@ -206,8 +182,15 @@ class Reservation(Aggregate):
             consumed=_line_records(line for line in consumed if line.quantity > 0),
         )
 
-    def record_return(self, lines: list[ReturnRecord]) -> None:
-        self._record_return(order_id=self.order_id, lines=lines)
+    def record_return(self, lines: list[ReturnRecord], *, waited: bool = False) -> None:
+        self._record_return(order_id=self.order_id, lines=lines, waited=waited)
+
+    def wait_for_dispatch(self, lines: Iterable[ReturnedUnits]) -> None:
+        self._record_waiting_return(order_id=self.order_id, lines=[line.record() for line in lines])
+
+    def refuse_waiting_returns(self, reason: str) -> None:
+        while self.waiting_returns:
+            self._refuse_waiting_return(order_id=self.order_id, lines=self.waiting_returns[0], reason=reason)
 
     def check_not_released(self) -> None:
         if self.released:
@@ -253,7 +236,7 @@ class Reservation(Aggregate):
         self.shipments = [*self.shipments, shipment_id]
 
     @event(ReturnRestocked)
-    def _record_return(self, order_id: str, lines: list[ReturnRecord]) -> None:
+    def _record_return(self, order_id: str, lines: list[ReturnRecord], waited: bool) -> None:
         back = [
             AllocationRecord(
                 sku=line["sku"], warehouse=line["warehouse"], quantity=line["resellable"] + line["damaged"]
@@ -261,6 +244,16 @@ class Reservation(Aggregate):
             for line in lines
         ]
         self.returned = _merged(self.returned, back)
+        if waited:
+            self.waiting_returns = self.waiting_returns[1:]
+
+    @event(ReturnWaiting)
+    def _record_waiting_return(self, order_id: str, lines: list[ReturnedLine]) -> None:
+        self.waiting_returns = [*self.waiting_returns, list(lines)]
+
+    @event(WaitingReturnRefused)
+    def _refuse_waiting_return(self, order_id: str, lines: list[ReturnedLine], reason: str) -> None:
+        self.waiting_returns = self.waiting_returns[1:]
 
 
 def _line_records(lines: Iterable[Line]) -> list[LineRecord]:

@@ -1,5 +1,6 @@
 """Returned goods go back into stock only for a known order, and only units that shipped for it and have not
-come back already; anything else is refused whole (to the DLQ) and no stock moves."""
+come back already; anything else is refused whole (to the DLQ) and no stock moves. A return of units still
+allocated to the order may be read before their dispatch: it waits for it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tests.unit.inventory.factories import (
     SKU,
     delivery,
     inventory,
+    order_cancelled,
     reservation_requested,
     return_received,
     shipment_dispatched,
@@ -38,7 +40,7 @@ def test_a_return_for_an_unknown_order_is_refused_and_opens_no_reservation() -> 
     app = inventory()
     deliver(app.receive_stock, delivery(), stock_received("LIS-1", 1))
 
-    with pytest.raises(InvalidMessage, match=r"^data\.order_id: no shipment of order 'SO-UNKNOWN'"):
+    with pytest.raises(InvalidMessage, match=r"^data\.order_id: unknown order 'SO-UNKNOWN'"):
         deliver(app.receive_return, delivery(), return_received("SO-UNKNOWN", (SKU, 1, "resellable")))
 
     assert on_hand(app, "LIS-1") == 1
@@ -46,15 +48,59 @@ def test_a_return_for_an_unknown_order_is_refused_and_opens_no_reservation() -> 
     assert published(app, "ReturnRestocked") == []
 
 
-def test_a_return_for_an_order_nothing_shipped_for_is_refused() -> None:
+def test_a_return_for_an_order_only_ever_cancelled_is_refused() -> None:
     app = inventory()
     deliver(app.receive_stock, delivery(), stock_received("LIS-1", 5))
-    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 2)))
+    deliver(app.release_order, delivery(), order_cancelled("SO-1"))  # cancelled before its request was seen
 
-    with pytest.raises(InvalidMessage, match=r"^data\.order_id"):
-        deliver(app.receive_return, delivery(), return_received("SO-1", (SKU, 2, "resellable")))
+    with pytest.raises(InvalidMessage, match=r"^data\.order_id: unknown order 'SO-1'"):
+        deliver(app.receive_return, delivery(), return_received("SO-1", (SKU, 1, "resellable")))
 
     assert on_hand(app, "LIS-1") == 5
+
+
+def test_a_return_read_before_its_dispatch_waits_and_comes_back_with_it() -> None:
+    """The return's topic and the dispatch's topic are not ordered with each other (a restart reads both)."""
+    app = inventory()
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 10))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 2)))
+
+    deliver(app.receive_return, delivery(), return_received("SO-1", (SKU, 1, "resellable"), (SKU, 1, "damaged")))
+
+    assert on_hand(app, "LIS-1") == 10  # the two units are still here, allocated
+    assert published(app, "ReturnRestocked") == []
+
+    deliver(app.consume_allocation, delivery(), shipment_dispatched("SO-1", "LIS-1", (SKU, 2)))
+
+    assert on_hand(app, "LIS-1") == 9  # two left, one came back resellable
+    [restocked] = published(app, "ReturnRestocked")
+    assert restocked.data.model_dump()["lines"] == [{"sku": SKU, "warehouse": "LIS-1", "resellable": 1, "damaged": 1}]
+    with pytest.raises(InvalidMessage, match=r"2 shipped, 2 already returned"):
+        deliver(app.receive_return, delivery(), return_received("SO-1", (SKU, 1, "resellable")))
+
+
+def test_a_return_beyond_what_is_shipped_or_still_allocated_is_refused_at_once() -> None:
+    app = inventory()
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 10))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 1)))
+
+    with pytest.raises(InvalidMessage, match=r"^data\.lines\.0\.quantity: .*0 shipped, 0 already returned"):
+        deliver(app.receive_return, delivery(), return_received("SO-1", (SKU, 5, "resellable")))
+
+    deliver(app.consume_allocation, delivery(), shipment_dispatched("SO-1", "LIS-1", (SKU, 1)))
+    assert on_hand(app, "LIS-1") == 9 and published(app, "ReturnRestocked") == []
+
+
+def test_a_return_waiting_for_an_order_that_is_cancelled_instead_never_restocks() -> None:
+    app = inventory()
+    deliver(app.receive_stock, delivery(), stock_received("LIS-1", 10))
+    deliver(app.reserve_stock, delivery(), reservation_requested("SO-1", (SKU, 2)))
+    deliver(app.receive_return, delivery(), return_received("SO-1", (SKU, 2, "resellable")))
+
+    deliver(app.release_order, delivery(), order_cancelled("SO-1"))
+
+    stock = app.get_stock(SKU)
+    assert stock is not None and (stock["on_hand"], stock["allocated"]) == (10, 0)
     assert published(app, "ReturnRestocked") == []
 
 
@@ -98,7 +144,7 @@ def test_a_sku_the_order_never_shipped_is_refused_with_the_line_named() -> None:
     shipped_one(app)
     deliver(app.receive_stock, delivery(), stock_received("LIS-1", 3, sku=OTHER_SKU))
 
-    with pytest.raises(InvalidMessage, match=rf"^data\.lines\.1\.sku: sku '{OTHER_SKU}' was not shipped"):
+    with pytest.raises(InvalidMessage, match=rf"^data\.lines\.1\.sku: sku '{OTHER_SKU}' is not part of order 'SO-1'"):
         deliver(
             app.receive_return, delivery(), return_received("SO-1", (SKU, 1, "resellable"), (OTHER_SKU, 1, "damaged"))
         )
