@@ -45,7 +45,7 @@ class _Adder:
     def sample(self, at: str | None, name: str, start: str | None, end: str | None) -> None:
         if at is None or start is None or end is None:
             return
-        self.add(at, key("cyc", name, duration_class(minutes_between(start, end))))
+        self.add(at, f"cyc|{name}|{duration_class(minutes_between(start, end))}")
 
     def result(self) -> Buckets:
         return {day: {k: v for k, v in counter.items() if v} for day, counter in self.days.items() if counter}

@@ -264,7 +264,9 @@ def fold_stock(fact: Fact, event: Observed) -> bool:
 def _add_level(days: dict[str, dict[str, int]], previous: list[Any] | None, level: list[Any]) -> None:
     at, on_hand, allocated, available, cause = level
     before_on_hand, before_allocated = (previous[1], previous[2]) if previous else (0, 0)
-    day = days.setdefault(at[:10], {"min": available, "close": available, "out": 0, "demand": 0})
+    # A day's lowest level includes the one carried into it: a stock-out that began yesterday covers its morning.
+    opening = previous[3] if previous and previous[0][:10] < at[:10] else available
+    day = days.setdefault(at[:10], {"min": min(opening, available), "close": available, "out": 0, "demand": 0})
     if cause == "shipped":
         day["out"] += max(0, before_on_hand - on_hand)
     if cause == "allocated":

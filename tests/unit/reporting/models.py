@@ -1,0 +1,87 @@
+"""The scenario folded the way the service folds it, without Kafka or MongoDB: each event's bytes through the
+service's own edge (contract validation), to the partition its key hashes to, into that partition's
+`PartitionModel`. `ModelsReader` serves the query side from those models (the reader port's contract), so the
+real `KpiQueries` computes the figures."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import ConsumerRecord
+
+from services.reporting.application import PartitionModel, ReorderPointCrossed
+from services.reporting.config import ReportingSettings
+from services.reporting.policies import observed, subscriptions
+from shared.messaging.event_log import Edge
+from shared.messaging.ownership import partition_of
+from tests.reporting_scenario import SETTINGS, Published
+
+PARTITIONS = 6
+
+
+def settings(**overrides: str) -> ReportingSettings:
+    """The scenario's settings as the service reads them from its environment (JSON values decoded as it does)."""
+    values: dict[str, Any] = {
+        k.lower(): json.loads(v) if v.startswith("{") else v for k, v in {**SETTINGS, **overrides}.items()
+    }
+    return ReportingSettings.model_validate(values)
+
+
+def record(event: Published, offset: int = 0) -> ConsumerRecord[bytes, bytes]:
+    key = event.key.encode()
+    value = event.value()
+    return ConsumerRecord(
+        event.topic, partition_of(key, PARTITIONS), offset, 0, 0, key, value, None, len(key), len(value), []
+    )
+
+
+def fold(
+    events: Iterable[Published],
+    models: dict[int, PartitionModel] | None = None,
+    config: ReportingSettings | None = None,
+) -> tuple[dict[int, PartitionModel], list[ReorderPointCrossed]]:
+    """One event per batch, as a slow consumer would see them; returns the models and the crossings staged."""
+    config = config or settings()
+    edge = Edge(subscriptions(), "")
+    models = models if models is not None else {}
+    crossings: list[ReorderPointCrossed] = []
+    for event in events:
+        rec = record(event)
+        model = models.setdefault(
+            rec.partition, PartitionModel(rec.partition, config.ship_by_rule(), config.replenishment_policy())
+        )
+        readable, rejected = edge.read_batch([rec])
+        assert not rejected, rejected[0].reason
+        for _, message, _ in readable:
+            crossings += model.fold([observed(edge.topic(rec.topic).owner, message)]).crossings
+    return models, crossings
+
+
+class ModelsReader:
+    def __init__(self, models: dict[int, PartitionModel]) -> None:
+        self.models = models
+
+    async def generation(self, requested: str | None = None) -> str:
+        return requested or "g0"
+
+    async def days(self, generation: str, start: str, end: str) -> dict[str, Counter[str]]:
+        result: dict[str, Counter[str]] = {}
+        for model in self.models.values():
+            for day, counters in model.buckets.items():
+                if start <= day <= end:
+                    result.setdefault(day, Counter()).update(counters)
+        return result
+
+    async def states(self, generation: str) -> list[dict[str, Any]]:
+        return [model.state() for model in self.models.values()]
+
+    async def members(self, generation: str, days: list[str]) -> dict[int, list[str]]:
+        return {
+            p: sorted({o for day in days for o in model.members.get(day, set())}) for p, model in self.models.items()
+        }
+
+    async def fact(self, generation: str, partition: int, fact_id: str) -> Any:
+        return self.models[partition].orders.get(fact_id)
