@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -63,9 +62,8 @@ class ShippingApplication(ServiceApplication):
         order.add(request.shipment_id)
         self.stage(shipment, order)
         # Scans that came before the request, in the order they came.
-        for early in self._released(f"shipment:{request.shipment_id}"):
-            with contextlib.suppress(InvalidMessage, *DOMAIN_REFUSALS):
-                self._apply_scan(shipment, early.type, early.fields, early.at)
+        key = f"shipment:{request.shipment_id}"
+        self._release(key, lambda early: self._apply_scan(shipment, early.type, early.fields, early.at))
 
     def cancel_order_shipments(self, cancelled: OrderCancelledV1, occurred_at: datetime | None = None) -> None:
         """Cancels every shipment of the order not yet dispatched; a dispatched one records a refusal."""
@@ -129,9 +127,7 @@ class ShippingApplication(ServiceApplication):
             raise InvalidMessage(f"data.tracking_number: {error}") from None
         shipment.dispatch(carrier, tracking_number, at)
         self.stage(shipment, index)
-        for early in self._released(f"tracking:{tracking_number}"):
-            with contextlib.suppress(*DOMAIN_REFUSALS):
-                self._track(shipment, early.fields, early.at)
+        self._release(f"tracking:{tracking_number}", lambda early: self._track(shipment, early.fields, early.at))
 
     def _track(self, shipment: Shipment, fields: dict[str, str | None], at: datetime) -> None:
         shipment.record_tracking(
@@ -145,16 +141,28 @@ class ShippingApplication(ServiceApplication):
             waiting.check_room()
         except TooManyWaiting as error:
             raise InvalidMessage(f"data.{field}: {error}") from None
-        waiting.park(WaitingMessage(type_, at, dict(fields)))
+        waiting.park(WaitingMessage(type_, at, dict(fields), message_id=self.message_id or "", parked_at=_now()))
         self.stage(waiting)
 
-    def _released(self, key: str) -> list[WaitingMessage]:
+    def _release(self, key: str, apply: Callable[[WaitingMessage], None]) -> None:
+        """Apply what waited for `key`, in arrival order; one its shipment refuses is given up (to the DLQ)."""
         waiting = self._find(EarlyArrivals, EarlyArrivals.create_id(key))
         if waiting is None:
-            return []
-        released = waiting.release()
+            return
+        for early in waiting.release():
+            try:
+                apply(early)
+            except (InvalidMessage, *DOMAIN_REFUSALS) as refusal:
+                waiting.give_up(early, str(refusal))
         self.stage(waiting)
-        return released
+
+    def expire_waiting(self, keys: Sequence[str], now: datetime, patience: timedelta) -> None:
+        """Give up the messages that have waited for one of `keys` longer than `patience` (to the DLQ)."""
+        for key in keys:
+            waiting = self._find(EarlyArrivals, EarlyArrivals.create_id(key))
+            if waiting is not None:
+                waiting.expire(now, patience)
+                self.stage(waiting)
 
     # Queries: plain dicts; `today` decides lateness of shipments still on their way.
 
@@ -183,7 +191,7 @@ class ShippingApplication(ServiceApplication):
         return aggregate
 
 
-# Refusals of the domain; a parked message that meets one when released is dropped (it was never valid).
+# Refusals of the domain; a parked message that meets one when released is given up, to the DLQ.
 DOMAIN_REFUSALS = (ShipmentWasCancelled, ShipmentNotDispatched, TrackingNumberInUse)
 PICKED_SCAN, PACKED_SCAN, DISPATCHED_SCAN = "ShipmentPicked", "ShipmentPacked", "ShipmentDispatched"
 

@@ -9,6 +9,7 @@ from services.shipping.application import ShippingApplication
 from services.shipping.config import ShippingSettings
 from services.shipping.entrypoints.http import shipping_router
 from services.shipping.entrypoints.logistics_http import logistics_router
+from services.shipping.expiry import WaitingExpiry
 from services.shipping.policies import subscriptions
 from services.shipping.read_model import ShipmentProjection, ShipmentReadModel
 from shared.contracts.topics import WAREHOUSE_EVENTS
@@ -26,14 +27,20 @@ def create_shipping_app(settings: ShippingSettings) -> FastAPI:
     app = logs.reader()
 
     database = runtime.mongo[runtime.database]
-    read_model = ShipmentReadModel(database["shipment_summaries"], database["open_shipments"])
-    runtime.collections += ["shipment_summaries", "open_shipments", "projection_positions"]
+    read_model = ShipmentReadModel(
+        database["shipment_summaries"], database["open_shipments"], database["waiting_messages"]
+    )
+    runtime.collections += ["shipment_summaries", "open_shipments", "waiting_messages", "projection_positions"]
     projection = ProjectionRunner(
         "shipment_summaries", app, ShipmentProjection(read_model), database["projection_positions"]
     )
     # Run by the log's owner only: one writer, which keeps the summaries it wrote in memory.
     logs.workers[0].also.append(projection)
     runtime.on_stop.append(projection.stop)
+    expiry = WaitingExpiry(logs, read_model, settings.early_arrival_patience_s, settings.early_arrival_check_s)
+    logs.workers[0].also.append(expiry)
+    runtime.on_stop.append(expiry.revoked)
+    runtime.telemetry.metrics.watch_waiting(lambda: expiry.waiting)
     # Whatever stored it (a Kafka message or an HTTP scan), the read model looks now.
     logs.writer().call_after_store(projection.wake)
 

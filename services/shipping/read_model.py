@@ -6,7 +6,9 @@ two collections:
 - `shipment_summaries`: every shipment, for `GET /shipments?status=&warehouse=&carrier=`;
 - `open_shipments`: the same documents for shipments not delivered and not cancelled. FerretDB v1 filters
   only `_id` in the database and scans everything else, so the work queues (late, exceptions, warehouse)
-  scan this small, bounded set instead of every shipment ever made.
+  scan this small, bounded set instead of every shipment ever made;
+- `waiting_messages`: the keys that messages wait for (early_arrivals.py), with since when, for the expiry
+  and `GET /shipments/waiting`.
 
 Idempotent: each summary carries the shipment's `version` and an event at or below it is skipped, so a
 replayed batch changes nothing. A batch costs three writes (queue in, queue out, summaries), whatever its size.
@@ -16,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import WriteError
 
+from services.shipping.domain.early_arrivals import EarlyArrivals
 from services.shipping.domain.shipment import CANCELLED, DELIVERED, PACKED, PICKED, REQUESTED, Shipment
 
 Document = dict[str, Any]
@@ -113,6 +116,29 @@ class SummaryStore(Protocol):
     async def save(self, summaries: Sequence[Document], still_open: Sequence[Document], closed: Sequence[str]) -> None:
         """Write the queue (`still_open` in it, `closed` out of it), then the summaries."""
 
+    async def index_waiting(self, changes: Mapping[str, WaitingChange]) -> None:
+        """Apply the batch's changes to the index of keys with messages waiting (early_arrivals.py)."""
+
+
+# What a batch did to a key's entry in the waiting index: ("earliest", t) lowers its `since` to t (creating the
+# entry), ("since", t) sets it, ("since", None) removes the entry (nothing waits any more).
+WaitingChange = tuple[str, datetime | None]
+
+
+def waiting_changes(events: Sequence[Any]) -> dict[str, WaitingChange]:
+    changes: dict[str, WaitingChange] = {}
+    for event in events:
+        match event:
+            case EarlyArrivals.Parked():
+                arrived = event.message.parked_at or event.timestamp
+                op, since = changes.get(event.key, ("earliest", None))
+                changes[event.key] = (op, arrived if since is None else min(since, arrived))
+            case EarlyArrivals.Released():
+                changes[event.key] = ("since", None)
+            case EarlyArrivals.Expired():
+                changes[event.key] = ("since", event.waiting_since)
+    return changes
+
 
 class ShipmentProjection:
     """Folds batches of the log's events into summaries, for the one process that owns the log.
@@ -136,6 +162,9 @@ class ShipmentProjection:
         self._known.clear()
 
     async def apply_batch(self, events: Sequence[Any], replaying: bool) -> None:
+        waiting = waiting_changes(events)
+        if waiting:
+            await self.store.index_waiting(waiting)
         shipment_events = [e for e in events if isinstance(e, Shipment.Event)]
         if not shipment_events:
             return
@@ -188,9 +217,15 @@ def _shipment_id(event: Any) -> str:
 class ShipmentReadModel:
     """The collections: written by the projection, read by the logistics API (any replica)."""
 
-    def __init__(self, summaries: AsyncCollection[Document], open_shipments: AsyncCollection[Document]) -> None:
+    def __init__(
+        self,
+        summaries: AsyncCollection[Document],
+        open_shipments: AsyncCollection[Document],
+        waiting: AsyncCollection[Document],
+    ) -> None:
         self.summaries = summaries
         self.open_shipments = open_shipments
+        self.waiting = waiting
 
     async def load(self, shipment_ids: Sequence[str]) -> dict[str, Document]:
         # One `_id` lookup each, concurrently: `_id` equality is the only filter FerretDB serves from its index.
@@ -201,6 +236,28 @@ class ShipmentReadModel:
         await replace_all(self.open_shipments, still_open)
         await delete_all(self.open_shipments, closed)
         await replace_all(self.summaries, summaries)
+
+    async def index_waiting(self, changes: Mapping[str, WaitingChange]) -> None:
+        updates = [
+            {"q": {"_id": key}, "u": {"$min" if op == "earliest" else "$set": {"since": since}}, "upsert": True}
+            for key, (op, since) in changes.items()
+            if since is not None
+        ]
+        if updates:
+            await _command(self.waiting, {"update": self.waiting.name, "updates": updates})
+        await delete_all(self.waiting, [key for key, (_, since) in changes.items() if since is None])
+
+    async def waiting_longer_than(self, cutoff: datetime) -> list[str]:
+        """Keys with a message waiting since `cutoff` or before (the index is small: scanning it is fine)."""
+        return [document["_id"] async for document in self.waiting.find({"since": {"$lte": cutoff}})]
+
+    async def waiting_keys(self, limit: int = 500) -> list[Document]:
+        """What waits, the longest first: `{"key", "since"}`."""
+        cursor = self.waiting.find({}).sort([("since", 1), ("_id", 1)]).limit(limit)
+        return [{"key": document["_id"], "since": document["since"]} async for document in cursor]
+
+    async def count_waiting(self) -> int:
+        return await self.waiting.count_documents({})
 
     async def shipments(
         self,

@@ -361,12 +361,19 @@ def describe(error: ValidationError, prefix: str = "") -> str:
 
 def encode(event_id: UUID, type_: str, occurred_at: datetime, data: Contract, traceparent: str | None = None) -> bytes:
     """The JSON bytes of an outbound message, in the same envelope as inbound ones."""
+    return encode_raw(event_id, type_, occurred_at, data.model_dump(mode="json"), traceparent)
+
+
+def encode_raw(
+    event_id: UUID, type_: str, occurred_at: datetime, data: dict[str, Any], traceparent: str | None = None
+) -> bytes:
+    """`encode` for data already plain JSON values (a message kept as it came in)."""
     envelope: dict[str, Any] = {
         "event_id": str(event_id),
         "type": type_,
         "occurred_at": occurred_at.isoformat().replace("+00:00", "Z"),
         "schema_version": 1,
-        "data": data.model_dump(mode="json"),
+        "data": data,
     }
     if traceparent:
         envelope["traceparent"] = traceparent

@@ -105,6 +105,7 @@ class ServiceApplication(Application[UUID]):
         # Tracking name → the position (offset + 1) committed for it.
         self.positions: dict[str, int] = {}
         self._unit: _Unit | None = None
+        self._handling: Delivery | None = None
         # One unit of work at a time: a batch from Kafka and a command from HTTP never interleave.
         self._processing = threading.Lock()
         # Only for the fault-injection harness's test: shows what the harness reports when dedup is gone.
@@ -167,6 +168,12 @@ class ServiceApplication(Application[UUID]):
         """One read: a new aggregate has no first event. (The repository would look for a snapshot first, then
         for events: two reads to find nothing, on every new order, reservation or shipment.)"""
         return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    @property
+    def message_id(self) -> str | None:
+        """The id (`event_id`) of the message whose use case is running, for a use case that keeps the message
+        itself (one that waits for something to appear, and may be dead-lettered later)."""
+        return None if self._handling is None else self._handling.message_id
 
     def stage(self, *aggregates: Aggregate | None) -> None:
         """Include these aggregates' changes in the batch's commit (new ones must be staged; found ones are)."""
@@ -242,6 +249,7 @@ class ServiceApplication(Application[UUID]):
                 for index, delivery in enumerate(accepted):
                     if index in refused:
                         continue
+                    self._handling = delivery
                     try:
                         delivery.call()
                     except InvalidMessage as invalid:
@@ -252,3 +260,4 @@ class ServiceApplication(Application[UUID]):
                     return unit
             finally:
                 self._unit = None
+                self._handling = None

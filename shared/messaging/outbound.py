@@ -4,6 +4,8 @@ sent by the outbox relay."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from shared.contracts.envelope import Contract
 from shared.contracts.topics import Topic
@@ -18,3 +20,19 @@ class Outbound:
     # Other keys that later messages about the same order arrive under (a tracking number): work on them joins
     # the order's trace.
     trace_aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message the service took in and gave up on later (it waited for something that never appeared, or
+    what it waited for refused it): sent to `<topic>.dlq` as its sender wrote it — same `event_id`, type, time
+    and data — with why in the headers, as the consumer runtime dead-letters a message it cannot process."""
+
+    topic: Topic  # the topic it came on
+    key: str
+    message_id: str
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+    reason: str
+    error_type: str

@@ -22,8 +22,8 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.trace import SpanKind
 from pymongo.asynchronous.collection import AsyncCollection
 
-from shared.contracts.envelope import encode
-from shared.messaging.outbound import Outbound
+from shared.contracts.envelope import encode, encode_raw
+from shared.messaging.outbound import DeadLetter, Outbound
 from shared.telemetry.providers import Telemetry
 from shared.telemetry.trace_context import OrderTraces, context_of, current_traceparent
 
@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 EVENT_ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:fulfillment:event")
 # One domain event may be published as several messages (e.g. an order accepted and its reservation request).
-ToOutbound = Callable[[Any], Outbound | Iterable[Outbound] | None]
+Published = Outbound | DeadLetter
+ToOutbound = Callable[[Any], Published | Iterable[Published] | None]
 CATCH_UP_PAGE = 500
 
 
@@ -41,10 +42,10 @@ def published_event_id(event: DomainEventProtocol[Any], index: int = 0) -> UUID:
     return uuid5(EVENT_ID_NAMESPACE, f"{event.originator_id}:{event.originator_version}{suffix}")
 
 
-def outbound_messages(result: Outbound | Iterable[Outbound] | None) -> list[Outbound]:
+def outbound_messages(result: Published | Iterable[Published] | None) -> list[Published]:
     if result is None:
         return []
-    if isinstance(result, Outbound):
+    if isinstance(result, Outbound | DeadLetter):
         return [result]
     return list(result)
 
@@ -131,7 +132,10 @@ class LogRelay:
                               event.originator_version)  # fmt: skip
                 continue
             for index, outbound in enumerate(messages):
-                pending.append(await self._enqueue(event, index, outbound))
+                if isinstance(outbound, DeadLetter):
+                    pending.append(await self._dead_letter(event, index, outbound))
+                else:
+                    pending.append(await self._enqueue(event, index, outbound))
         # Enqueued one by one in log order (per-key order on the wire), confirmed together.
         await asyncio.gather(*pending)
         self.published += len(pending)
@@ -160,6 +164,35 @@ class LogRelay:
             )
         self.telemetry.metrics.published.add(1, {"topic": topic, "type": outbound.type})
         return future
+
+    async def _dead_letter(self, event: Any, index: int, letter: DeadLetter) -> asyncio.Future[Any]:
+        topic = self.topic_prefix + letter.topic.dlq
+        message_id = _uuid(letter.message_id) or published_event_id(event, index)
+        body = encode_raw(message_id, letter.type, letter.occurred_at, letter.data)
+        future: asyncio.Future[Any] = await self.broker.publish(
+            body,
+            topic=topic,
+            key=letter.key.encode(),
+            headers={
+                "error": letter.reason,
+                "error-type": letter.error_type,
+                "error-consumer": self.name,
+                "original-topic": self.topic_prefix + letter.topic.name,
+            },
+            no_confirm=True,
+        )
+        self.telemetry.metrics.dead_letters.add(1, {"topic": self.topic_prefix + letter.topic.name,
+                                                   "error.type": letter.error_type})  # fmt: skip
+        log.warning("%s: gave up %s %s (%s): %s", self.name, letter.type, letter.message_id, letter.error_type,
+                    letter.reason)  # fmt: skip
+        return future
+
+
+def _uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
 
 
 class RelayDuty:

@@ -54,6 +54,22 @@ class FulfillmentMetrics:
             description="Logs whose batch has not been stored for longer than STUCK_AFTER_S (also on /ready)",
         )
 
+        self._waiting: Callable[[], int] | None = None
+        meter.create_observable_gauge(
+            "fulfillment.messages.waiting",
+            [self._observe_waiting],
+            unit="{key}",
+            description="Keys that early messages wait for (a tracking number not dispatched yet, a shipment not "
+            "requested yet); a message waiting longer than its patience goes to the DLQ",
+        )
+
+    def watch_waiting(self, waiting: Callable[[], int]) -> None:
+        self._waiting = waiting
+
+    def _observe_waiting(self, options: CallbackOptions) -> Iterable[Observation]:
+        if self._waiting is not None:
+            yield Observation(self._waiting(), {"service": self.service})
+
     def record_lag(self, group: str, topic: str, partition: int, lag: int) -> None:
         self._lag[(group, topic, partition)] = lag
 

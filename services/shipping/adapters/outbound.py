@@ -2,13 +2,15 @@
 
 Every carrier update the shipment recorded is published as `ShipmentTrackingUpdated`, with `applied` telling
 whether it set the shipment's status (an older update arriving late, or anything after delivery or return,
-is history only). Index and inbox events are not published.
+is history only). Index and inbox events are not published. An early message given up (expired, or refused when
+finally applied) goes to the DLQ of the topic it came on.
 """
 
 from __future__ import annotations
 
 from typing import cast
 
+from services.shipping.domain.early_arrivals import EarlyArrivals, WaitingMessage
 from services.shipping.domain.shipment import Shipment, ShipmentLine
 from shared.contracts.carrier import CarrierStatus
 from shared.contracts.envelope import Contract
@@ -23,11 +25,11 @@ from shared.contracts.shipping import (
     ShipmentReturnedToSenderV1,
     ShipmentTrackingUpdatedV1,
 )
-from shared.contracts.topics import SHIPPING_EVENTS
-from shared.messaging.outbound import Outbound
+from shared.contracts.topics import CARRIER_TRACKING, SHIPPING_EVENTS, WAREHOUSE_EVENTS
+from shared.messaging.outbound import DeadLetter, Outbound
 
 
-def to_outbound(event: object) -> Outbound | None:
+def to_outbound(event: object) -> Outbound | DeadLetter | list[DeadLetter] | None:
     match event:
         case Shipment.Created():
             return _message(
@@ -116,6 +118,10 @@ def to_outbound(event: object) -> Outbound | None:
                     reason=event.reason,
                 ),
             )
+        case EarlyArrivals.Expired():
+            return [_dead_letter(event.key, message, event.reason, "expired") for message in event.messages]
+        case EarlyArrivals.GivenUp():
+            return _dead_letter(event.key, event.message, event.reason, "refused_when_applied")
         case Shipment.CancellationRefused():
             return _message(
                 event.order_id,
@@ -129,6 +135,22 @@ def to_outbound(event: object) -> Outbound | None:
 
 def _message(order_id: str, type_: str, data: Contract, trace_aliases: tuple[str, ...] = ()) -> Outbound:
     return Outbound(topic=SHIPPING_EVENTS, key=order_id, type=type_, data=data, trace_aliases=trace_aliases)
+
+
+def _dead_letter(key: str, message: WaitingMessage, reason: str, error_type: str) -> DeadLetter:
+    """The waiting message as its sender wrote it: what it named is in the key (`tracking:<n>`, `shipment:<id>`)."""
+    kind, _, name = key.partition(":")
+    topic, field = (CARRIER_TRACKING, "tracking_number") if kind == "tracking" else (WAREHOUSE_EVENTS, "shipment_id")
+    return DeadLetter(
+        topic=topic,
+        key=name,
+        message_id=message.message_id,
+        type=message.type,
+        occurred_at=message.at,
+        data={field: name, **message.fields},
+        reason=f"data.{field}: {reason}",
+        error_type=error_type,
+    )
 
 
 def _lines(lines: list[ShipmentLine]) -> list[SkuQuantity]:

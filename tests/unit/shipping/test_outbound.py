@@ -10,6 +10,7 @@ from services.shipping.application import ShippingApplication
 from shared.contracts.shipping import SHIPPING_TYPES
 from shared.contracts.topics import SHIPPING_EVENTS
 from shared.messaging.outbound import Outbound
+from shared.messaging.relay import outbound_messages
 from tests.unit.deliveries import deliver
 from tests.unit.shipping import factories as f
 
@@ -19,11 +20,10 @@ def published(app: ShippingApplication) -> tuple[list[Outbound], list[Any]]:
     messages, unpublished = [], []
     for notification in app.recorder.select_notifications(start=1, limit=1000):
         event = app.mapper.to_domain_event(notification)
-        outbound = to_outbound(event)
-        if outbound is None:
+        outbound = [m for m in outbound_messages(to_outbound(event)) if isinstance(m, Outbound)]
+        if not outbound:
             unpublished.append(event)
-        else:
-            messages.append(outbound)
+        messages += outbound
     return messages, unpublished
 
 

@@ -4,8 +4,9 @@ side — writes and queries — is covered by tests/integration/test_logistics.p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +14,7 @@ import pytest
 
 from services.shipping.application import ShippingApplication
 from services.shipping.domain.shipment import Shipment
-from services.shipping.read_model import ShipmentProjection, fold
+from services.shipping.read_model import ShipmentProjection, WaitingChange, fold
 from tests.unit.deliveries import deliver
 from tests.unit.shipping import factories as f
 
@@ -26,6 +27,7 @@ class MemorySummaries:
     def __init__(self) -> None:
         self.documents: dict[str, Document] = {}
         self.open: dict[str, Document] = {}
+        self.waiting: dict[str, datetime] = {}
         self.loads = 0
 
     async def load(self, shipment_ids: Sequence[str]) -> dict[str, Document]:
@@ -37,6 +39,15 @@ class MemorySummaries:
         for shipment_id in closed:
             self.open.pop(shipment_id, None)
         self.documents.update({d["_id"]: dict(d) for d in summaries})
+
+    async def index_waiting(self, changes: Mapping[str, WaitingChange]) -> None:
+        for key, (op, since) in changes.items():
+            if since is None:
+                self.waiting.pop(key, None)
+            elif op == "earliest" and key in self.waiting:
+                self.waiting[key] = min(self.waiting[key], since)
+            else:
+                self.waiting[key] = since
 
 
 @dataclass
@@ -206,3 +217,22 @@ def test_events_of_other_aggregates_are_not_folded(dispatched_app: ShippingAppli
 
 def _shipment_id() -> UUID:
     return Shipment.create_id(f.SHIPMENT_ID)
+
+
+async def test_the_keys_that_messages_wait_for_are_indexed_until_they_appear(
+    app: ShippingApplication, projection: Projection
+) -> None:
+    deliver(app.record_picked, f.consumed(), f.scan(), f.at(1, 10))
+    deliver(app.record_tracking, f.consumed(), f.tracking("in_transit"), f.at(2, 8))
+    await projection.catch_up()
+    assert set(projection.store.waiting) == {f"shipment:{f.SHIPMENT_ID}", f"tracking:{f.TRACKING_NUMBER}"}
+    first = projection.store.waiting[f"shipment:{f.SHIPMENT_ID}"]
+
+    deliver(app.record_packed, f.consumed(), f.scan(), f.at(1, 11))
+    await projection.catch_up()
+    assert projection.store.waiting[f"shipment:{f.SHIPMENT_ID}"] == first  # since the oldest arrival
+
+    deliver(app.create_shipment, f.consumed(), f.shipment_requested(), f.at(1, 9))
+    deliver(app.record_dispatched, f.consumed(), f.dispatched(), f.at(1, 15))
+    await projection.catch_up()
+    assert projection.store.waiting == {}
