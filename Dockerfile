@@ -1,5 +1,5 @@
-# One image for all four services; the service is chosen by the command:
-#   docker run IMAGE orders-service | inventory-service | shipping-service | customer-service
+# One image for all five services; the service is chosen by the command:
+#   docker run IMAGE orders-service | inventory-service | shipping-service | customer-service | reporting-service
 # Not built on the project's machines (no Docker engine there): kept deliberately plain.
 
 # --- build: resolve the locked dependencies with uv, then install the project itself (not editable) --------
@@ -32,6 +32,6 @@ ENV PATH=/app/.venv/bin:$PATH \
     HTTP_HOST=0.0.0.0
 WORKDIR /tmp
 USER 10001:10001
-EXPOSE 8001 8002 8003 8004
+EXPOSE 8001 8002 8003 8004 8005
 # No default service: starting the wrong one silently would be worse than this message.
-CMD ["sh", "-c", "echo 'name a service: orders-service | inventory-service | shipping-service | customer-service' >&2; exit 64"]
+CMD ["sh", "-c", "echo 'name a service: orders-service | inventory-service | shipping-service | customer-service | reporting-service' >&2; exit 64"]

@@ -30,6 +30,7 @@ from shared.contracts.customer_service import CUSTOMER_SERVICE_TYPES
 from shared.contracts.envelope import Contract
 from shared.contracts.inventory import INVENTORY_TYPES
 from shared.contracts.orders import ORDERS_TYPES
+from shared.contracts.reporting import REPORTING_TYPES
 from shared.contracts.shipping import SHIPPING_TYPES
 from shared.contracts.storefront import STOREFRONT_TYPES
 from shared.contracts.topics import (
@@ -38,6 +39,7 @@ from shared.contracts.topics import (
     CUSTOMER_SERVICE_EVENTS,
     INVENTORY_EVENTS,
     ORDERS_EVENTS,
+    REPORTING_EVENTS,
     SHIPPING_EVENTS,
     STOREFRONT_ORDERS,
     WAREHOUSE_EVENTS,
@@ -53,6 +55,7 @@ GROUPS = {
     "inventory": "inventory.processing",
     "shipping": "shipping.processing",
     "customer_service": "customer_service.projections",
+    "reporting": "reporting.processing",
 }
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 
@@ -64,6 +67,7 @@ TOPIC_TYPES: dict[str, Mapping[str, type[Contract]]] = {
     INVENTORY_EVENTS.name: INVENTORY_TYPES,
     SHIPPING_EVENTS.name: SHIPPING_TYPES,
     CUSTOMER_SERVICE_EVENTS.name: CUSTOMER_SERVICE_TYPES,
+    REPORTING_EVENTS.name: REPORTING_TYPES,
 }
 # Who sends on the inbound topics (CONTRACT.md); internal topics are sent by their owner's outbox relay.
 EXTERNAL_PRODUCERS = {
@@ -98,6 +102,7 @@ def consumers() -> list[Consumer]:
     from services.inventory.policies import subscriptions as inventory_subscriptions
     from services.orders.application import OrdersApplication
     from services.orders.policies import subscriptions as orders_subscriptions
+    from services.reporting.policies import subscriptions as reporting_subscriptions
     from services.shipping.application import ShippingApplication
     from services.shipping.policies import subscriptions as shipping_subscriptions
 
@@ -106,6 +111,7 @@ def consumers() -> list[Consumer]:
         ("inventory", inventory_subscriptions(InventoryApplication(env=IN_MEMORY))),
         ("shipping", shipping_subscriptions(ShippingApplication(env=IN_MEMORY))),
         ("customer_service", customer_service_subscriptions()),
+        ("reporting", reporting_subscriptions()),
     ]
     return [Consumer(service, subscription) for service, subscriptions in by_service for subscription in subscriptions]
 

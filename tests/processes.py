@@ -17,6 +17,7 @@ SERVICE_MODULES = {
     "inventory": "services.inventory.main",
     "shipping": "services.shipping.main",
     "customer_service": "services.customer_service.main",
+    "reporting": "services.reporting.main",
 }
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

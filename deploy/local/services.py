@@ -12,7 +12,13 @@ from deploy.local.layout import REPO_ROOT, LocalLayout
 from deploy.local.process import InfraError, ManagedProcess, wait_until
 
 # Ports from CONTRACT.md, each overridable by `<SERVICE>_HTTP_PORT` as the services themselves read it.
-SERVICE_PORTS = {"orders": 8001, "inventory": 8002, "shipping": 8003, "customer_service": 8004}
+SERVICE_PORTS = {
+    "orders": 8001,
+    "inventory": 8002,
+    "shipping": 8003,
+    "customer_service": 8004,
+    "reporting": 8005,
+}
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.reporting.adapters.outbound import CrossingPublisher
-from services.reporting.adapters.projection import PartitionProjection
-from services.reporting.adapters.queries import KpiQueries
-from services.reporting.adapters.reader import ReadModelReader
-from services.reporting.adapters.rebuild import Rebuilder, RebuildRunner
-from services.reporting.adapters.store import ReportingStore
 from services.reporting.config import ReportingSettings
 from services.reporting.entrypoints.http import reporting_router
 from services.reporting.policies import observed, project, subscriptions
+from services.reporting.projections.projection import PartitionProjection
+from services.reporting.projections.queries import KpiQueries
+from services.reporting.projections.reader import ReadModelReader
+from services.reporting.projections.rebuild import Rebuilder, RebuildRunner
+from services.reporting.projections.store import ReportingStore
 from shared.messaging.event_log import Edge
 from shared.messaging.read_model import ReadModelWorker
 from shared.runtime import ServiceRuntime, create_http_app

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from services.reporting.adapters.projection import PartitionProjection
 from services.reporting.domain.facts import ORDER_HANDLERS, STOCK_TYPE, Observed
+from services.reporting.projections.projection import PartitionProjection
 from shared.contracts.customer_service import CUSTOMER_SERVICE_TYPES
 from shared.contracts.envelope import Contract, Message
 from shared.contracts.inventory import INVENTORY_TYPES

@@ -52,9 +52,11 @@ CUSTOMER_SERVICE_EVENTS = Topic(
     retention_days=14,
     partitions=DEFAULT_PARTITIONS,
 )
+# Derived by the reporting service from the others (replenishment signals for purchasing), keyed by sku.
+REPORTING_EVENTS = Topic("reporting.events.v1", key="sku", owner="reporting", retention_days=14)
 
 INBOUND = (STOREFRONT_ORDERS, WAREHOUSE_EVENTS, CARRIER_TRACKING)
-INTERNAL = (ORDERS_EVENTS, INVENTORY_EVENTS, SHIPPING_EVENTS, CUSTOMER_SERVICE_EVENTS)
+INTERNAL = (ORDERS_EVENTS, INVENTORY_EVENTS, SHIPPING_EVENTS, CUSTOMER_SERVICE_EVENTS, REPORTING_EVENTS)
 ALL_TOPICS = INBOUND + INTERNAL
 
 

@@ -21,8 +21,9 @@ OVERLAY_IDS = [p.name for p in OVERLAYS]
 SETTINGS_ENV = {name.upper() for name in ServiceSettings.model_fields}
 
 
-def test_the_code_has_the_four_services() -> None:
-    assert {s.package for s in services_in_code()} == {"orders", "inventory", "shipping", "customer_service"}
+def test_the_code_has_the_five_services() -> None:
+    expected = {"orders", "inventory", "shipping", "customer_service", "reporting"}
+    assert {s.package for s in services_in_code()} == expected
 
 
 def deployment_of(resources: list[dict[str, Any]], service: ServiceCode) -> dict[str, Any]:

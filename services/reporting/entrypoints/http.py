@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from services.reporting.adapters.queries import Family, KpiQueries
-from services.reporting.adapters.rebuild import RebuildRunner
 from services.reporting.domain.periods import By
+from services.reporting.projections.queries import Family, KpiQueries
+from services.reporting.projections.rebuild import RebuildRunner
 from shared.http.auth import requires
 
 MAX_RANGE_DAYS = 3 * 366

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.reporting.adapters.queries import KpiQueries
 from services.reporting.application import PartitionModel
+from services.reporting.projections.queries import KpiQueries
 from tests.reporting_scenario import (
     END,
     EXPECTED_CANCELLATIONS,

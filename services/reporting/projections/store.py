@@ -19,7 +19,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.reporting.adapters.blobs import pack, unpack
+from services.reporting.projections.blobs import pack, unpack
 from shared.store_collections import create_collection
 
 META = "meta"

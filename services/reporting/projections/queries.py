@@ -11,12 +11,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from services.reporting.adapters.reader import ReadModelReader
 from services.reporting.domain import kpis
 from services.reporting.domain.contributions import contributions, perfect_score
 from services.reporting.domain.periods import By, Period, split
 from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy, inventory_row, replenishment
+from services.reporting.projections.reader import ReadModelReader
 
 Family = Literal["fulfillment", "inventory", "returns", "customers", "support"]
 FAMILIES: tuple[Family, ...] = ("fulfillment", "inventory", "returns", "customers", "support")

@@ -12,11 +12,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.reporting.adapters.store import ReportingStore
 from services.reporting.application import PartitionModel, ReorderPointCrossed
 from services.reporting.domain.facts import Observed
 from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy
+from services.reporting.projections.store import ReportingStore
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.reporting.adapters.blobs import pack
-from services.reporting.adapters.store import REBUILDS, ReportingStore, bucket_id
 from services.reporting.application import STOCK_PREFIX, PartitionModel
 from services.reporting.domain.facts import Observed
 from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy
+from services.reporting.projections.blobs import pack
+from services.reporting.projections.store import REBUILDS, ReportingStore, bucket_id
 from shared.messaging.event_log import Edge
 from shared.messaging.ownership import partition_of
 

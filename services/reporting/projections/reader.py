@@ -10,7 +10,7 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from services.reporting.adapters.store import ReportingStore
+from services.reporting.projections.store import ReportingStore
 
 
 class ReadModelReader:
