@@ -18,7 +18,7 @@ DEFAULT_RANGE_DAYS = 30
 From = Annotated[
     date | None, Query(alias="from", description="First UTC day (YYYY-MM-DD); default 29 days before `to`")
 ]
-To = Annotated[date | None, Query(description="Last UTC day, included (YYYY-MM-DD); default today")]
+To = Annotated[date | None, Query(alias="to", description="Last UTC day, included (YYYY-MM-DD); default today")]
 Generation = Annotated[str | None, Query(pattern=r"^g[0-9]{1,6}$", description="A rebuilt generation; default active")]
 
 

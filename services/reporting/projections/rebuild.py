@@ -72,15 +72,12 @@ class Rebuilder:
         )
         await consumer.start()
         try:
-            partitions = [
-                TopicPartition(topic, p)
-                for topic in self.edge.topics()
-                for p in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
+            # Every topic has the service's partition count (the live path's logs depend on it too).
+            partitions = [TopicPartition(t, p) for t in self.edge.topics() for p in range(self.store.partitions)]
             ends = await consumer.end_offsets(partitions)
             pending = {tp for tp in partitions if ends[tp] > 0}
-            consumer.assign(list(pending))
             if pending:
+                consumer.assign(list(pending))
                 await consumer.seek_to_beginning(*pending)
             while pending:
                 fetched = await consumer.getmany(*pending, timeout_ms=1000, max_records=5000)

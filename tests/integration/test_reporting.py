@@ -1,0 +1,201 @@
+"""The reporting service end to end, as two replicas on the real Kafka and FerretDB: the hand-built scenario
+published to the internal topics with known event times gives exactly the expected value of every KPI from either
+replica, the expected reorder points and one ReorderPointCrossed per crossing; a rebuild from the topics gives the
+same figures as the live read model; a poison event goes to the DLQ with the field named."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from cli.tokens import bearer
+from tests.integration.conftest import Infrastructure
+from tests.kafka_probe import envelope, producer, read_all
+from tests.reporting_scenario import (
+    END,
+    EXPECTED_CROSSINGS,
+    EXPECTED_CUSTOMERS,
+    EXPECTED_FULFILLMENT,
+    EXPECTED_INVENTORY,
+    EXPECTED_REPLENISHMENT,
+    EXPECTED_RETURNS,
+    EXPECTED_SUPPORT,
+    SETTINGS,
+    START,
+    events,
+)
+from tests.stack import RunningStack, eventually
+
+FAMILIES = ("fulfillment", "inventory", "returns", "customers", "support")
+
+
+@pytest.fixture(scope="module")
+def reporting(infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    namespace = f"rp{uuid.uuid4().hex[:8]}"
+    env = {**infrastructure.env(), "TOPIC_PREFIX": f"{namespace}.", "DATABASE_PREFIX": f"{namespace}_", **SETTINGS}
+    # No schedule here: the digest tests own that.
+    env["DIGEST_SCHEDULE"] = "false"
+    stack = RunningStack(env, Path(tmp_path_factory.mktemp("reporting-logs")), replicas=2)
+    try:
+        stack.start("reporting")
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+async def kafka(infrastructure: Infrastructure) -> AsyncIterator[AIOKafkaProducer]:
+    async with producer(infrastructure.kafka_bootstrap_servers) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def published(reporting: RunningStack, kafka: AIOKafkaProducer) -> int:
+    prefix = reporting.env["TOPIC_PREFIX"]
+    scenario = events()
+    for event in scenario:
+        await kafka.send_and_wait(prefix + event.topic, event.value(), key=event.key.encode())
+    return len(scenario)
+
+
+async def kpis(url: str, family: str, **params: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=bearer("manager")) as client:
+        response = await client.get(f"/kpis/{family}", params={"from": START, "to": END, **params})
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+
+def subset(found: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
+    return {name: found.get(name) for name in expected}
+
+
+def urls(stack: RunningStack) -> list[str]:
+    return [stack.url("reporting"), *(replica.url for replica in stack.extra["reporting"])]
+
+
+async def test_every_kpi_of_the_scenario_from_either_replica(reporting: RunningStack, published: int) -> None:
+    for url in urls(reporting):
+        fulfillment = await eventually(
+            lambda url=url: kpis(url, "fulfillment"),  # type: ignore[misc]
+            lambda found: subset(found["total"], EXPECTED_FULFILLMENT) == EXPECTED_FULFILLMENT,
+            what="the scenario's fulfillment KPIs",
+        )
+        assert fulfillment["total"]["cycle_time"]["placed_to_delivered"]["p50_h"] == 48.0
+        returns = await eventually(
+            lambda url=url: kpis(url, "returns"),  # type: ignore[misc]
+            lambda found: subset(found["total"], EXPECTED_RETURNS) == EXPECTED_RETURNS,
+            what="the scenario's returns KPIs",
+        )
+        assert returns["total"]["refund_time"]["p50_h"] == 2.0
+        customers = await eventually(
+            lambda url=url: kpis(url, "customers"),  # type: ignore[misc]
+            lambda found: subset(found["total"], EXPECTED_CUSTOMERS) == EXPECTED_CUSTOMERS,
+            what="the scenario's customer KPIs",
+        )
+        assert customers["total"]["top_customers"][0] == {"customer_id": "C1", "clv": 30.0, "orders": 2}
+        await eventually(
+            lambda url=url: kpis(url, "support"),  # type: ignore[misc]
+            lambda found: subset(found["total"], EXPECTED_SUPPORT) == EXPECTED_SUPPORT,
+            what="the scenario's support KPIs",
+        )
+
+        def inventory_matches(found: dict[str, Any]) -> bool:
+            rows = {(r["sku"], r["warehouse"]): r for r in found["total"]["items"]}
+            return {k: subset(rows.get(k, {}), v) for k, v in EXPECTED_INVENTORY.items()} == EXPECTED_INVENTORY
+
+        await eventually(
+            lambda url=url: kpis(url, "inventory"),  # type: ignore[misc]
+            inventory_matches,
+            what="the scenario's inventory KPIs",
+        )
+
+
+async def test_the_drill_down_names_the_orders(reporting: RunningStack, published: int) -> None:
+    found = await eventually(
+        lambda: kpis(reporting.url("reporting"), "fulfillment", explain="true", by="day"),
+        lambda f: f["orders_total"] == 7,
+        what="seven orders behind the fulfillment KPIs",
+    )
+    assert {row["order_id"] for row in found["orders"]} == {f"O{n}" for n in range(1, 8)}
+    assert sum(period["orders"] for period in found["periods"]) == 7
+
+
+async def test_reorder_points_and_one_event_per_crossing(
+    reporting: RunningStack, published: int, infrastructure: Infrastructure
+) -> None:
+    async def replenishment() -> Any:
+        async with httpx.AsyncClient(base_url=reporting.url("reporting"), headers=bearer("manager")) as client:
+            return (await client.get("/replenishment", params={"as_of": END})).json()
+
+    expected = [{k: item[k] for k in item} for item in EXPECTED_REPLENISHMENT]
+    await eventually(
+        replenishment,
+        lambda r: [{k: i[k] for k in expected[0]} for i in r["items"]] == expected,
+        what="the scenario's reorder points",
+    )
+    topic = reporting.env["TOPIC_PREFIX"] + "reporting.events.v1"
+    records = await read_all(infrastructure.kafka_bootstrap_servers, topic, expect=sum(EXPECTED_CROSSINGS.values()))
+    crossings = {json.loads(r.value or b"")["event_id"]: json.loads(r.value or b"") for r in records}
+    assert Counter((c["data"]["sku"], c["data"]["warehouse"]) for c in crossings.values()) == EXPECTED_CROSSINGS
+    assert {r.key for r in records} <= {b"A", b"B"}
+
+
+async def test_a_rebuild_from_the_topics_equals_the_live_read_model(reporting: RunningStack, published: int) -> None:
+    url = reporting.url("reporting")
+    await eventually(
+        lambda: kpis(url, "fulfillment"),
+        lambda found: subset(found["total"], EXPECTED_FULFILLMENT) == EXPECTED_FULFILLMENT,
+        what="the live model caught up",
+    )
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=bearer("admin")) as client:
+        assert (await client.post("/rebuild", headers=bearer("manager"))).status_code == 403
+        started = await client.post("/rebuild")
+        assert started.status_code == 202, started.text
+        rebuild_id = started.json()["rebuild_id"]
+
+        async def status() -> Any:
+            return (await client.get(f"/rebuild/{rebuild_id}")).json()
+
+        done = await eventually(status, lambda s: s["status"] in ("done", "failed"), what="the rebuild")
+    assert done["status"] == "done", done
+    assert done["records"] >= published
+    for family in FAMILIES:
+        live = await kpis(url, family, by="day")
+        rebuilt = await kpis(url, family, by="day", generation=done["generation"])
+        assert rebuilt["generation"] != live["generation"]
+        assert (rebuilt["total"], rebuilt["periods"]) == (live["total"], live["periods"]), family
+
+
+async def test_a_poison_event_goes_to_the_dlq_naming_the_field(
+    reporting: RunningStack, kafka: AIOKafkaProducer, infrastructure: Infrastructure, published: int
+) -> None:
+    prefix = reporting.env["TOPIC_PREFIX"]
+    bad = envelope("OrderAccepted", {"order_id": "BAD-1", "currency": "EUR"}, occurred_at="2026-11-03T10:00:00Z")
+    await kafka.send_and_wait(prefix + "orders.events.v1", bad, key=b"BAD-1")
+    (dead,) = await read_all(infrastructure.kafka_bootstrap_servers, prefix + "orders.events.v1.dlq", expect=1)
+    assert dead.value == bad
+    reason = dict(dead.headers)["error"].decode()
+    assert "customer" in reason, reason
+    # The partition moved on: the scenario is still all there is.
+    found = await kpis(reporting.url("reporting"), "fulfillment")
+    assert found["total"]["orders"] == EXPECTED_FULFILLMENT["orders"]
+
+
+async def test_bad_query_parameters_are_refused_naming_the_field(reporting: RunningStack) -> None:
+    async with httpx.AsyncClient(base_url=reporting.url("reporting"), headers=bearer("manager")) as client:
+        reversed_range = await client.get("/kpis/fulfillment", params={"from": END, "to": START})
+        assert reversed_range.status_code == 400 and "from" in reversed_range.text
+        not_a_date = await client.get("/kpis/fulfillment", params={"from": "yesterday"})
+        assert not_a_date.status_code == 422 and "from" in not_a_date.text
+        unknown = await client.get("/kpis/happiness")
+        assert unknown.status_code == 422
+        anonymous = await httpx.AsyncClient(base_url=reporting.url("reporting")).get("/kpis/fulfillment")
+        assert anonymous.status_code == 401
