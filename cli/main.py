@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import auth, cases, orders, projections, shipments
+from cli import auth, cases, kpi, orders, projections, replenish, shipments
 
 app = typer.Typer(
     name="fulfillment",
@@ -19,6 +19,8 @@ app.add_typer(shipments.app, name="shipments")
 app.add_typer(cases.app, name="case")
 app.add_typer(projections.app, name="projections")
 app.add_typer(auth.app, name="auth")
+app.add_typer(kpi.app, name="kpi")
+app.command("replenish")(replenish.replenish)
 
 if __name__ == "__main__":
     app()
