@@ -34,9 +34,9 @@ class Storefront:
         if spec.resent_byte_for_byte:
             await self.resend(record, "OrderPlaced")
         if spec.replaced_under_new_event_id:
-            # Other lines under the same order id: if this made a second order (or changed the first), the
-            # lines and shipped units of the order would show it.
-            changed = _order_placed(spec) | {"lines": _lines((sku, quantity + 1) for sku, quantity in spec.lines)}
+            # Other lines under the same order id (paid for, so that it is a valid order): if this made a second
+            # order (or changed the first), the lines and shipped units of the order would show it.
+            changed = _order_placed(spec, [(sku, quantity + 1) for sku, quantity in spec.lines])
             await self.wire.publish(TOPIC, spec.order_id, "OrderPlaced", changed)
             self.ledger.duplicates_sent["OrderPlaced (new event_id)"] += 1
         play.placed = True
@@ -89,19 +89,15 @@ class Storefront:
         self.malformed_sent += 1
 
 
-def _order_placed(spec: OrderSpec) -> dict[str, Any]:
+def _order_placed(spec: OrderSpec, lines: Iterable[tuple[str, int]] | None = None) -> dict[str, Any]:
     return order_placed(
         spec.order_id,
-        [(sku, quantity, str(PRICES[sku])) for sku, quantity in spec.lines],
+        [(sku, quantity, str(PRICES[sku])) for sku, quantity in (spec.lines if lines is None else lines)],
         customer_id=spec.customer_id,
         email=spec.email,
         promised_delivery_by=spec.promised_delivery_by,
         payment_status=spec.payment_status,
     )
-
-
-def _lines(lines: Iterable[tuple[str, int]]) -> list[dict[str, Any]]:
-    return [{"sku": sku, "quantity": quantity, "unit_price": str(PRICES[sku])} for sku, quantity in lines]
 
 
 # Malformed records: bad JSON, a missing field, a value out of range — on each contract topic. Ids name them
