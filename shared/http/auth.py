@@ -22,6 +22,8 @@ from shared.http.limits import RequestLimits, install_quiet_validation_errors
 from shared.http.scopes import ROLE_SCOPES, SCOPES
 from shared.http.tokens import AuthSettings, InvalidToken, Principal, TokenVerifier
 
+__all__ = ["Principal", "install_access_control", "requires"]
+
 SCHEME = "bearer"
 
 

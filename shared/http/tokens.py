@@ -61,6 +61,10 @@ class AuthSettings(Protocol):
 
 def auth_settings_problem(settings: AuthSettings) -> str | None:
     """Why these settings must not serve requests, naming the setting to fix; None when they may."""
+    if settings.auth_jwks:
+        problem = _key_set_problem(settings.auth_jwks)
+        if problem:
+            return problem
     if settings.auth_profile == DEV_PROFILE:
         return None
     if settings.auth_secret == DEV_SECRET and not settings.auth_jwks:
@@ -76,6 +80,18 @@ def auth_settings_problem(settings: AuthSettings) -> str | None:
     return None
 
 
+def _key_set_problem(source: str) -> str | None:
+    if source.startswith("http://"):
+        return "AUTH_JWKS: an http URL can be tampered with on the way; use https or a file"
+    if source.startswith("https://"):
+        return None
+    try:
+        FileKeySet(Path(source))
+    except (OSError, ValueError, jwt.PyJWTError) as error:
+        return f"AUTH_JWKS: cannot read a key set from {source}: {error}"
+    return None
+
+
 class KeySet(Protocol):
     def key_for(self, token: str) -> Any: ...
 
@@ -88,8 +104,10 @@ class FileKeySet:
 
     def key_for(self, token: str) -> Any:
         kid = jwt.get_unverified_header(token).get("kid")
+        if kid is None and len(self.keys.keys) == 1:
+            return self.keys.keys[0].key
         for key in self.keys.keys:
-            if kid is None or key.key_id == kid:
+            if kid is not None and key.key_id == kid:
                 return key.key
         raise InvalidToken(f"kid: no key {kid!r} in the key set")
 
@@ -126,9 +144,10 @@ class TokenVerifier:
     @classmethod
     def from_settings(cls, settings: AuthSettings) -> TokenVerifier:
         key_set: KeySet | None = None
-        if settings.auth_jwks:
-            source = settings.auth_jwks
-            key_set = UrlKeySet(source) if source.startswith(("https://", "http://")) else FileKeySet(Path(source))
+        source = settings.auth_jwks
+        # A key set that cannot be used is reported by auth_settings_problem, when the service starts.
+        if source and _key_set_problem(source) is None:
+            key_set = UrlKeySet(source) if source.startswith("https://") else FileKeySet(Path(source))
         # With a key set outside dev, the built-in secret is not a second way in.
         secret_usable = settings.auth_profile == DEV_PROFILE or settings.auth_secret != DEV_SECRET
         return cls(

@@ -236,3 +236,10 @@ def test_a_post_that_is_not_json_is_a_415(client: TestClient) -> None:
     )
     assert answer.status_code == 415
     assert "application/json" in answer.json()["detail"]
+
+
+def test_a_key_set_that_cannot_be_used_is_refused_at_start(tmp_path: Path) -> None:
+    missing = auth_settings_problem(settings(auth_jwks=str(tmp_path / "nowhere.json")))
+    assert (missing or "").startswith("AUTH_JWKS: cannot read")
+    plain_http = auth_settings_problem(settings(auth_jwks="http://id.example.com/jwks.json"))
+    assert (plain_http or "").startswith("AUTH_JWKS:")
