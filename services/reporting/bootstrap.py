@@ -6,12 +6,16 @@ from fastapi import FastAPI
 
 from services.reporting.adapters.outbound import CrossingPublisher
 from services.reporting.config import ReportingSettings
+from services.reporting.digests.schedule import DigestSchedule, ReadModelPosition
+from services.reporting.digests.service import Digests
 from services.reporting.entrypoints.http import reporting_router
+from services.reporting.entrypoints.reports import reports_router
 from services.reporting.policies import observed, project, subscriptions
 from services.reporting.projections.projection import PartitionProjection
 from services.reporting.projections.queries import KpiQueries
 from services.reporting.projections.reader import ReadModelReader
 from services.reporting.projections.rebuild import Rebuilder, RebuildRunner
+from services.reporting.projections.reports import ReportStore
 from services.reporting.projections.store import ReportingStore
 from shared.messaging.event_log import Edge
 from shared.messaging.read_model import ReadModelWorker
@@ -39,9 +43,21 @@ def create_reporting_app(settings: ReportingSettings) -> FastAPI:
     queries = KpiQueries(ReadModelReader(store), rule, policy)
     rebuilds = RebuildRunner(Rebuilder(store, edge, settings.kafka_bootstrap_servers, rule, policy, observed))
     runtime.on_stop.append(rebuilds.stop)
+    digests = Digests(
+        queries, ReportStore(runtime.mongo[runtime.database]), settings.mailer(), settings.support_case_target_hours
+    )
+    if settings.digest_schedule:
+        position = ReadModelPosition(
+            settings.kafka_bootstrap_servers, runtime.group_id("processing"), edge.topics(), runtime.partitions
+        )
+        schedule = DigestSchedule(
+            digests, position, settings.digest_hour_utc, settings.digest_since, settings.digest_check_every_s
+        )
+        runtime.on_start.append(schedule.start)
+        runtime.on_stop.append(schedule.stop)
     return create_http_app(
         runtime,
-        [reporting_router(queries, rebuilds)],
+        [reporting_router(queries, rebuilds), reports_router(digests)],
         title="reporting service",
         description="The e-commerce manager's view: KPIs from every service's events, replenishment, digests.",
     )

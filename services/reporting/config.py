@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import AliasChoices, Field
 
+from services.reporting.digests.mail import Mailer
 from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy
 from shared.settings import ServiceSettings
@@ -29,10 +32,19 @@ class ReportingSettings(ServiceSettings):
     digest_schedule: bool = True
     digest_hour_utc: int = Field(1, ge=0, le=23)
     digest_check_every_s: float = Field(60.0, gt=0)
+    # Produce every daily and weekly digest from this day on (backfill); unset: yesterday's and last week's.
+    digest_since: date | None = None
+    # An open case older than this is an exception in the digest.
+    support_case_target_hours: float = Field(24.0, gt=0)
     smtp_host: str | None = None
     smtp_port: int = Field(25, ge=1, le=65535)
     smtp_from: str = "reports@fulfillment.local"
     smtp_to: list[str] = Field(default_factory=list)
+
+    def mailer(self) -> Mailer | None:
+        if not self.smtp_host or not self.smtp_to:
+            return None
+        return Mailer(self.smtp_host, self.smtp_port, self.smtp_from, list(self.smtp_to))
 
     def ship_by_rule(self) -> ShipByRule:
         return ShipByRule(dict(self.ship_by_days), self.ship_by_default_days, self.ship_by_cutoff_hour)
