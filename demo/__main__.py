@@ -16,6 +16,7 @@ from rich.live import Live
 from rich.table import Table
 
 from cli.tokens import token_for
+from demo.manager import managers_view
 from demo.world import World
 from deploy.local.layout import LocalLayout
 
@@ -90,6 +91,7 @@ async def main(args: argparse.Namespace) -> int:
     if not finished:
         console.print(f"[yellow]Not every order reached a final status within {args.timeout:.0f}s.")
     console.print("Malformed messages were sent to storefront.orders.dlq with the reason in their headers.")
+    await managers_view(console, len(world.tally.statuses))
     return 0
 
 

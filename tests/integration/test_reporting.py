@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from typer.testing import CliRunner
 
+from cli.main import app as cli
 from cli.tokens import bearer
 from tests.integration.conftest import Infrastructure
 from tests.kafka_probe import envelope, producer, read_all
@@ -199,3 +201,26 @@ async def test_bad_query_parameters_are_refused_naming_the_field(reporting: Runn
         assert unknown.status_code == 422
         anonymous = await httpx.AsyncClient(base_url=reporting.url("reporting")).get("/kpis/fulfillment")
         assert anonymous.status_code == 401
+
+
+async def test_the_cli_prints_the_kpis_and_what_to_order_as_tables(reporting: RunningStack, published: int) -> None:
+    url = reporting.url("reporting")
+    await eventually(
+        lambda: kpis(url, "fulfillment"),
+        lambda found: subset(found["total"], EXPECTED_FULFILLMENT) == EXPECTED_FULFILLMENT,
+        what="the live model caught up",
+    )
+    env = {"REPORTING_URL": url, "COLUMNS": "220"}
+    shown = CliRunner().invoke(
+        cli, ["kpi", "show", "fulfillment", "--from", START, "--to", END, "--by", "week"], env=env
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "on_time_ship_rate" in shown.output and "0.6667" in shown.output and "2026-W45" in shown.output
+    summary = CliRunner().invoke(cli, ["kpi", "summary", "--from", START, "--to", END], env=env)
+    assert summary.exit_code == 0 and "perfect_order_rate" in summary.output and "LIS-1" in summary.output
+    ordered = CliRunner().invoke(cli, ["replenish", "--as-of", END], env=env)
+    assert ordered.exit_code == 0, ordered.output
+    lines = [line for line in ordered.output.splitlines() if " B " in f" {line} "]
+    assert [("LIS-1" in line, "MAD-1" in line) for line in lines] == [(True, False), (False, True)]  # by days of supply
+    bad = CliRunner().invoke(cli, ["kpi", "show", "fulfillment", "--from", "last week"], env=env)
+    assert bad.exit_code != 0 and "--from" in bad.output

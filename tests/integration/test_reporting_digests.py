@@ -18,7 +18,9 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from pypdf import PdfReader
+from typer.testing import CliRunner
 
+from cli.main import app as cli
 from cli.tokens import bearer
 from shared.messaging.broker import ensure_topics
 from tests.integration.conftest import Infrastructure
@@ -157,3 +159,20 @@ async def test_a_digest_on_demand_is_stored_beside_the_scheduled_one(scheduled: 
     fetched = await get(scheduled, f"/reports/{made.json()['report_id']}")
     figures = {row["kpi"]: row["value"] for row in fetched.json()["headlines"]}
     assert (figures["returned units"], figures["refunded amount"]) == (2, 15.0)  # R5: received and refunded 11-08
+
+
+async def test_the_cli_lists_shows_and_downloads_digests(scheduled: RunningStack, tmp_path: Path) -> None:
+    await eventually(
+        lambda: get(scheduled, "/reports/weekly-2026-W45"), lambda r: r.status_code == 200, what="the weekly digest"
+    )
+    env = {"REPORTING_URL": scheduled.url("reporting"), "COLUMNS": "200"}
+    listed = CliRunner().invoke(cli, ["report", "list", "--kind", "weekly"], env=env)
+    assert listed.exit_code == 0 and "weekly-2026-W45" in listed.output
+    shown = CliRunner().invoke(cli, ["report", "show", "weekly-2026-W45"], env=env)
+    assert shown.exit_code == 0 and "perfect order rate" in shown.output and "returns_awaiting_refund" in shown.output
+    target = tmp_path / "w45.pdf"
+    fetched = CliRunner().invoke(cli, ["report", "get", "weekly-2026-W45", "--output", str(target)], env=env)
+    assert fetched.exit_code == 0, fetched.output
+    assert "Weekly digest" in "".join(page.extract_text() for page in PdfReader(target).pages)
+    missing = CliRunner().invoke(cli, ["report", "show", "weekly-1999-W01"], env=env)
+    assert missing.exit_code == 1 and "unknown report" in missing.output
