@@ -56,7 +56,7 @@ class KpiQueries:
     ) -> dict[str, Any]:
         gen = await self.reader.generation(generation)
         first = date(1970, 1, 1).isoformat() if family == "customers" else start.isoformat()
-        days = await self.reader.days(gen, first, end.isoformat())
+        days = await self.reader.days(gen, first, end.isoformat(), customers=family == "customers")
         figure = await self._figure_fn(family, gen, days)
         result: dict[str, Any] = {
             "kpi": family,

@@ -10,20 +10,21 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from services.reporting.projections.store import ReportingStore
+from services.reporting.projections.store import Bucket, ReportingStore
 
 
 class ReadModelReader:
     def __init__(self, store: ReportingStore) -> None:
         self.store = store
-        self._buckets: dict[tuple[str, int, str], tuple[int, dict[str, int]]] = {}
+        self._buckets: dict[tuple[str, int, str], Bucket] = {}
         self._states: dict[tuple[str, int], tuple[int, dict[str, Any]]] = {}
 
     async def generation(self, requested: str | None = None) -> str:
         return requested or await self.store.active_generation()
 
-    async def days(self, generation: str, start: str, end: str) -> dict[str, Counter[str]]:
-        """Per UTC day from `start` to `end` (inclusive, `YYYY-MM-DD`), the counters of every partition added."""
+    async def days(self, generation: str, start: str, end: str, customers: bool = False) -> dict[str, Counter[str]]:
+        """Per UTC day from `start` to `end` (inclusive, `YYYY-MM-DD`), the counters of every partition added;
+        the per-customer ones only when asked for."""
         heads = await self.store.heads(generation)
         wanted = [
             (partition, day, version)
@@ -34,14 +35,19 @@ class ReadModelReader:
         stale = [
             (partition, day)
             for partition, day, version in wanted
-            if self._buckets.get((generation, partition, day), (-1, {}))[0] < version
+            if (generation, partition, day) not in self._buckets
+            or self._buckets[(generation, partition, day)].version < version
         ]
         fetched = await asyncio.gather(*(self.store.bucket(generation, day, p) for p, day in stale))
         for (partition, day), bucket in zip(stale, fetched, strict=True):
             self._buckets[(generation, partition, day)] = bucket
         result: dict[str, Counter[str]] = {}
         for partition, day, _ in wanted:
-            result.setdefault(day, Counter()).update(self._buckets[(generation, partition, day)][1])
+            bucket = self._buckets[(generation, partition, day)]
+            counters = result.setdefault(day, Counter())
+            counters.update(bucket.general)
+            if customers:
+                counters.update(bucket.customers)
         return result
 
     async def states(self, generation: str) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from services.reporting.domain.facts import Observed
 from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy
 from services.reporting.projections.blobs import pack
-from services.reporting.projections.store import REBUILDS, ReportingStore, bucket_id
+from services.reporting.projections.store import REBUILDS, ReportingStore, bucket_document, bucket_id
 from shared.messaging.event_log import Edge
 from shared.messaging.ownership import partition_of
 
@@ -115,10 +115,7 @@ class Rebuilder:
             version = 1
             model.version = model.state_version = version
             model.day_versions = {day: version for day in model.buckets}
-            buckets = [
-                {"_id": bucket_id(day, partition), "v": version, "blob": pack(counters)}
-                for day, counters in model.buckets.items()
-            ]
+            buckets = [bucket_document(day, partition, version, c) for day, c in model.buckets.items()]
             members = [
                 {"_id": bucket_id(day, partition), "blob": pack(sorted(ids))} for day, ids in model.members.items()
             ]

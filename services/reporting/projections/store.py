@@ -46,6 +46,27 @@ def bucket_id(day: str, partition: int) -> str:
     return f"{day}|{partition_name(partition)}"
 
 
+# Per-customer counters (one pair per customer and day) outnumber all others together; only the customer KPIs
+# read them, so they are a blob of their own and the other queries never decode them.
+CUSTOMER_PREFIX = "cust|"
+
+
+def bucket_document(day: str, partition: int, version: int, counters: dict[str, int]) -> dict[str, Any]:
+    general = {k: v for k, v in counters.items() if not k.startswith(CUSTOMER_PREFIX)}
+    customers = {k: v for k, v in counters.items() if k.startswith(CUSTOMER_PREFIX)}
+    return {"_id": bucket_id(day, partition), "v": version, "blob": pack(general), "cust": pack(customers)}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    version: int
+    general: dict[str, int]
+    customers: dict[str, int]
+
+    def counters(self) -> dict[str, int]:
+        return {**self.general, **self.customers}
+
+
 class ReportingStore:
     def __init__(self, database: AsyncDatabase[dict[str, Any]], partitions: int) -> None:
         self.database = database
@@ -118,9 +139,7 @@ class ReportingStore:
     ) -> None:
         writes = [
             self.database[f"{generation}_buckets"].replace_one(
-                {"_id": bucket_id(day, partition)},
-                {"_id": bucket_id(day, partition), "v": version, "blob": pack(counters)},
-                upsert=True,
+                {"_id": bucket_id(day, partition)}, bucket_document(day, partition, version, counters), upsert=True
             )
             for day, (version, counters) in buckets.items()
         ]
@@ -159,14 +178,16 @@ class ReportingStore:
         found = await self.database[f"{generation}_heads"].find_one({"_id": partition_name(partition)})
         return None if found is None else Head(int(found["v"]), unpack(found["blob"]), int(found.get("sv", 0)))
 
-    async def bucket(self, generation: str, day: str, partition: int) -> tuple[int, dict[str, int]]:
+    async def bucket(self, generation: str, day: str, partition: int) -> Bucket:
         found = await self.database[f"{generation}_buckets"].find_one({"_id": bucket_id(day, partition)})
-        return (0, {}) if found is None else (int(found["v"]), unpack(found["blob"]))
+        if found is None:
+            return Bucket(0, {}, {})
+        return Bucket(int(found["v"]), unpack(found["blob"]), unpack(found["cust"]) if "cust" in found else {})
 
     async def stored_buckets(self, generation: str, partition: int) -> dict[str, tuple[int, dict[str, int]]]:
         suffix = "|" + partition_name(partition)
         return {
-            d["_id"].split("|")[0]: (int(d["v"]), unpack(d["blob"]))
+            d["_id"].split("|")[0]: (int(d["v"]), {**unpack(d["blob"]), **(unpack(d["cust"]) if "cust" in d else {})})
             async for d in self.database[f"{generation}_buckets"].find({})
             if d["_id"].endswith(suffix)
         }

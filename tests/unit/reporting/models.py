@@ -67,7 +67,7 @@ class ModelsReader:
     async def generation(self, requested: str | None = None) -> str:
         return requested or "g0"
 
-    async def days(self, generation: str, start: str, end: str) -> dict[str, Counter[str]]:
+    async def days(self, generation: str, start: str, end: str, customers: bool = False) -> dict[str, Counter[str]]:
         result: dict[str, Counter[str]] = {}
         for model in self.models.values():
             for day, counters in model.buckets.items():
