@@ -170,15 +170,8 @@ async def write(store: ReportingStore, models: dict[int, PartitionModel]) -> Non
     await store.create_collections(generation)
     db = store.database
     for partition, model in models.items():
-        by_collection: dict[str, list[dict[str, Any]]] = {}
         facts = {**model.orders, **{STOCK_PREFIX + k: v for k, v in model.stock.items()}}
-        for fact_id, fact in facts.items():
-            by_collection.setdefault(store.facts(generation, partition, fact_id).name, []).append(
-                {"_id": fact_id, "blob": pack(fact)}
-            )
-        for name, documents in by_collection.items():
-            for index in range(0, len(documents), 1000):
-                await db[name].insert_many(documents[index : index + 1000], ordered=False)
+        await store.write_snapshot(generation, partition, facts, 1)
         buckets = [bucket_document(d, partition, 1, c) for d, c in model.buckets.items()]
         members = [{"_id": bucket_id(d, partition), "blob": pack(sorted(ids))} for d, ids in model.members.items()]
         await db[f"{generation}_buckets"].insert_many(buckets, ordered=False)

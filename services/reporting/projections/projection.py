@@ -1,6 +1,7 @@
 """The owner of one partition's read model: loads it on assignment, folds each batch, writes what changed.
 
-Write order per batch: the facts, then the day buckets and members, then the state and the head. A crash in
+Write order per batch: the facts (one entry appended to the partition's fact log), then the day buckets and
+members, then the state and the head. A crash in
 between leaves facts ahead of buckets; the next owner recomputes every bucket from the facts on assignment and
 rewrites the ones that differ, so the damage never outlives an ownership change. ReorderPointCrossed events are
 published before anything is stored: a crash re-runs the batch and re-sends them under the same event ids.
@@ -12,13 +13,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.reporting.application import PartitionModel, ReorderPointCrossed
+from services.reporting.application import STOCK_PREFIX, PartitionModel, ReorderPointCrossed
 from services.reporting.domain.facts import Observed
 from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy
 from services.reporting.projections.store import ReportingStore
 
 log = logging.getLogger(__name__)
+# Batches appended before a snapshot: while busy (bounds a new owner's read), and once idle.
+SNAPSHOT_AFTER = 300
+SNAPSHOT_WHEN_IDLE_AFTER = 20
 
 Publish = Callable[[list[ReorderPointCrossed]], Awaitable[None]]
 
@@ -41,12 +45,16 @@ class PartitionProjection:
         self.fixed_generation = generation
         self.generation = generation or ""
         self.model: PartitionModel | None = None
+        # The next entry of the partition's fact log, and how many batches were appended since the last snapshot.
+        self.next_entry = 1
+        self.appended = 0
 
     # Duties of the log's owner (ReadModelWorker's `also`).
 
     async def assigned(self) -> None:
         self.generation = self.fixed_generation or await self.store.active_generation()
-        facts = await self.store.load_facts(self.generation, self.partition)
+        facts, last_entry = await self.store.load_facts(self.generation, self.partition)
+        self.next_entry, self.appended = last_entry + 1, 0
         head = await self.store.head(self.generation, self.partition)
         stored = await self.store.stored_buckets(self.generation, self.partition)
         version = max([head.version if head else 0, *(v for v, _ in stored.values())]) + 1
@@ -75,7 +83,14 @@ class PartitionProjection:
         self.model = None
 
     async def idle(self) -> None:
-        return None
+        if self.model is not None and self.appended >= SNAPSHOT_WHEN_IDLE_AFTER:
+            await self._snapshot(self.model)
+
+    async def _snapshot(self, model: PartitionModel) -> None:
+        """Bound what a new owner reads: every fact once, instead of every batch since the last snapshot."""
+        facts = {**model.orders, **{STOCK_PREFIX + k: v for k, v in model.stock.items()}}
+        self.next_entry = await self.store.write_snapshot(self.generation, self.partition, facts, self.next_entry)
+        self.appended = 0
 
     # The batch.
 
@@ -97,7 +112,9 @@ class PartitionProjection:
             return
         if changes.crossings:
             await self.publish(changes.crossings)
-        await self.store.save_facts(self.generation, self.partition, changes.facts)
+        await self.store.append_facts(self.generation, self.partition, self.next_entry, changes.facts)
+        self.next_entry += 1
+        self.appended += 1
         await self.store.save_days(
             self.generation,
             self.partition,
@@ -110,6 +127,8 @@ class PartitionProjection:
         await self.store.save_head(
             self.generation, self.partition, model.version, model.day_versions, state, model.state_version
         )
+        if self.appended >= SNAPSHOT_AFTER:
+            await self._snapshot(model)
 
     def snapshot(self) -> dict[str, Any]:
         return {} if self.model is None else {"version": self.model.version, "orders": len(self.model.orders)}

@@ -162,8 +162,9 @@ class KpiQueries:
         rows: list[dict[str, Any]] = []
         total = 0
         for partition, order_ids in sorted(members.items()):
+            facts = await self.reader.facts(gen, partition) if order_ids else {}
             for order_id in order_ids:
-                fact = await self.reader.fact(gen, partition, order_id)
+                fact = facts.get(order_id)
                 if fact is None:
                     continue
                 counters: Counter[str] = Counter()

@@ -104,14 +104,8 @@ class Rebuilder:
     async def _write(self, generation: str, models: dict[int, PartitionModel]) -> None:
         db = self.store.database
         for partition, model in models.items():
-            by_shard: dict[str, list[dict[str, Any]]] = {}
             facts = {**model.orders, **{STOCK_PREFIX + k: v for k, v in model.stock.items()}}
-            for fact_id, fact in facts.items():
-                collection = self.store.facts(generation, partition, fact_id).name
-                by_shard.setdefault(collection, []).append({"_id": fact_id, "blob": pack(fact)})
-            for name, documents in by_shard.items():
-                for start in range(0, len(documents), WRITE_BATCH):
-                    await db[name].insert_many(documents[start : start + WRITE_BATCH], ordered=False)
+            await self.store.write_snapshot(generation, partition, facts, 1)
             version = 1
             model.version = model.state_version = version
             model.day_versions = {day: version for day in model.buckets}

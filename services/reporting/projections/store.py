@@ -1,7 +1,10 @@
 """Where the reporting read model lives in MongoDB, per generation `g<n>` (a rebuild writes a new one):
 
-- `<gen>_facts_p<pp>_<s>`: one document per order (`_id` order id) or stock item (`stock:<sku>@<wh>`) of
-  partition pp, spread over FACT_SHARDS collections (an update scans its collection on FerretDB);
+- `<gen>_factlog_p<pp>`: the facts of partition pp (per order, and per stock item `stock:<sku>@<wh>`) as a log:
+  each batch appends one entry with the facts it changed; a snapshot appends every fact (in entries of
+  FACTS_PER_ENTRY) and moves the partition's base (`<gen>_factbases`) to its first entry, then drops what is
+  before. Loading reads the entries from the base on, the last one of a fact winning. Appending is one insert per
+  batch, where one update per changed order would cost a write each (FerretDB: ~2 ms, and a few hundred a second);
 - `<gen>_buckets`: one document per partition and UTC day (`<day>|p<pp>`): the day's counters;
 - `<gen>_members`: the same `_id`s: the ids of the orders that contributed to the day (for drill-downs);
 - `<gen>_states`: per partition, stock figures per sku x warehouse and what needs attention now;
@@ -12,7 +15,6 @@
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +28,7 @@ META = "meta"
 REPORTS = "reports"
 REBUILDS = "rebuilds"
 FIRST_GENERATION = "g0"
-FACT_SHARDS = 4
+FACTS_PER_ENTRY = 1000
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,11 @@ class Head:
     version: int
     days: dict[str, int]
     state_version: int
+
+
+def entry_id(number: int) -> str:
+    """Zero-padded: FerretDB pushes string `_id`s down to SQLite, and string order is then number order."""
+    return f"{number:012d}"
 
 
 def partition_name(partition: int) -> str:
@@ -88,10 +95,8 @@ class ReportingStore:
         return f"g{int(counter['last'])}"
 
     def collection_names(self, generation: str) -> list[str]:
-        facts = [
-            f"{generation}_facts_{partition_name(p)}_{s}" for p in range(self.partitions) for s in range(FACT_SHARDS)
-        ]
-        kinds = [f"{generation}_{kind}" for kind in ("buckets", "members", "states", "heads")]
+        facts = [f"{generation}_factlog_{partition_name(p)}" for p in range(self.partitions)]
+        kinds = [f"{generation}_{kind}" for kind in ("buckets", "members", "states", "heads", "factbases")]
         return [META, REPORTS, REBUILDS, *kinds, *facts]
 
     async def create_collections(self, generation: str | None = None) -> None:
@@ -102,31 +107,41 @@ class ReportingStore:
 
     # Facts.
 
-    def facts(self, generation: str, partition: int, fact_id: str) -> Any:
-        shard = zlib.crc32(fact_id.encode()) % FACT_SHARDS
-        return self.database[f"{generation}_facts_{partition_name(partition)}_{shard}"]
+    def fact_log(self, generation: str, partition: int) -> Any:
+        return self.database[f"{generation}_factlog_{partition_name(partition)}"]
 
-    async def load_facts(self, generation: str, partition: int) -> dict[str, Any]:
-        async def shard(s: int) -> list[dict[str, Any]]:
-            collection = self.database[f"{generation}_facts_{partition_name(partition)}_{s}"]
-            return [document async for document in collection.find({}, batch_size=2000)]
+    async def load_facts(self, generation: str, partition: int) -> tuple[dict[str, Any], int]:
+        """Every fact of the partition, and the last entry number of its log (0 when empty)."""
+        name = partition_name(partition)
+        found = await self.database[f"{generation}_factbases"].find_one({"_id": name})
+        base = 1 if found is None else int(found["base"])
+        entries = [e async for e in self.fact_log(generation, partition).find({"_id": {"$gte": entry_id(base)}})]
+        entries.sort(key=lambda e: str(e["_id"]))
+        facts: dict[str, Any] = {}
+        for entry in entries:
+            facts.update(unpack(entry["blob"]))
+        last = int(entries[-1]["_id"]) if entries else base - 1
+        return facts, last
 
-        found = await asyncio.gather(*(shard(s) for s in range(FACT_SHARDS)))
-        return {document["_id"]: unpack(document["blob"]) for documents in found for document in documents}
+    async def append_facts(self, generation: str, partition: int, number: int, facts: dict[str, Any]) -> None:
+        """One entry; a second writer of the same number (an owner that has not let go) fails on the key."""
+        await self.fact_log(generation, partition).insert_one({"_id": entry_id(number), "blob": pack(facts)})
 
-    async def fact(self, generation: str, partition: int, fact_id: str) -> Any:
-        found = await self.facts(generation, partition, fact_id).find_one({"_id": fact_id})
-        return None if found is None else unpack(found["blob"])
-
-    async def save_facts(self, generation: str, partition: int, facts: dict[str, Any]) -> None:
-        await asyncio.gather(
-            *(
-                self.facts(generation, partition, fact_id).replace_one(
-                    {"_id": fact_id}, {"_id": fact_id, "blob": pack(fact)}, upsert=True
-                )
-                for fact_id, fact in facts.items()
-            )
+    async def write_snapshot(self, generation: str, partition: int, facts: dict[str, Any], first: int) -> int:
+        """Every fact from entry `first` on, then the base moves there and older entries go; returns the next number.
+        A crash in between leaves the old base: loading then reads the snapshot's entries too, which is harmless."""
+        items = sorted(facts.items())
+        chunks = [dict(items[i : i + FACTS_PER_ENTRY]) for i in range(0, len(items), FACTS_PER_ENTRY)] or [{}]
+        log = self.fact_log(generation, partition)
+        await log.insert_many(
+            [{"_id": entry_id(first + n), "blob": pack(chunk)} for n, chunk in enumerate(chunks)], ordered=True
         )
+        name = partition_name(partition)
+        await self.database[f"{generation}_factbases"].replace_one(
+            {"_id": name}, {"_id": name, "base": first}, upsert=True
+        )
+        await log.delete_many({"_id": {"$lt": entry_id(first)}})
+        return first + len(chunks)
 
     # Buckets, members, states, heads.
 

@@ -83,5 +83,5 @@ class ModelsReader:
             p: sorted({o for day in days for o in model.members.get(day, set())}) for p, model in self.models.items()
         }
 
-    async def fact(self, generation: str, partition: int, fact_id: str) -> Any:
-        return self.models[partition].orders.get(fact_id)
+    async def facts(self, generation: str, partition: int) -> dict[str, Any]:
+        return dict(self.models[partition].orders)

@@ -1,0 +1,49 @@
+"""The reporting read model's fact log on the real FerretDB: appended batches and snapshots load back as the
+latest fact of each id; a snapshot drops what is before it; a second writer of an entry is refused."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+from services.reporting.projections.store import ReportingStore
+
+
+@pytest.fixture
+async def store(mongo: AsyncMongoClient[dict[str, Any]]) -> Any:
+    name = f"reporting_store_{uuid.uuid4().hex[:8]}"
+    reporting = ReportingStore(mongo[name], partitions=2)
+    await reporting.create_collections("g0")
+    yield reporting
+    await mongo.drop_database(name)
+
+
+async def test_the_log_loads_as_the_latest_fact_of_each_id(store: ReportingStore) -> None:
+    assert await store.load_facts("g0", 1) == ({}, 0)
+    await store.append_facts("g0", 1, 1, {"O1": {"v": 1}, "O2": {"v": 1}})
+    await store.append_facts("g0", 1, 2, {"O1": {"v": 2}})
+    assert await store.load_facts("g0", 1) == ({"O1": {"v": 2}, "O2": {"v": 1}}, 2)
+    assert await store.load_facts("g0", 0) == ({}, 0)  # another partition's log
+
+
+async def test_a_snapshot_replaces_what_is_before_it(store: ReportingStore) -> None:
+    for entry in range(1, 6):
+        await store.append_facts("g0", 0, entry, {f"O{entry}": {"v": entry}})
+    facts, last = await store.load_facts("g0", 0)
+    following = await store.write_snapshot("g0", 0, {**facts, "O1": {"v": 10}}, last + 1)
+    assert following == last + 2  # five facts fit one entry
+    assert await store.fact_log("g0", 0).count_documents({}) == 1
+    await store.append_facts("g0", 0, following, {"O2": {"v": 20}})
+    loaded, last = await store.load_facts("g0", 0)
+    assert (loaded["O1"], loaded["O2"], loaded["O5"], last) == ({"v": 10}, {"v": 20}, {"v": 5}, following)
+
+
+async def test_a_second_writer_of_an_entry_is_refused(store: ReportingStore) -> None:
+    await store.append_facts("g0", 1, 1, {"O1": {"v": 1}})
+    with pytest.raises(DuplicateKeyError):
+        await store.append_facts("g0", 1, 1, {"O1": {"v": 99}})
+    assert (await store.load_facts("g0", 1))[0] == {"O1": {"v": 1}}
