@@ -27,6 +27,7 @@ from pymongo.errors import WriteError
 
 from services.shipping.domain.early_arrivals import EarlyArrivals
 from services.shipping.domain.shipment import CANCELLED, DELIVERED, PACKED, PICKED, REQUESTED, Shipment
+from shared.eventstore.streams import multi_update_gate
 
 Document = dict[str, Any]
 
@@ -317,7 +318,15 @@ async def delete_all(collection: AsyncCollection[Document], ids: Sequence[str]) 
 
 
 async def _command(collection: AsyncCollection[Document], command: Document) -> None:
-    reply = await collection.database.command(command)
+    gate = multi_update_gate(collection.database.name)
+    # Taking turns with the log's commits (see multi_update_gate); polled, so that a cancelled task never takes
+    # the lock after it stopped waiting for it.
+    while not gate.acquire(blocking=False):  # noqa: ASYNC110 - a lock shared with threads
+        await asyncio.sleep(0.002)
+    try:
+        reply = await collection.database.command(command)
+    finally:
+        gate.release()
     errors = reply.get("writeErrors") or []
     if errors:
         raise WriteError(str(errors[0].get("errmsg")), errors[0].get("code"), errors[0])

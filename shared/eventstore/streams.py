@@ -18,6 +18,7 @@ never a hole.  A commit that opens a page becomes visible at once with its head 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
@@ -231,12 +232,29 @@ def upsert_all(collection: Collection[Document], writes: Sequence[Upsert]) -> No
     Two writers upserting one new `_id` at once: FerretDB fails the loser with E11000 instead of retrying it as
     an update. The command is ordered, so everything before the failed write is applied; the document it lost
     the race for now exists, so sending the rest again always gets further (documents here are never deleted)."""
-    start = 0
-    while start < len(writes):
-        failed = _send_upserts(collection, writes[start:])
-        if failed is None:
-            return
-        start += failed
+    with multi_update_gate(collection.database.name):
+        start = 0
+        while start < len(writes):
+            failed = _send_upserts(collection, writes[start:])
+            if failed is None:
+                return
+            start += failed
+
+
+_gates: dict[str, threading.Lock] = {}
+_gates_lock = threading.Lock()
+
+
+def multi_update_gate(database: str) -> threading.Lock:
+    """One `update` command of several documents at a time per database, from this process.
+
+    FerretDB v1 (SQLite) stops answering for good on a database — every later request to it hangs, reads too —
+    when three or more such commands run on it at once (reproduced: 3 connections sending 50-document upserts
+    wedge it within seconds; 2 did not in our runs; single-document updates and `insert_many` at any concurrency
+    did not). Several logs and read models of a service share a database, so their multi-document writes take
+    turns here; replicas of a service are separate processes, so a database sees at most one per replica."""
+    with _gates_lock:
+        return _gates.setdefault(database, threading.Lock())
 
 
 def _send_upserts(collection: Collection[Document], writes: Sequence[Upsert]) -> int | None:

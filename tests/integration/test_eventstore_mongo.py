@@ -8,6 +8,7 @@ import time
 from decimal import Decimal
 from itertools import pairwise
 from threading import Barrier, Event, Thread
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -15,11 +16,13 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
 from eventsourcing.tests.application import BankAccounts
+from pymongo import MongoClient
 
 from shared.eventstore import CorruptDocumentError, DocumentSizeError, MongoApplicationRecorder
 from shared.eventstore import documents as docs
 from shared.eventstore.datastore import MongoDatastore, MongoSettings
 from shared.eventstore.recorders import MongoProcessRecorder
+from shared.eventstore.streams import upsert_all
 from tests.integration.eventstore_fixtures import MONGODB_URL, FreshDatabase
 
 
@@ -44,6 +47,38 @@ def _write_in_process(database: str, writer: int, commits: int) -> None:
 
 
 class TestConcurrency(FreshDatabase):
+    def test_multi_document_upserts_from_many_threads_all_land(self) -> None:
+        """FerretDB v1 stops answering on a database when three or more multi-document updates run on it at once
+        (`multi_update_gate`): the writers of a process take turns, and every write lands."""
+        client: MongoClient[dict[str, Any]] = MongoClient(MONGODB_URL, socketTimeoutMS=20_000)
+        database = client[self.database_name]
+        for k in range(3):
+            database.create_collection(f"c{k}")
+        threads, rounds, documents = 6, 8, 40
+        barrier = Barrier(threads)
+        failures: list[BaseException] = []
+
+        def write(thread: int) -> None:
+            barrier.wait()
+            try:
+                for round_ in range(rounds):
+                    writes = [(f"doc-{j}", {"$max": {"n": round_}}) for j in range(documents)]
+                    upsert_all(database[f"c{thread % 3}"], writes)
+            except BaseException as failure:
+                failures.append(failure)
+
+        workers = [Thread(target=write, args=(t,)) for t in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+
+        assert failures == []
+        for k in range(3):
+            stored = {d["_id"]: d["n"] for d in database[f"c{k}"].find({})}
+            assert stored == {f"doc-{j}": rounds - 1 for j in range(documents)}
+        client.close()
+
     def test_same_version_from_two_writers_gives_exactly_one_integrity_error(self) -> None:
         pairs = [open_recorder(self.database_name) for _ in range(2)]
         for _, recorder in pairs:
