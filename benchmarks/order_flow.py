@@ -38,6 +38,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import secrets
 import subprocess
 import tempfile
@@ -61,6 +62,7 @@ from deploy.local.cli import up
 from deploy.local.layout import LocalLayout
 from deploy.local.process import rss_mib
 from tests.kafka_probe import envelope
+from tests.kafka_users import ADMIN, security_for
 from tests.processes import SERVICE_MODULES
 from tests.stack import RunningStack
 
@@ -243,12 +245,19 @@ class Cost:
 
 
 def store_commands(metrics_text: str) -> Counter[str]:
+    """Round trips by `<command> <collection kind>` (shards, generations and per-partition logs folded together:
+    `find histories`, `update orders_events_streams`), which says which part of a service spends them."""
     counts: Counter[str] = Counter()
     for family in text_string_to_metric_families(metrics_text):
         for sample in family.samples:
             if sample.name == STORE_COMMANDS:
-                counts[sample.labels["command"]] += int(sample.value)
+                kind = collection_kind(sample.labels.get("collection", ""))
+                counts[f"{sample.labels['command']} {kind}".strip()] += int(sample.value)
     return counts
+
+
+def collection_kind(name: str) -> str:
+    return re.sub(r"_p\d+(?=_|$)", "", re.sub(r"^g\d+_|_\d+$", "", name))
 
 
 async def service_commands(http: httpx.AsyncClient, urls: list[str]) -> Counter[str] | None:
@@ -320,7 +329,12 @@ class World:
         self.plays_outside = times.complete_at == "delivered"
         self.placed = 0
         self.send_errors = 0
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=2)
+        # One producer for the three outside systems: the benchmark measures the services, not the actors, so it
+        # writes as the admin (the tests check that each outside user may write only its own topic).
+        admin = security_for(ADMIN).client_kwargs()
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=2, **admin
+        )
         # No group: every partition from the beginning (the topics are this run's own).
         self.consumer = AIOKafkaConsumer(
             prefix + "orders.events.v1",
@@ -329,6 +343,7 @@ class World:
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
+            **admin,
         )
 
     async def __aenter__(self) -> World:
@@ -807,7 +822,7 @@ def print_costs(label: str, window: Window) -> None:
             continue
         raw = sum(counts.values())
         idle_rate = sum(idle_counts.values()) / idle.seconds
-        top = ", ".join(f"{c} {n / done:.2f}" for c, n in counts.most_common(6)) if done else ""
+        top = ", ".join(f"{c} {n / done:.2f}" for c, n in counts.most_common(8)) if done else ""
         idle_top = ", ".join(f"{c} {n / idle.seconds:.1f}" for c, n in idle_counts.most_common(3))
         print(
             f"[{label}]   {service:17} {per(raw, done):7.2f} {per(raw - idle_rate * cost.seconds, done):7.2f}"

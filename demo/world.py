@@ -20,6 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from demo.catalog import CUSTOMERS, PRODUCTS, random_lines
+from deploy.local.kafka_users import ADMIN, aiokafka_kwargs
 
 TERMINAL = {"delivered", "cancelled", "rejected", "returned", "refunded"}
 
@@ -54,6 +55,28 @@ class Tally:
         return len(done) >= expected
 
 
+# Who writes each inbound topic (the broker lets each user write only its own).
+OUTSIDE_USERS = {"storefront.orders": "storefront", "warehouse.events": "warehouse", "carrier.tracking": "carrier"}
+
+
+class OutsideProducers:
+    """One producer per outside system, started and stopped together."""
+
+    def __init__(self, by_topic: dict[str, AIOKafkaProducer]) -> None:
+        self.by_topic = by_topic
+
+    def __getitem__(self, topic: str) -> AIOKafkaProducer:
+        return self.by_topic[topic]
+
+    async def start(self) -> None:
+        for producer in self.by_topic.values():
+            await producer.start()
+
+    async def stop(self) -> None:
+        for producer in self.by_topic.values():
+            await producer.stop()
+
+
 class World:
     def __init__(self, bootstrap: str, topic_prefix: str, seed: int, orders: int, rate: float) -> None:
         self.bootstrap = bootstrap
@@ -62,14 +85,22 @@ class World:
         self.orders = orders
         self.rate = rate
         self.tally = Tally()
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+        # The storefront, the warehouse and the carriers, each as its own Kafka user, writing only its topic.
+        self.producer = OutsideProducers(
+            {
+                topic: AIOKafkaProducer(
+                    bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", **aiokafka_kwargs(user)
+                )
+                for topic, user in OUTSIDE_USERS.items()
+            }
+        )
         self.to_cancel: set[str] = set()
         self.to_return: dict[str, list[tuple[str, int]]] = {}
         self.returned: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def send(self, topic: str, key: str, type_: str, data: dict[str, Any]) -> None:
-        await self.producer.send_and_wait(self.prefix + topic, _envelope(type_, data), key=key.encode())
+        await self.producer[topic].send_and_wait(self.prefix + topic, _envelope(type_, data), key=key.encode())
 
     def later(self, delay: float, action: Any) -> None:
         """Run `action()` after `delay` seconds, as a person or system would, without blocking the loop."""
@@ -135,7 +166,8 @@ class World:
     async def send_malformed(self, order_id: str) -> None:
         """What a buggy storefront release might send: these must end in the DLQ and change nothing."""
         bad_id = order_id + "-BAD"
-        await self.producer.send_and_wait(self.prefix + "storefront.orders", b"{not json", key=bad_id.encode())
+        storefront = self.producer["storefront.orders"]
+        await storefront.send_and_wait(self.prefix + "storefront.orders", b"{not json", key=bad_id.encode())
         data = {"order_id": bad_id, "lines": [{"sku": "MUG-LOGO", "quantity": 0}], "reason": "?"}
         await self.send("storefront.orders", bad_id, "ReturnRequested", data)
         self.tally.malformed += 2
@@ -222,6 +254,8 @@ class World:
             group_id=f"demo-{uuid.uuid4().hex[:8]}",
             auto_offset_reset="latest",
             enable_auto_commit=False,
+            # An operator's view of the internal topics (a real warehouse would poll its queue over HTTP).
+            **aiokafka_kwargs(ADMIN),
         )
         await consumer.start()
         try:

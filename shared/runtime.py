@@ -33,6 +33,7 @@ from shared.messaging.broker import create_broker, ensure_topics
 from shared.messaging.consumer import LogWorker, ServiceConsumer
 from shared.messaging.dead_letters import DeadLetters
 from shared.messaging.event_log import Edge, EventLogWorker
+from shared.messaging.kafka_security import KafkaSecurity
 from shared.messaging.logs import LogSet
 from shared.messaging.relay import LogRelay, ToOutbound
 from shared.messaging.subscriptions import Subscription
@@ -173,10 +174,13 @@ class ServiceRuntime:
         workers: Callable[[int], LogWorker],
         keyed_topics: Sequence[str] = (),
     ) -> ServiceConsumer:
-        dead_letters = DeadLetters(self.settings.kafka_bootstrap_servers, client_id=self.name)
+        dead_letters = DeadLetters(
+            self.settings.kafka_bootstrap_servers, client_id=self.name, security=self.kafka_security
+        )
         consumer = ServiceConsumer(
             service=self.name,
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            security=self.kafka_security,
             group_id=group_id,
             topics=topics,
             logs=logs,
@@ -202,6 +206,11 @@ class ServiceRuntime:
         return f"{self.settings.topic_prefix}{self.name}.{purpose}"
 
     @property
+    def kafka_security(self) -> KafkaSecurity:
+        """This service's Kafka user (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD)."""
+        return KafkaSecurity.from_settings(self.settings)
+
+    @property
     def partitions(self) -> int:
         return self.settings.topic_partitions or DEFAULT_PARTITIONS
 
@@ -215,7 +224,12 @@ class ServiceRuntime:
             name=name,
             settings=settings,
             telemetry=telemetry,
-            broker=create_broker(settings.kafka_bootstrap_servers, client_id=name, middlewares=[tracing]),
+            broker=create_broker(
+                settings.kafka_bootstrap_servers,
+                client_id=name,
+                security=KafkaSecurity.from_settings(settings),
+                middlewares=[tracing],
+            ),
             mongo=AsyncMongoClient(
                 settings.mongodb_url,
                 uuidRepresentation="standard",
@@ -244,7 +258,11 @@ class ServiceRuntime:
         try:
             await asyncio.wait_for(
                 ensure_topics(
-                    s.kafka_bootstrap_servers, s.topic_partitions, s.topic_replication_factor, prefix=s.topic_prefix
+                    s.kafka_bootstrap_servers,
+                    s.topic_partitions,
+                    s.topic_replication_factor,
+                    prefix=s.topic_prefix,
+                    security=self.kafka_security,
                 ),
                 s.startup_timeout_s,
             )

@@ -15,6 +15,13 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", min_length=1)
+    # How this service authenticates to Kafka (shared/messaging/kafka_security.py): its own SCRAM user, over
+    # SASL_PLAINTEXT locally and SASL_SSL in Kubernetes. PLAINTEXT only reaches a broker without authentication.
+    kafka_security_protocol: str = Field("PLAINTEXT", pattern=r"^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$")
+    kafka_sasl_mechanism: str = Field("SCRAM-SHA-512", pattern=r"^SCRAM-SHA-(256|512)$")
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = Field(None, repr=False)
+    kafka_ssl_cafile: str | None = None
     mongodb_url: str = Field("mongodb://127.0.0.1:27017", pattern=r"^mongodb(\+srv)?://")
     # Each service keeps its event log and read models in its own database: `<prefix><service>`.
     database_prefix: str = Field("", pattern=r"^[A-Za-z0-9_]*$")

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from tests.kafka_probe import envelope
+from shared.contracts.kafka_access import USERS
+from tests.kafka_probe import envelope, producer
+from tests.kafka_users import security_for
+
+
+@asynccontextmanager
+async def outside_world(bootstrap: str, topic_prefix: str) -> AsyncIterator[Outside]:
+    """Storefront, warehouse and carriers on the contract topics under `topic_prefix`, each as its own user."""
+    async with AsyncExitStack() as stack:
+        admin = await stack.enter_async_context(producer(bootstrap))
+        senders = {}
+        for user in USERS:
+            if not user.is_service:
+                (topic,) = user.writes
+                senders[topic.name] = await stack.enter_async_context(producer(bootstrap, security_for(user.name)))
+        yield Outside(admin, topic_prefix, senders)
 
 
 @dataclass
 class Outside:
+    # Anything else a test forges (the admin's producer).
     kafka: AIOKafkaProducer
     topic_prefix: str
+    # The storefront, the warehouse and the carriers, each as its own Kafka user, by the topic it writes.
+    senders: dict[str, AIOKafkaProducer] = field(default_factory=dict)
 
     async def send(
         self,
@@ -25,7 +45,8 @@ class Outside:
         occurred_at: str | None = None,
     ) -> str:
         value = envelope(type_, data, event_id, occurred_at)
-        await self.kafka.send_and_wait(self.topic_prefix + topic, value, key=key.encode())
+        sender = self.senders.get(topic, self.kafka)
+        await sender.send_and_wait(self.topic_prefix + topic, value, key=key.encode())
         return value.decode()
 
     # storefront.orders, keyed by order_id

@@ -9,9 +9,24 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from deploy.local import kafka_users
+
+ADMIN = kafka_users.ADMIN
+
+
+class Credentials(Protocol):
+    """A Kafka user (`shared.messaging.kafka_security.KafkaSecurity`; not imported here: the chaos harness uses this
+    module and must not depend on the services' `shared` package)."""
+
+    def client_kwargs(self) -> dict[str, Any]: ...
+
+
+def _kwargs(security: Credentials | None) -> dict[str, Any]:
+    return security.client_kwargs() if security is not None else kafka_users.aiokafka_kwargs(ADMIN)
 
 
 def envelope(type_: str, data: dict[str, Any], event_id: str | None = None, occurred_at: str | None = None) -> bytes:
@@ -26,8 +41,14 @@ def envelope(type_: str, data: dict[str, Any], event_id: str | None = None, occu
 
 
 @asynccontextmanager
-async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    client = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+async def producer(bootstrap: str, security: Credentials | None = None) -> AsyncIterator[AIOKafkaProducer]:
+    """A producer as `security`'s user; by default the admin (tests forge records on any topic)."""
+    client = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        **_kwargs(security),
+    )
     await client.start()
     try:
         yield client
@@ -36,11 +57,17 @@ async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 
 async def read_all(
-    bootstrap: str, topic: str, *, expect: int, within: float = 30.0
+    bootstrap: str, topic: str, *, expect: int, within: float = 30.0, security: Credentials | None = None
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of `topic` from the beginning, waiting until at least `expect` arrived."""
+    """Every record of `topic` from the beginning, waiting until at least `expect` arrived (as the admin unless
+    `security` says otherwise)."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        **_kwargs(security),
     )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []

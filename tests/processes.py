@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from deploy.local import kafka_users
+
 SERVICE_MODULES = {
     "orders": "services.orders.main",
     "inventory": "services.inventory.main",
@@ -20,6 +22,18 @@ SERVICE_MODULES = {
     "reporting": "services.reporting.main",
 }
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+_granted: set[tuple[str, str]] = set()
+
+
+def grant_prefix(bootstrap: str, prefix: str) -> None:
+    """Topics and ACLs for a stack under `prefix` on the project's own broker, once per test process (the services'
+    users may not create topics nor grant themselves anything); on any other broker, nothing to do."""
+    if (bootstrap, prefix) in _granted or not kafka_users.local_broker():
+        return
+    kafka_users.grant(bootstrap, prefix, kafka_users.tool_env(kafka_users.ADMIN))
+    _granted.add((bootstrap, prefix))
 
 
 @dataclass
@@ -35,7 +49,13 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ServiceProcess:
-        env = {**os.environ, **self.env, f"{self.service.upper()}_HTTP_PORT": str(self.port)}
+        # Its own Kafka user (a test's env may still override it), on topics and ACLs made for its prefix.
+        # A test that names the user (another broker's) has made that broker's topics and ACLs itself.
+        own_user = "KAFKA_SECURITY_PROTOCOL" in self.env
+        kafka = {} if own_user else kafka_users.tool_env(self.service)
+        env = {**os.environ, **kafka, **self.env, f"{self.service.upper()}_HTTP_PORT": str(self.port)}
+        if "KAFKA_BOOTSTRAP_SERVERS" in env and not own_user:
+            grant_prefix(env["KAFKA_BOOTSTRAP_SERVERS"], env.get("TOPIC_PREFIX", ""))
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", SERVICE_MODULES[self.service]],

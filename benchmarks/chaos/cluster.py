@@ -11,9 +11,11 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from deploy.local.ferretdb import FerretDBNode
 from deploy.local.kafka import KafkaNode
+from deploy.local.kafka_users import kwargs_from_env
 from deploy.local.layout import LocalLayout
 from deploy.local.process import ManagedProcess
 from tests.stack import free_port
@@ -50,6 +52,15 @@ class PrivateCluster:
         for node in (self.kafka, self.ferretdb):
             node.install()  # a no-op with the shared cache filled; builds only if it is not
             node.start()
+        # The broker authenticates every client: its topics and the services' ACLs, made by its admin.
+        self.kafka.grant()
+
+    def client_env(self, user: str) -> dict[str, str]:
+        """KAFKA_* of this broker's `user` (made when its storage was formatted)."""
+        return self.kafka.client_env(user)
+
+    def client_kwargs(self, user: str) -> dict[str, Any]:
+        return kwargs_from_env(self.client_env(user))
 
     def bounce_broker(self, downtime_s: float) -> None:
         """kill -9, then start again on the same data dir: an unclean shutdown, log recovery on start."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -22,18 +23,19 @@ class DeadLetter:
     error_type: str
 
 
-async def read_dead_letters(bootstrap: str, topic_prefix: str = "") -> list[DeadLetter]:
+async def read_dead_letters(bootstrap: str, client_kwargs: dict[str, Any], topic_prefix: str = "") -> list[DeadLetter]:
+    """`client_kwargs`: aiokafka's security arguments of a user who may read every DLQ (the admin)."""
     letters: list[DeadLetter] = []
     for topic in CONTRACT_TOPICS:
-        letters += await _read_topic(bootstrap, topic_prefix + topic + ".dlq", topic)
+        letters += await _read_topic(bootstrap, client_kwargs, topic_prefix + topic + ".dlq", topic)
     return letters
 
 
-async def _read_topic(bootstrap: str, dlq: str, origin: str) -> list[DeadLetter]:
-    partitions = await _partitions(bootstrap, dlq)
+async def _read_topic(bootstrap: str, client_kwargs: dict[str, Any], dlq: str, origin: str) -> list[DeadLetter]:
+    partitions = await _partitions(bootstrap, client_kwargs, dlq)
     if not partitions:
         return []  # no DLQ topic: nothing was ever dead-lettered there
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **client_kwargs)
     await consumer.start()
     try:
         assigned = [TopicPartition(dlq, partition) for partition in partitions]
@@ -68,9 +70,9 @@ async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -
     return False
 
 
-async def _partitions(bootstrap: str, topic: str) -> list[int]:
+async def _partitions(bootstrap: str, client_kwargs: dict[str, Any], topic: str) -> list[int]:
     """The topic's partitions, asked of the broker without creating the topic."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs)
     await admin.start()
     try:
         if topic not in await admin.list_topics():

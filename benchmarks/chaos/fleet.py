@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,11 +67,25 @@ class Replica:
 
 
 class Fleet:
-    def __init__(self, env: dict[str, str], log_dir: Path, replicas: int, checkout: Path = REPO_ROOT) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_dir: Path,
+        replicas: int,
+        checkout: Path = REPO_ROOT,
+        kafka_user: Callable[[str], dict[str, str]] = lambda service: {},
+    ) -> None:
+        """`kafka_user(service)`: the KAFKA_* of the service's own user on the broker."""
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir = log_dir
         self.replicas = [
-            Replica(service, n, CheckoutService(service, free_port(), env, log_dir / f"{service}-{n}.log", checkout))
+            Replica(
+                service,
+                n,
+                CheckoutService(
+                    service, free_port(), {**env, **kafka_user(service)}, log_dir / f"{service}-{n}.log", checkout
+                ),
+            )
             for service in SERVICES
             for n in range(1, replicas + 1)
         ]

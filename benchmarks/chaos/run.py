@@ -29,6 +29,7 @@ from benchmarks.chaos.stock_watch import StockWatch
 from benchmarks.chaos.storefront import MALFORMED, Storefront, malformed_order_id
 from benchmarks.chaos.warehouse import Warehouse
 from benchmarks.chaos.wire import Wire
+from deploy.local.kafka_users import ADMIN
 from deploy.local.layout import REPO_ROOT
 
 PROGRESS_EVERY_S = 10.0
@@ -119,7 +120,13 @@ async def run_chaos(options: ChaosOptions) -> ChaosReport:
     try:
         await asyncio.to_thread(cluster.start)
         narrator.say(f"private kafka at {cluster.bootstrap}, ferretdb at {cluster.mongodb_url}")
-        fleet = Fleet(_service_env(cluster, options), work_dir / "services", options.replicas, options.checkout)
+        fleet = Fleet(
+            _service_env(cluster, options),
+            work_dir / "services",
+            options.replicas,
+            options.checkout,
+            kafka_user=cluster.client_env,
+        )
         await fleet.start()
         narrator.say(f"{len(fleet.replicas)} service processes ready: " + ", ".join(r.name for r in fleet.replicas))
         report = await _exercise(options, scenario, cluster, fleet, narrator, work_dir)
@@ -166,7 +173,9 @@ async def _exercise(
     # what the plan (orders, faults) is.
     actors_rng, nemesis_rng = random.Random(options.seed + 1), random.Random(options.seed + 2)
     ledger = Ledger()
-    wire = Wire(cluster.bootstrap)
+    # One producer plays the storefront, the warehouse and the carriers: as the admin (the integration tests check
+    # that each of those users may write only its own topic).
+    wire = Wire(cluster.bootstrap, client_kwargs=cluster.client_kwargs(ADMIN))
     await wire.start()
     api = SystemApi(fleet, Pace(options.poll_rate()))
     watch = StockWatch(api)
@@ -186,7 +195,7 @@ async def _exercise(
         await _open_stock(play, scenario, narrator)
         drain_s = await _play_under_faults(options, play, nemesis, narrator)
         final = await _settle(options, play, api, narrator)
-        final.dead_letters = await read_dead_letters(cluster.bootstrap)
+        final.dead_letters = await read_dead_letters(cluster.bootstrap, cluster.client_kwargs(ADMIN))
         narrator.say(f"read {len(final.dead_letters)} dead letters")
     finally:
         await wire.stop()

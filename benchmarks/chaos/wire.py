@@ -33,6 +33,8 @@ class Record:
 class Wire:
     bootstrap: str
     topic_prefix: str = ""
+    # aiokafka's security arguments (deploy/local/kafka_users.py): the broker refuses clients without a user.
+    client_kwargs: dict[str, Any] = field(default_factory=dict)
     retries: int = 0
     sent: int = 0
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
@@ -96,7 +98,11 @@ class Wire:
         """A producer that has reached the broker (which may take the rest of a broker bounce)."""
         while True:
             fresh = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all", request_timeout_ms=15000
+                bootstrap_servers=self.bootstrap,
+                enable_idempotence=True,
+                acks="all",
+                request_timeout_ms=15000,
+                **self.client_kwargs,
             )
             try:
                 await asyncio.wait_for(fresh.start(), 15)

@@ -2,7 +2,9 @@
 (and, with `up --services`, the four services on their contract ports, or where `<SERVICE>_HTTP_PORT` says).
 
 When `KAFKA_BOOTSTRAP_SERVERS` or `MONGODB_URL` is set, that server is someone else's: it is checked,
-never started or stopped.
+never started or stopped (with `KAFKA_SECURITY_PROTOCOL` / `KAFKA_SASL_USERNAME` / `KAFKA_SASL_PASSWORD` as its
+user). The local broker authenticates every client: `up` formats its storage with a SCRAM user per service and
+outside producer (`.local/data/kafka-users.json`), then creates the topics and the ACLs as its admin.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from deploy.local import kafka_users
 from deploy.local.ferretdb import FerretDBNode, mongo_answers
 from deploy.local.kafka import KafkaNode, cluster_answers
 from deploy.local.layout import LocalLayout
 from deploy.local.process import InfraError, ManagedProcess, port_open, rss_mib
 from deploy.local.services import local_services
+from shared.messaging.kafka_security import KafkaSecurity
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class Server:
     install: Callable[[], None]
     start: Callable[[], None]
     healthy: Callable[[], bool]
+    # After a start, or on a server that was already running: idempotent (topics, ACLs).
+    provision: Callable[[], None] = lambda: None
 
 
 def servers(layout: LocalLayout) -> list[Server]:
@@ -41,6 +47,19 @@ def servers(layout: LocalLayout) -> list[Server]:
     ferret = FerretDBNode(layout, port=layout.mongo_port)
     kafka_env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     mongo_env = os.environ.get("MONGODB_URL")
+
+    def kafka_healthy() -> bool:
+        if kafka_env:
+            admin = KafkaSecurity.from_env()
+        else:
+            # A broker still running from a storage made before it had users answers without any (see `up`).
+            admin = KafkaSecurity.from_env(kafka_users.tool_env(kafka_users.ADMIN, layout))
+        return cluster_answers(kafka_env or kafka.bootstrap, admin.client_kwargs())
+
+    def kafka_grant() -> None:
+        if kafka_users.load(layout) is not None:
+            kafka.grant()
+
     return [
         Server(
             "kafka",
@@ -51,7 +70,8 @@ def servers(layout: LocalLayout) -> list[Server]:
             kafka.process,
             kafka.install,
             kafka.start,
-            lambda: cluster_answers(kafka_env or kafka.bootstrap),
+            kafka_healthy,
+            kafka_grant,
         ),
         Server(
             "ferretdb",
@@ -76,11 +96,19 @@ def up(layout: LocalLayout) -> None:
             continue
         pid = server.process.pid()
         if pid is not None:
+            if server.name == "kafka" and kafka_users.load(layout) is None:
+                print(
+                    f"kafka: WARNING: running (pid {pid}) from a storage formatted before the broker had users, so "
+                    "WITHOUT authentication or ACLs; `uv run fulfillment-infra reset` and `up` make them "
+                    "(wiping the local data)",
+                    file=sys.stderr,
+                )
             if not server.healthy():
                 raise InfraError(
                     f"{server.name}: running (pid {pid}) but not answering at {server.address}; "
                     f"see {server.process.log_file} or run `fulfillment-infra down`"
                 )
+            server.provision()
             print(f"{server.name}: already running at {server.address} (pid {pid})")
             continue
         if port_open(server.host, server.port):
@@ -90,6 +118,7 @@ def up(layout: LocalLayout) -> None:
             )
         server.install()
         server.start()
+        server.provision()
         print(f"{server.name}: started at {server.address} (pid {server.process.pid()}, log {server.process.log_file})")
 
 
@@ -103,8 +132,15 @@ def up_services(layout: LocalLayout) -> None:
             continue
         if port_open("127.0.0.1", service.port):
             raise InfraError(f"{service.name}: port {service.port} is in use by a process this tool did not start")
-        service.start(env)
+        service.start({**env, **service_kafka_env(layout, service.name, external=kafka.external)})
         print(f"{service.name}: started at {service.url} (pid {service.process.pid()}, log {service.process.log_file})")
+
+
+def service_kafka_env(layout: LocalLayout, service: str, external: bool) -> dict[str, str]:
+    """The service's own Kafka user on the local broker; on someone else's, whatever KAFKA_* the environment has."""
+    if external:
+        return KafkaSecurity.from_env().env()
+    return kafka_users.tool_env(service, layout)
 
 
 def down(layout: LocalLayout) -> None:

@@ -9,7 +9,9 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from deploy.local import kafka_users
 from deploy.local.layout import HERE, LocalLayout
 from deploy.local.process import InfraError, ManagedProcess, port_open, wait_until
 
@@ -92,23 +94,62 @@ class KafkaNode:
             *args,
         ]
 
+    @property
+    def formatted(self) -> bool:
+        return (self.data_dir / "meta.properties").exists()
+
+    def client_env(self, user: str = kafka_users.ADMIN) -> dict[str, str]:
+        """KAFKA_* for a client of this broker as `user` (one of its SCRAM users)."""
+        return kafka_users.client_env(user, self.layout)
+
+    def grant(self, prefix: str = "") -> None:
+        """Topics and ACLs for the stack under `prefix` (the production names by default)."""
+        kafka_users.grant(self.bootstrap, prefix, self.client_env())
+
+    def check_users(self) -> None:
+        """A storage formatted before the broker had users (plain, unauthenticated) cannot be upgraded in place."""
+        users = kafka_users.load(self.layout)
+        if self.formatted and users is None:
+            raise InfraError(
+                f"kafka: {self.data_dir} was formatted without SASL/SCRAM users (before Kafka authentication), "
+                f"so no client could connect; run `uv run fulfillment-infra reset` (wipes the local data) and `up`"
+            )
+        missing = [name for name in kafka_users.USER_NAMES if users is not None and name not in users]
+        if missing:
+            raise InfraError(
+                f"kafka: the local broker has no user for {', '.join(missing)} (users are made at storage format "
+                f"time); run `uv run fulfillment-infra reset` (wipes the local data) and `up`"
+            )
+
     def write_config(self) -> None:
         self.config_file.parent.mkdir(parents=True, exist_ok=True)
         template = (HERE / "kafka" / "server.properties").read_text()
-        self.config_file.write_text(
-            template.format(
-                host=self.host,
-                port=self.port,
-                controller_port=self.controller_port,
-                log_dirs=self.data_dir,
-            )
+        text = template.format(
+            host=self.host,
+            port=self.port,
+            controller_port=self.controller_port,
+            log_dirs=self.data_dir,
+            admin_user=kafka_users.ADMIN,
+            admin_password=kafka_users.password(self.layout, kafka_users.ADMIN),
         )
+        # It holds the admin's password.
+        self.config_file.touch(mode=0o600)
+        self.config_file.chmod(0o600)
+        self.config_file.write_text(text)
 
     def format_storage(self) -> None:
-        """Format the KRaft log dir once; a formatted dir is reused as it is."""
-        if (self.data_dir / "meta.properties").exists():
+        """Format the KRaft log dir once, with a SCRAM user per service and outside producer (`--add-scram`);
+        a formatted dir is reused as it is."""
+        if self.formatted:
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        passwords = kafka_users.generate(self.layout)
+        self.write_config()
+        scram = [
+            argument
+            for name, secret in passwords.items()
+            for argument in ("--add-scram", f"{kafka_users.MECHANISM}=[name={name},password={secret}]")
+        ]
         # A Kafka Uuid in base64url; like Uuid.randomUuid(), avoid a leading '-' (it reads as a flag).
         cluster_id = "-"
         while cluster_id.startswith("-"):
@@ -121,29 +162,37 @@ class KafkaNode:
                 cluster_id,
                 "--config",
                 str(self.config_file),
+                *scram,
                 heap=["-Xmx256m", "-XX:+UseSerialGC"],
             ),
             capture_output=True,
             text=True,
         )
         if result.returncode != 0:
+            kafka_users.credentials_file(self.layout).unlink(missing_ok=True)
             raise InfraError(f"kafka: formatting {self.data_dir} failed:\n{result.stdout}{result.stderr}")
 
     def start(self, timeout: float = 90.0) -> None:
-        self.write_config()
+        self.check_users()
         self.format_storage()
+        self.write_config()
         self.process.start(self._java("kafka.Kafka", str(self.config_file)))
-        # Kafka 4.x opens the PLAINTEXT port only once the broker is unfenced, so a connect means "serving".
+        # Kafka 4.x opens the client port only once the broker is unfenced, so a connect means "serving".
         wait_until(lambda: port_open(self.host, self.port), timeout=timeout, process=self.process, what="kafka")
-        wait_until(lambda: cluster_answers(self.bootstrap), timeout=30, process=self.process, what="kafka metadata")
+        admin = kafka_users.kwargs_from_env(self.client_env())
+        wait_until(
+            lambda: cluster_answers(self.bootstrap, admin), timeout=30, process=self.process, what="kafka metadata"
+        )
 
 
-def cluster_answers(bootstrap: str, timeout_s: float = 5.0) -> bool:
-    """A real metadata round trip, not just an open port."""
+def cluster_answers(bootstrap: str, client_kwargs: dict[str, Any], timeout_s: float = 5.0) -> bool:
+    """A real metadata round trip as the user of `client_kwargs` (aiokafka's), not just an open port."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     async def probe() -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000), **client_kwargs
+        )
         try:
             await asyncio.wait_for(admin.start(), timeout_s)
             await asyncio.wait_for(admin.describe_cluster(), timeout_s)

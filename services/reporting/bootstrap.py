@@ -41,14 +41,20 @@ def create_reporting_app(settings: ReportingSettings) -> FastAPI:
     runtime.consume(runtime.group_id("processing"), edge.topics(), runtime.partitions, worker, keyed_topics=keyed)
     runtime.before_consuming.append(store.create_collections)
     queries = KpiQueries(ReadModelReader(store), rule, policy)
-    rebuilds = RebuildRunner(Rebuilder(store, edge, settings.kafka_bootstrap_servers, rule, policy, observed))
+    rebuilds = RebuildRunner(
+        Rebuilder(store, edge, settings.kafka_bootstrap_servers, rule, policy, observed, runtime.kafka_security)
+    )
     runtime.on_stop.append(rebuilds.stop)
     digests = Digests(
         queries, ReportStore(runtime.mongo[runtime.database]), settings.mailer(), settings.support_case_target_hours
     )
     if settings.digest_schedule:
         position = ReadModelPosition(
-            settings.kafka_bootstrap_servers, runtime.group_id("processing"), edge.topics(), runtime.partitions
+            settings.kafka_bootstrap_servers,
+            runtime.group_id("processing"),
+            edge.topics(),
+            runtime.partitions,
+            runtime.kafka_security,
         )
         schedule = DigestSchedule(
             digests, position, settings.digest_hour_utc, settings.digest_since, settings.digest_check_every_s

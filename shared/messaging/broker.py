@@ -12,12 +12,16 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
 from shared.contracts.topics import ALL_TOPICS
+from shared.messaging.kafka_security import PLAINTEXT, KafkaSecurity
 
 
-def create_broker(bootstrap_servers: str, client_id: str, middlewares: Sequence[Any] = ()) -> KafkaBroker:
+def create_broker(
+    bootstrap_servers: str, client_id: str, security: KafkaSecurity, middlewares: Sequence[Any] = ()
+) -> KafkaBroker:
     return KafkaBroker(
         bootstrap_servers,
         client_id=client_id,
+        security=security.faststream(),
         # aiokafka defaults to acks=1 without idempotence: a leader failover could lose or duplicate writes.
         enable_idempotence=True,
         acks="all",
@@ -34,15 +38,18 @@ async def ensure_topics(
     replication_factor: int,
     names: Sequence[str] | None = None,
     prefix: str = "",
+    security: KafkaSecurity = PLAINTEXT,
 ) -> None:
     """Create the system's topics (and DLQs) if missing; existing topics are left as they are.
 
     Partitions and retention come from `shared/contracts/topics.py` (the same numbers the Kubernetes
     KafkaTopics are generated from); `partitions` overrides the count for every topic when given.
-    `names` creates ad-hoc topics instead (tests).
+    `names` creates ad-hoc topics instead (tests). A user without the right to create a topic (a service's, on
+    a broker with ACLs) leaves it to the admin who provisions the stack (`deploy/local/kafka_acls.py`, Strimzi's
+    KafkaTopics): its consumer then fails on a missing topic, not here.
     """
     specs = [_spec(name, partitions) for name in names] if names else _system_specs(partitions)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **security.client_kwargs())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -55,6 +62,7 @@ async def ensure_topics(
             return
         # Another service may create them at the same moment.
         with contextlib.suppress(TopicAlreadyExistsError):
+            # Per-topic refusals (exists; not this user's to create) come back in the response, not raised.
             await admin.create_topics(wanted)
     finally:
         await admin.close()

@@ -40,6 +40,7 @@ from pymongo.errors import (
 )
 
 from shared.messaging.dead_letters import DeadLetters
+from shared.messaging.kafka_security import KafkaSecurity
 from shared.messaging.ownership import log_owner_assignor, partition_of
 from shared.telemetry.providers import Telemetry
 
@@ -113,6 +114,7 @@ class ServiceConsumer:
         *,
         service: str,
         bootstrap_servers: str,
+        security: KafkaSecurity,
         group_id: str,
         topics: Sequence[str],
         logs: int,
@@ -128,6 +130,7 @@ class ServiceConsumer:
         self.linger_s = linger_s
         self.service = service
         self.bootstrap_servers = bootstrap_servers
+        self.security = security
         self.group_id = group_id
         self.topics = list(topics)
         self.logs = logs
@@ -151,6 +154,7 @@ class ServiceConsumer:
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
+            **self.security.client_kwargs(),
             client_id=f"{self.service}-consumer",
             group_id=self.group_id,
             enable_auto_commit=False,
@@ -167,6 +171,7 @@ class ServiceConsumer:
         self._consumer = consumer
         self._forwarder = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers,
+            **self.security.client_kwargs(),
             client_id=f"{self.service}-forwarder",
             enable_idempotence=True,
             acks="all",

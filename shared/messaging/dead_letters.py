@@ -25,6 +25,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
+from shared.messaging.kafka_security import KafkaSecurity
+
 log = logging.getLogger(__name__)
 
 DLQ_SUFFIX = ".dlq"
@@ -49,9 +51,14 @@ def record_size(key: bytes | None, value: bytes | None, headers: Headers) -> int
 
 class DeadLetters:
     def __init__(
-        self, bootstrap_servers: str, client_id: str, max_request_size: int = DEFAULT_MAX_REQUEST_SIZE
+        self,
+        bootstrap_servers: str,
+        client_id: str,
+        security: KafkaSecurity,
+        max_request_size: int = DEFAULT_MAX_REQUEST_SIZE,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
+        self.security = security
         self.client_id = f"{client_id}-dlq"
         self.max_request_size = max_request_size
         self._producer: AIOKafkaProducer | None = None
@@ -63,13 +70,16 @@ class DeadLetters:
     async def start(self) -> None:
         # Built here, not in __init__: aiokafka binds to the running event loop.
         self._producer = await self._new_producer()
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id=self.client_id)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers, client_id=self.client_id, **self.security.client_kwargs()
+        )
         await admin.start()
         self._admin = admin
 
     async def _new_producer(self) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers,
+            **self.security.client_kwargs(),
             client_id=self.client_id,
             enable_idempotence=True,
             acks="all",

@@ -2,8 +2,13 @@
 
 By default the project's own Kafka and FerretDB are used, started here if they are not running yet
 (`fulfillment-infra up` is idempotent). `KAFKA_BOOTSTRAP_SERVERS` / `MONGODB_URL` point the tests at
-servers someone else runs. With `FULFILLMENT_TESTCONTAINERS=1` and a Docker daemon that answers, both
-come from testcontainers instead.
+servers someone else runs (`KAFKA_SECURITY_PROTOCOL` / `KAFKA_SASL_*` as its user). With
+`FULFILLMENT_TESTCONTAINERS=1` and a Docker daemon that answers, both come from testcontainers instead (Kafka
+without authentication there).
+
+On the project's own broker every client authenticates: the tests as its admin, each service process as its own
+user, the storefront, warehouse and carriers as theirs (`tests/kafka_probe.py`); the session's topics and ACLs
+are made for its prefix before anything runs.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from tests.actors import Outside
+from shared.messaging.kafka_security import KafkaSecurity
+from tests.actors import Outside, outside_world
 from tests.infrastructure import docker_answers, start_containers
-from tests.kafka_probe import producer
+from tests.kafka_users import ADMIN, security_for
+from tests.processes import grant_prefix
 from tests.stack import RunningStack
 
 # One namespace per test session: its topics, consumer groups and databases meet no other run's (nor a
@@ -36,8 +43,23 @@ class Infrastructure:
     topic_prefix: str = f"{SESSION}."
     database_prefix: str = f"{SESSION}_"
 
+    def security(self, user: str = ADMIN) -> KafkaSecurity:
+        """How this session connects to its broker as `user` (the admin unless named)."""
+        return security_for(user)
+
+    def kafka_settings(self, user: str = ADMIN) -> dict[str, Any]:
+        """The same as `ServiceSettings` fields, for a runtime built inside the test process."""
+        security = self.security(user)
+        return {
+            "kafka_security_protocol": security.protocol,
+            "kafka_sasl_mechanism": security.mechanism,
+            "kafka_sasl_username": security.username,
+            "kafka_sasl_password": security.password,
+        }
+
     def env(self) -> dict[str, str]:
-        """What a service process of this test session is started with."""
+        """What a service process of this test session is started with (its Kafka user is added per service by
+        `tests/processes.py`)."""
         return {
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
             "MONGODB_URL": self.mongodb_url,
@@ -49,6 +71,7 @@ class Infrastructure:
 @pytest.fixture(scope="session")
 def infrastructure() -> Iterator[Infrastructure]:
     if os.environ.get("FULFILLMENT_TESTCONTAINERS") == "1" and docker_answers():
+        os.environ.setdefault("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
         with start_containers() as (kafka, mongo):
             yield Infrastructure(kafka, mongo)
         return
@@ -58,10 +81,12 @@ def infrastructure() -> Iterator[Infrastructure]:
 
     layout = LocalLayout.from_env()
     up(layout)
-    yield Infrastructure(
+    infrastructure = Infrastructure(
         os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{layout.kafka_port}"),
         os.environ.get("MONGODB_URL", f"mongodb://127.0.0.1:{layout.mongo_port}"),
     )
+    grant_prefix(infrastructure.kafka_bootstrap_servers, infrastructure.topic_prefix)
+    yield infrastructure
 
 
 @contextmanager
@@ -81,8 +106,8 @@ def own_stack(
 @asynccontextmanager
 async def outside_of(stack: RunningStack, infrastructure: Infrastructure) -> AsyncIterator[Outside]:
     """Storefront, warehouse and carriers of that stack's namespace."""
-    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
-        yield Outside(kafka, stack.env["TOPIC_PREFIX"])
+    async with outside_world(infrastructure.kafka_bootstrap_servers, stack.env["TOPIC_PREFIX"]) as world:
+        yield world
 
 
 @pytest.fixture(scope="session")
@@ -98,9 +123,9 @@ def stack(infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture(scope="session")
 async def outside(infrastructure: Infrastructure) -> AsyncIterator[Outside]:
-    """Storefront, warehouse and carriers: real producers on the contract topics."""
-    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
-        yield Outside(kafka, infrastructure.topic_prefix)
+    """Storefront, warehouse and carriers: real producers on the contract topics, each as its own Kafka user."""
+    async with outside_world(infrastructure.kafka_bootstrap_servers, infrastructure.topic_prefix) as world:
+        yield world
 
 
 @pytest.fixture

@@ -24,13 +24,15 @@ AIOKAFKA_DEFAULT_MAX_REQUEST_SIZE = 1_048_576
 @pytest.fixture
 async def topic(infrastructure: Infrastructure, unique: str) -> str:
     name = f"dlq-test-{unique}"
-    await ensure_topics(infrastructure.kafka_bootstrap_servers, 1, 1, names=[name, name + ".dlq"])
+    await ensure_topics(
+        infrastructure.kafka_bootstrap_servers, 1, 1, names=[name, name + ".dlq"], security=infrastructure.security()
+    )
     return name
 
 
 @pytest.fixture
 async def dead_letters(infrastructure: Infrastructure) -> AsyncIterator[DeadLetters]:
-    writer = DeadLetters(infrastructure.kafka_bootstrap_servers, client_id="test")
+    writer = DeadLetters(infrastructure.kafka_bootstrap_servers, client_id="test", security=infrastructure.security())
     await writer.start()
     yield writer
     await writer.stop()
@@ -159,7 +161,9 @@ async def test_a_dead_letter_topic_that_takes_larger_records_gets_the_whole_copy
     infrastructure: Infrastructure, unique: str, dead_letters: DeadLetters, kafka: AIOKafkaProducer
 ) -> None:
     topic = f"dlq-test-roomy-{unique}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=infrastructure.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=infrastructure.kafka_bootstrap_servers, **infrastructure.security().client_kwargs()
+    )
     await admin.start()
     try:
         roomy = {"max.message.bytes": str(2 * KAFKA_DEFAULT_MAX_MESSAGE_BYTES)}
@@ -182,7 +186,9 @@ async def test_a_copy_the_broker_refuses_after_all_becomes_a_pointer_and_later_c
 ) -> None:
     """The dead-letter topic's limit is lowered after the writer read it: the broker refuses the copy."""
     topic = f"dlq-test-shrunk-{unique}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=infrastructure.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=infrastructure.kafka_bootstrap_servers, **infrastructure.security().client_kwargs()
+    )
     await admin.start()
     try:
         roomy = {"max.message.bytes": str(2 * KAFKA_DEFAULT_MAX_MESSAGE_BYTES)}

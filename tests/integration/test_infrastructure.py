@@ -17,10 +17,18 @@ async def test_a_message_published_on_a_real_topic_reaches_a_subscriber_in_anoth
     infrastructure: Infrastructure, unique: str
 ) -> None:
     topic = f"test.roundtrip.{unique}"
-    await ensure_topics(infrastructure.kafka_bootstrap_servers, partitions=1, replication_factor=1, names=[topic])
+    await ensure_topics(
+        infrastructure.kafka_bootstrap_servers,
+        partitions=1,
+        replication_factor=1,
+        names=[topic],
+        security=infrastructure.security(),
+    )
     received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-    consumer_broker = KafkaBroker(infrastructure.kafka_bootstrap_servers)
+    consumer_broker = KafkaBroker(
+        infrastructure.kafka_bootstrap_servers, security=infrastructure.security().faststream()
+    )
 
     @consumer_broker.subscriber(
         topic,
@@ -31,7 +39,9 @@ async def test_a_message_published_on_a_real_topic_reaches_a_subscriber_in_anoth
     async def on_message(body: dict[str, Any]) -> None:
         await received.put(body)
 
-    producer_broker = create_broker(infrastructure.kafka_bootstrap_servers, client_id=f"test.producer.{unique}")
+    producer_broker = create_broker(
+        infrastructure.kafka_bootstrap_servers, client_id=f"test.producer.{unique}", security=infrastructure.security()
+    )
     async with consumer_broker, producer_broker:
         await consumer_broker.start()
         await producer_broker.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.local import kafka_users
 from deploy.local.layout import LocalLayout
 from tests.integration.conftest import Infrastructure
 from tests.processes import REPO_ROOT, ServiceProcess
@@ -70,11 +72,24 @@ def test_status_reports_both_servers_ready(private_stack: dict[str, str]) -> Non
     assert any(line.startswith("ferretdb") and " ready" in line for line in lines), lines
 
 
+def test_the_broker_users_are_made_at_format_time_and_kept_private(private_stack: dict[str, str]) -> None:
+    root = Path(private_stack["FULFILLMENT_LOCAL_DIR"])
+    users = root / "data" / "kafka-users.json"
+    config = root / "run" / "kafka" / "server.properties"
+
+    assert users.stat().st_mode & 0o777 == 0o600
+    assert set(json.loads(users.read_text())["users"]) == set(kafka_users.USER_NAMES)
+    assert config.stat().st_mode & 0o777 == 0o600
+
+
 def test_ready_is_503_with_a_reason_when_the_broker_goes_down(private_stack: dict[str, str], tmp_path: Path) -> None:
     kafka = f"127.0.0.1:{private_stack['FULFILLMENT_KAFKA_PORT']}"
+    layout = LocalLayout(Path(private_stack["FULFILLMENT_LOCAL_DIR"]), Path(private_stack["FULFILLMENT_CACHE_DIR"]))
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "MONGODB_URL": f"mongodb://127.0.0.1:{private_stack['FULFILLMENT_MONGO_PORT']}",
+        # The private broker's own users, made when `up` formatted its storage.
+        **kafka_users.client_env("orders", layout),
     }
     service = ServiceProcess("orders", free_port(), env, tmp_path / "orders.log").start()
     try:
@@ -110,3 +125,23 @@ def test_reset_wipes_the_data_but_keeps_the_downloads(private_stack: dict[str, s
     assert reset.returncode == 0, reset.stderr
     assert not data.exists()
     assert (Path(private_stack["FULFILLMENT_CACHE_DIR"]) / "kafka" / "libs" / ".complete").exists()
+
+
+def test_a_storage_formatted_before_the_broker_had_users_is_reported(tmp_path: Path) -> None:
+    env = {
+        "FULFILLMENT_LOCAL_DIR": str(tmp_path),
+        "FULFILLMENT_CACHE_DIR": str(LocalLayout.from_env().cache),
+        "FULFILLMENT_KAFKA_PORT": str(free_port()),
+        "FULFILLMENT_KAFKA_CONTROLLER_PORT": str(free_port()),
+        "FULFILLMENT_MONGO_PORT": str(free_port()),
+    }
+    storage = tmp_path / "data" / "kafka"
+    storage.mkdir(parents=True)
+    (storage / "meta.properties").write_text("version=1\nnode.id=1\n")
+
+    result = infra(env, "up")
+
+    assert result.returncode == 1
+    assert "formatted without SASL/SCRAM users" in result.stderr, result.stderr
+    assert "fulfillment-infra reset" in result.stderr
+    assert not (tmp_path / "run" / "kafka.pid").exists()

@@ -125,9 +125,15 @@ async def counter_service(infrastructure: Infrastructure, unique: str) -> AsyncI
         database_prefix=f"{unique}_",
         topic_partitions=2,
         stuck_after_s=1.0,
+        **infrastructure.kafka_settings(),
     )
     await ensure_topics(
-        settings.kafka_bootstrap_servers, 2, 1, names=[IN.name, IN.dlq, OUT.name], prefix=settings.topic_prefix
+        settings.kafka_bootstrap_servers,
+        2,
+        1,
+        names=[IN.name, IN.dlq, OUT.name],
+        prefix=settings.topic_prefix,
+        security=infrastructure.security(),
     )
     runtime = ServiceRuntime.create("counters", settings)
 
@@ -305,10 +311,18 @@ async def test_a_recreated_topic_is_refused_loudly_not_skipped(infrastructure: I
         topic_prefix=f"{unique}.",
         database_prefix=f"{unique}_",
         topic_partitions=1,
+        **infrastructure.kafka_settings(),
     )
     topic = settings.topic_prefix + IN.name
     bootstrap = settings.kafka_bootstrap_servers
-    await ensure_topics(bootstrap, 1, 1, names=[IN.name, IN.dlq, OUT.name], prefix=settings.topic_prefix)
+    await ensure_topics(
+        bootstrap,
+        1,
+        1,
+        names=[IN.name, IN.dlq, OUT.name],
+        prefix=settings.topic_prefix,
+        security=infrastructure.security(),
+    )
 
     def start() -> tuple[ServiceRuntime, LogSet[CounterApplication]]:
         runtime = ServiceRuntime.create("counters", settings)
@@ -326,14 +340,16 @@ async def test_a_recreated_topic_is_refused_loudly_not_skipped(infrastructure: I
     await eventually(lambda: logs.reader().value("h") == 3)
     await runtime.stop()
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **infrastructure.security().client_kwargs())
     await admin.start()
     try:
         await admin.delete_topics([topic])
         await asyncio.sleep(2)
     finally:
         await admin.close()
-    await ensure_topics(bootstrap, 1, 1, names=[IN.name], prefix=settings.topic_prefix)
+    await ensure_topics(
+        bootstrap, 1, 1, names=[IN.name], prefix=settings.topic_prefix, security=infrastructure.security()
+    )
 
     runtime, logs = start()
     await runtime.start()

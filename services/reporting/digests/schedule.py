@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from services.reporting.digests.service import Digests
 from services.reporting.domain.digest import DigestPeriod
+from shared.messaging.kafka_security import KafkaSecurity
 
 log = logging.getLogger(__name__)
 CATCH_UP_POLL_S = 1.0
@@ -28,13 +29,18 @@ CATCH_UP_POLL_S = 1.0
 class ReadModelPosition:
     """How far the consumer group has committed, against where the topics end."""
 
-    def __init__(self, bootstrap_servers: str, group_id: str, topics: Sequence[str], partitions: int) -> None:
+    def __init__(
+        self, bootstrap_servers: str, group_id: str, topics: Sequence[str], partitions: int, security: KafkaSecurity
+    ) -> None:
         self.bootstrap_servers = bootstrap_servers
+        self.security = security
         self.group_id = group_id
         self.partitions = [TopicPartition(t, p) for t in topics for p in range(partitions)]
 
     async def ends(self) -> dict[TopicPartition, int]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False, **self.security.client_kwargs()
+        )
         await consumer.start()
         try:
             return dict(await consumer.end_offsets(self.partitions))
@@ -42,7 +48,7 @@ class ReadModelPosition:
             await consumer.stop()
 
     async def caught_up_with(self, ends: dict[TopicPartition, int]) -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **self.security.client_kwargs())
         await admin.start()
         try:
             committed = await admin.list_consumer_group_offsets(self.group_id)

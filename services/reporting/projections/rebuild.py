@@ -24,6 +24,7 @@ from services.reporting.domain.stock import ReplenishmentPolicy
 from services.reporting.projections.blobs import pack
 from services.reporting.projections.store import REBUILDS, ReportingStore, bucket_document, bucket_id
 from shared.messaging.event_log import Edge
+from shared.messaging.kafka_security import KafkaSecurity
 from shared.messaging.ownership import partition_of
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,12 @@ class Rebuilder:
         rule: ShipByRule,
         policy: ReplenishmentPolicy,
         observe: Any,
+        security: KafkaSecurity,
     ) -> None:
         self.store = store
         self.edge = edge
         self.bootstrap_servers = bootstrap_servers
+        self.security = security
         self.rule = rule
         self.policy = policy
         self.observe = observe
@@ -68,7 +71,10 @@ class Rebuilder:
 
     async def _read_topics(self, models: dict[int, PartitionModel], progress: dict[str, Any]) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest"
+            bootstrap_servers=self.bootstrap_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **self.security.client_kwargs(),
         )
         await consumer.start()
         try:
