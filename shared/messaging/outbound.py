@@ -20,6 +20,9 @@ class Outbound:
     # Other keys that later messages about the same order arrive under (a tracking number): work on them joins
     # the order's trace.
     trace_aliases: tuple[str, ...] = ()
+    # Whose trace the message travels in when that is not its key's: a stock level keyed by sku that an order's
+    # reservation changed belongs to that order's trace.
+    trace_key: str | None = None
 
 
 @dataclass(frozen=True)

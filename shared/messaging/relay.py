@@ -142,7 +142,7 @@ class LogRelay:
 
     async def _enqueue(self, event: Any, index: int, outbound: Outbound) -> asyncio.Future[Any]:
         """Enqueue one message, in the trace of the order it is about (when this service knows it)."""
-        known = self.traces.known(outbound.key) if self.traces else None
+        known = self.traces.known(outbound.trace_key or outbound.key) if self.traces else None
         topic = self.topic_prefix + outbound.topic.name
         with self.telemetry.tracer.start_as_current_span(
             f"relay {outbound.type}",

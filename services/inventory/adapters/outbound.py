@@ -38,7 +38,8 @@ def to_outbound(event: object) -> Outbound | None:
             cause=event.cause,
             order_id=order_id,
         )
-        return _by_sku("StockLevelChanged", event.sku, level)
+        # Keyed by sku for its consumers, traced with the order whose reservation, release or return moved it.
+        return Outbound(topic=INVENTORY_EVENTS, key=event.sku, type="StockLevelChanged", data=level, trace_key=order_id)
     if isinstance(event, StockItem.AdjustmentRefused):
         refused = StockAdjustmentRefusedV1(
             sku=event.sku, warehouse=event.warehouse, delta=event.delta, reason=event.reason, refusal=event.refusal
