@@ -7,8 +7,9 @@ in units of the currency.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from services.reporting.domain.rules import minutes_between, percentile
@@ -24,76 +25,99 @@ def money(value_cents: float) -> float:
     return round(value_cents / 100, 2)
 
 
+class Tally(Mapping[str, int]):
+    """Counters indexed once by the first part of their name, so that each formula reads only its own counters
+    (a month of buckets holds thousands of names; scanning all of them per formula made queries slow)."""
+
+    def __init__(self, counters: Counters) -> None:
+        self.counters = counters
+        self.cycles: dict[str, dict[tuple[str, str, str], dict[int, int]]] = {}
+        self.groups: dict[str, list[tuple[list[str], int]]] = {}
+        for name, value in counters.items():
+            head, separator, rest = name.partition("|")
+            if separator:
+                self.groups.setdefault(head, []).append((rest.split("|"), value))
+
+    def __getitem__(self, name: str) -> int:
+        return self.counters[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.counters)
+
+    def __len__(self) -> int:
+        return len(self.counters)
+
+
+def indexed(counters: Counters) -> Tally:
+    return counters if isinstance(counters, Tally) else Tally(counters)
+
+
 def total(counters: Counters, prefix: str) -> int:
     """Sum of the counters named `prefix` or `prefix|…`."""
-    return sum(v for k, v in counters.items() if k == prefix or k.startswith(prefix + "|"))
+    tally = indexed(counters)
+    return tally.get(prefix, 0) + sum(value for _, value in tally.groups.get(prefix, ()))
 
 
 def by_part(counters: Counters, prefix: str, index: int) -> Counter[str]:
     """Counters `prefix|a|b…` summed by their `index`-th part after the prefix."""
     result: Counter[str] = Counter()
-    for name, value in counters.items():
-        if name.startswith(prefix + "|"):
-            parts = name[len(prefix) + 1 :].split("|")
-            result[parts[index]] += value
+    for parts, value in indexed(counters).groups.get(prefix, ()):
+        result[parts[index]] += value
     return result
 
 
 def histograms(counters: Counters, stage: str) -> dict[tuple[str, str, str], dict[int, int]]:
-    """`cyc|stage|a|b|minutes` → {(stage, a, b): {minutes: count}}."""
-    found: dict[tuple[str, str, str], dict[int, int]] = {}
-    prefix = f"cyc|{stage}|"
-    for name, value in counters.items():
-        if name.startswith(prefix):
-            a, b, minutes = name[len(prefix) :].split("|")
-            bucket = found.setdefault((stage, a, b), {})
-            bucket[int(minutes)] = bucket.get(int(minutes), 0) + value
-    return found
+    """`cyc|stage|a|b|minutes` → {(stage, a, b): {minutes: count}} (every stage sorted out at the first call)."""
+    tally = indexed(counters)
+    if not tally.cycles:
+        for parts, value in tally.groups.get("cyc", ()):
+            bucket = tally.cycles.setdefault(parts[0], {}).setdefault((parts[0], parts[1], parts[2]), {})
+            bucket[int(parts[3])] = bucket.get(int(parts[3]), 0) + value
+        tally.cycles.setdefault("", {})  # sorted out, even when there is no cycle at all
+    return tally.cycles.get(stage, {})
 
 
 def merged(histos: Iterable[dict[int, int]]) -> dict[int, int]:
-    result: Counter[int] = Counter()
+    result: dict[int, int] = {}
     for h in histos:
-        result.update(h)
-    return dict(result)
+        for minutes, count in h.items():
+            result[minutes] = result.get(minutes, 0) + count
+    return result
 
 
 def hours(minutes: int | None) -> float | None:
     return None if minutes is None else round(minutes / 60, 4)
 
 
+def spread(histogram: dict[int, int]) -> dict[str, Any]:
+    """Count, p50 and p90 (hours) of one histogram."""
+    return {
+        "count": sum(histogram.values()),
+        "p50_h": hours(percentile(histogram, 0.5)),
+        "p90_h": hours(percentile(histogram, 0.9)),
+    }
+
+
 def cycle(counters: Counters, stage: str, dimension: int | None = None) -> dict[str, Any]:
     """p50/p90 of a cycle, in hours: overall, and by the dimension at `dimension` (0 warehouse/category, 1 carrier)."""
     histos = histograms(counters, stage)
-    overall = merged(histos.values())
-    figure: dict[str, Any] = {
-        "count": sum(overall.values()),
-        "p50_h": hours(percentile(overall, 0.5)),
-        "p90_h": hours(percentile(overall, 0.9)),
-    }
+    figure: dict[str, Any] = spread(merged(histos.values()))
     if dimension is not None:
         groups: dict[str, list[dict[int, int]]] = {}
         for (_, a, b), h in histos.items():
             groups.setdefault((a, b)[dimension], []).append(h)
-        figure["by"] = {
-            name: {
-                "count": sum(merged(hs).values()),
-                "p50_h": hours(percentile(merged(hs), 0.5)),
-                "p90_h": hours(percentile(merged(hs), 0.9)),
-            }
-            for name, hs in sorted(groups.items())
-        }
+        figure["by"] = {name: spread(merged(hs)) for name, hs in sorted(groups.items())}
     return figure
 
 
-def fulfillment(c: Counters) -> dict[str, Any]:
+def fulfillment(counters: Counters) -> dict[str, Any]:
+    c = indexed(counters)
     orders = c.get("orders", 0)
     perfect = by_part(c, "perfect", 0)
     scored = perfect["perfect"] + perfect["imperfect"]
-    cancelled_by: dict[str, int] = {}
-    for name, value in c.items():
-        if name.startswith("cancelled|"):
-            cancelled_by[name[len("cancelled|") :]] = cancelled_by.get(name[len("cancelled|") :], 0) + value
+    cancelled_by: Counter[str] = Counter()
+    for parts, value in c.groups.get("cancelled", ()):
+        cancelled_by["|".join(parts)] += value
     return {
         "orders": orders,
         "on_time_ship_rate": ratio(total(c, "ship_on_time"), total(c, "ship")),
@@ -125,7 +149,8 @@ def fulfillment(c: Counters) -> dict[str, Any]:
     }
 
 
-def returns(c: Counters) -> dict[str, Any]:
+def returns(counters: Counters) -> dict[str, Any]:
+    c = indexed(counters)
     delivered = by_part(c, "delivered_units", 0)
     returned_sku = by_part(c, "returned", 0)
     returned_reason = by_part(c, "returned", 1)
@@ -148,21 +173,26 @@ def returns(c: Counters) -> dict[str, Any]:
     }
 
 
-def customers(c: Counters, to_date: Counters, top: int = 10) -> dict[str, Any]:
-    """`c`: the period's counters; `to_date`: every day up to the period's end (for lifetime value)."""
-    per_customer: dict[str, dict[str, int]] = {}
-    for name, value in c.items():
-        if name.startswith("cust|"):
-            customer, what = name[5:].rsplit("|", 1)
-            per_customer.setdefault(customer, {"orders": 0, "net": 0})[what] += value
-    buyers = [cid for cid, v in per_customer.items() if v["orders"] > 0]
-    repeat = [cid for cid in buyers if per_customer[cid]["orders"] >= 2]
-    lifetime: dict[str, dict[str, int]] = {}
-    for name, value in to_date.items():
-        if name.startswith("cust|"):
-            customer, what = name[5:].rsplit("|", 1)
-            lifetime.setdefault(customer, {"orders": 0, "net": 0})[what] += value
-    ranked = sorted(lifetime.items(), key=lambda item: (-item[1]["net"], item[0]))
+def per_customer(counters: Counters) -> dict[str, dict[str, int]]:
+    """`cust|<id>|orders` and `cust|<id>|net` → {id: {"orders", "net"}}."""
+    found: dict[str, dict[str, int]] = {}
+    for parts, value in indexed(counters).groups.get("cust", ()):
+        found.setdefault(parts[0], {"orders": 0, "net": 0})[parts[1]] += value
+    return found
+
+
+def top_customers(lifetime: Mapping[str, dict[str, int]], top: int = 10) -> list[dict[str, Any]]:
+    """Historic CLV: net revenue to date, highest first (ties by id)."""
+    ranked = heapq.nsmallest(top, lifetime.items(), key=lambda item: (-item[1]["net"], item[0]))
+    return [{"customer_id": cid, "clv": money(v["net"]), "orders": v["orders"]} for cid, v in ranked]
+
+
+def customers(counters: Counters, lifetime_top: list[dict[str, Any]]) -> dict[str, Any]:
+    """`counters`: the period's; `lifetime_top`: `top_customers` of every day up to the period's end."""
+    c = indexed(counters)
+    period = per_customer(c)
+    buyers = [cid for cid, v in period.items() if v["orders"] > 0]
+    repeat = [cid for cid in buyers if period[cid]["orders"] >= 2]
     kept = c.get("kept_orders", 0)
     return {
         "orders": kept,
@@ -171,13 +201,12 @@ def customers(c: Counters, to_date: Counters, top: int = 10) -> dict[str, Any]:
         "net_revenue": money(c.get("net_cents", 0)),
         "purchase_frequency": ratio(kept, len(buyers)),
         "repeat_customer_rate": ratio(len(repeat), len(buyers)),
-        "top_customers": [
-            {"customer_id": cid, "clv": money(v["net"]), "orders": v["orders"]} for cid, v in ranked[:top]
-        ],
+        "top_customers": lifetime_top,
     }
 
 
-def support(c: Counters, open_cases: list[dict[str, Any]], now: str) -> dict[str, Any]:
+def support(counters: Counters, open_cases: list[dict[str, Any]], now: str) -> dict[str, Any]:
+    c = indexed(counters)
     ages = Counter[str]()
     for case in open_cases:
         days = minutes_between(case["opened_at"], now) / (24 * 60)

@@ -43,6 +43,7 @@ class KpiQueries:
         self.reader = reader
         self.rule = rule
         self.policy = policy
+        self._lifetime: tuple[Any, list[dict[str, Any]]] | None = None
 
     async def kpis(
         self,
@@ -91,11 +92,7 @@ class KpiQueries:
         if family == "customers":
 
             def customers(p: Period) -> dict[str, Any]:
-                to_date: Counter[str] = Counter()
-                for day, counters in days.items():
-                    if day <= p.end.isoformat():
-                        to_date.update(counters)
-                return kpis.customers(summed(p), to_date)
+                return kpis.customers(summed(p), self._lifetime_top(gen, days, p.end.isoformat()))
 
             return customers
         states = await self.reader.states(gen)
@@ -125,6 +122,17 @@ class KpiQueries:
             return {"items": rows}
 
         return inventory
+
+    def _lifetime_top(self, gen: str, days: dict[str, Counter[str]], end: str) -> list[dict[str, Any]]:
+        """Top customers by net revenue over every day up to `end`: recomputed only when one of those days changed."""
+        before = sorted(day for day in days if day <= end)
+        key = (gen, end, tuple((day, self.reader.signature(gen, day)) for day in before))
+        if self._lifetime is None or self._lifetime[0] != key:
+            to_date: Counter[str] = Counter()
+            for day in before:
+                to_date.update(days[day])
+            self._lifetime = (key, kpis.top_customers(kpis.per_customer(to_date)))
+        return self._lifetime[1]
 
     async def replenishment(self, generation: str | None = None, today: date | None = None) -> dict[str, Any]:
         gen = await self.reader.generation(generation)

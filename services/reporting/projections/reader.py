@@ -18,6 +18,9 @@ class ReadModelReader:
         self.store = store
         self._buckets: dict[tuple[str, int, str], Bucket] = {}
         self._states: dict[tuple[str, int], tuple[int, dict[str, Any]]] = {}
+        # A day's counters added over partitions (read-only for callers), while no bucket of it changed.
+        self._merged: dict[tuple[str, str, bool], tuple[tuple[tuple[int, int], ...], Counter[str]]] = {}
+        self._signatures: dict[tuple[str, str], tuple[tuple[int, int], ...]] = {}
 
     async def generation(self, requested: str | None = None) -> str:
         return requested or await self.store.active_generation()
@@ -41,14 +44,29 @@ class ReadModelReader:
         fetched = await asyncio.gather(*(self.store.bucket(generation, day, p) for p, day in stale))
         for (partition, day), bucket in zip(stale, fetched, strict=True):
             self._buckets[(generation, partition, day)] = bucket
-        result: dict[str, Counter[str]] = {}
+        by_day: dict[str, list[tuple[int, int]]] = {}
         for partition, day, _ in wanted:
-            bucket = self._buckets[(generation, partition, day)]
-            counters = result.setdefault(day, Counter())
-            counters.update(bucket.general)
-            if customers:
-                counters.update(bucket.customers)
+            by_day.setdefault(day, []).append((partition, self._buckets[(generation, partition, day)].version))
+        result: dict[str, Counter[str]] = {}
+        for day, versions in by_day.items():
+            signature = tuple(sorted(versions))
+            self._signatures[(generation, day)] = signature
+            cached = self._merged.get((generation, day, customers))
+            if cached is None or cached[0] != signature:
+                counters: Counter[str] = Counter()
+                for partition, _ in signature:
+                    bucket = self._buckets[(generation, partition, day)]
+                    counters.update(bucket.general)
+                    if customers:
+                        counters.update(bucket.customers)
+                cached = (signature, counters)
+                self._merged[(generation, day, customers)] = cached
+            result[day] = cached[1]
         return result
+
+    def signature(self, generation: str, day: str) -> tuple[tuple[int, int], ...]:
+        """The bucket versions a day's figures were last read at: equal signatures, equal figures."""
+        return self._signatures.get((generation, day), ())
 
     async def states(self, generation: str) -> list[dict[str, Any]]:
         heads = await self.store.heads(generation)

@@ -75,6 +75,9 @@ class ModelsReader:
                     result.setdefault(day, Counter()).update(counters)
         return result
 
+    def signature(self, generation: str, day: str) -> tuple[tuple[int, int], ...]:
+        return tuple(sorted((p, m.version) for p, m in self.models.items()))
+
     async def states(self, generation: str) -> list[dict[str, Any]]:
         return [model.state() for model in self.models.values()]
 

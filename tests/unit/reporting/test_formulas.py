@@ -33,7 +33,7 @@ def test_a_rate_without_a_denominator_is_no_data_not_zero() -> None:
     figures = kpis.fulfillment({})
     assert figures["on_time_ship_rate"] is None
     assert figures["perfect_order_rate"] is None
-    assert kpis.customers({}, {})["aov"] is None
+    assert kpis.customers({}, [])["aov"] is None
 
 
 def test_a_stock_out_carried_over_days_without_changes_counts_every_day() -> None:
