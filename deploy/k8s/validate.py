@@ -193,6 +193,74 @@ CUSTOM_RESOURCE_SHAPES: dict[str, dict[str, Any]] = {
             },
         },
     ),
+    "KafkaUser": _custom(
+        "kafka.strimzi.io/v1beta2",
+        "KafkaUser",
+        _metadata(cluster_label=True),
+        {
+            "type": "object",
+            "required": ["authentication", "authorization"],
+            "additionalProperties": False,
+            "properties": {
+                "authentication": {
+                    "type": "object",
+                    "required": ["type"],
+                    "properties": {"type": {"enum": ["scram-sha-512", "tls", "tls-external"]}},
+                },
+                "authorization": {
+                    "type": "object",
+                    "required": ["type", "acls"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "type": {"const": "simple"},
+                        "acls": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["resource", "operations"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "resource": {
+                                        "type": "object",
+                                        "required": ["type"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "type": {"enum": ["topic", "group", "cluster", "transactionalId"]},
+                                            "name": {"type": "string", "minLength": 1},
+                                            "patternType": {"enum": ["literal", "prefix"]},
+                                        },
+                                    },
+                                    "operations": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "items": {
+                                            "enum": [
+                                                "Read",
+                                                "Write",
+                                                "Create",
+                                                "Delete",
+                                                "Alter",
+                                                "Describe",
+                                                "ClusterAction",
+                                                "AlterConfigs",
+                                                "DescribeConfigs",
+                                                "IdempotentWrite",
+                                                "All",
+                                            ]
+                                        },
+                                    },
+                                    "host": {"type": "string"},
+                                    "type": {"enum": ["allow", "deny"]},
+                                },
+                            },
+                        },
+                    },
+                },
+                "quotas": {"type": "object"},
+                "template": {"type": "object"},
+            },
+        },
+    ),
     "MongoDBCommunity": _custom(
         "mongodbcommunity.mongodb.com/v1",
         "MongoDBCommunity",

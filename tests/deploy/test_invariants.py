@@ -105,7 +105,9 @@ def test_service_settings_match_the_cluster(overlay: Path, service: ServiceCode)
     kafka_topics = of_kind(resources, "KafkaTopic")
     assert {str(t["spec"]["partitions"]) for t in kafka_topics} == {config["TOPIC_PARTITIONS"]}
     assert {str(t["spec"]["replicas"]) for t in kafka_topics} == {config["TOPIC_REPLICATION_FACTOR"]}
-    assert config["KAFKA_BOOTSTRAP_SERVERS"] == f"{KAFKA_CLUSTER}-kafka-bootstrap:9092"
+    assert config["KAFKA_BOOTSTRAP_SERVERS"] == f"{KAFKA_CLUSTER}-kafka-bootstrap:9093"
+    assert config["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert "KAFKA_SASL_PASSWORD" not in config, "KAFKA_SASL_PASSWORD is a password: it must come from a Secret"
     assert config["HTTP_HOST"] == "0.0.0.0"
     assert config["MONGODB_WRITE_CONCERN"] == "majority"
     assert config.get("DATABASE_PREFIX", "") == ""
@@ -187,7 +189,7 @@ def test_network_policy_allows_only_kafka_its_database_telemetry_and_dns(overlay
                 assert pods == {"k8s-app": "kube-dns"} and ports <= {("UDP", 53), ("TCP", 53)}
                 reached.add("dns")
             elif pods.get("strimzi.io/cluster") == KAFKA_CLUSTER:
-                assert ports == {("TCP", 9092)}
+                assert ports == {("TCP", 9093)}
                 reached.add("kafka")
             elif pods == {"app": f"{mongodb['metadata']['name']}-svc"}:
                 assert ports == {("TCP", 27017)}
