@@ -39,7 +39,13 @@ def test_overlay_puts_everything_in_one_namespace(overlay: Path) -> None:
 
 def test_custom_kinds_are_skipped_by_name_and_checked_by_shape() -> None:
     kinds = {r["kind"] for overlay in OVERLAYS for r in rendered(overlay)}
-    assert kinds & set(CUSTOM_RESOURCE_SHAPES) == {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "MongoDBCommunity"}
+    assert kinds & set(CUSTOM_RESOURCE_SHAPES) == {
+        "Kafka",
+        "KafkaNodePool",
+        "KafkaTopic",
+        "KafkaUser",
+        "MongoDBCommunity",
+    }
 
 
 def test_validation_covers_an_old_and_the_newest_kubernetes() -> None:
