@@ -46,6 +46,7 @@ from shared.contracts.topics import (
     Topic,
 )
 from shared.contracts.warehouse import WAREHOUSE_TYPES
+from shared.messaging.kafka_security import KafkaSecurity
 from shared.messaging.subscriptions import Subscription
 
 OUTPUT = Path(__file__).with_name("asyncapi.json")
@@ -155,7 +156,14 @@ def _documented_handler(name: str, schema: Any) -> Callable[[Any], Awaitable[Non
 
 
 def build_broker() -> KafkaBroker:
-    broker = KafkaBroker("127.0.0.1:9092", description="Kafka: every topic of the system, with its .dlq twin")
+    # Declared, never connected: the document states that every client authenticates with SCRAM-SHA-512 (its own
+    # user; shared/contracts/kafka_access.py), over TLS in production. No credentials are in it.
+    security = KafkaSecurity("SASL_SSL", username="<your user>", password="<from your user's Secret>")
+    broker = KafkaBroker(
+        "127.0.0.1:9092",
+        description="Kafka: every topic of the system, with its .dlq twin",
+        security=security.faststream(),
+    )
     found = consumers()
     for consumer in found:
         topic = consumer.subscription.topic
