@@ -49,6 +49,7 @@ from services.reporting.projections.store import ReportingStore, bucket_document
 from shared.messaging.broker import ensure_topics
 from shared.messaging.ownership import partition_of
 from tests.kafka_probe import producer
+from tests.kafka_users import security_for
 from tests.stack import RunningStack
 
 PARTITIONS = 6
@@ -230,7 +231,7 @@ async def live(orders: int, days: int, bootstrap: str, mongodb_url: str) -> None
     expected_deliveries = sum(1 for _, _, e in events if e.type == "ShipmentDelivered")
     try:
         # The backlog first, then the service: what is timed is its consumption, not how fast this script publishes.
-        await ensure_topics(bootstrap, None, 1, prefix=f"{namespace}.")
+        await ensure_topics(bootstrap, None, 1, prefix=f"{namespace}.", security=security_for())
         first, last = min(e.occurred_at for *_, e in events)[:10], max(e.occurred_at for *_, e in events)[:10]
         async with producer(bootstrap) as kafka:
             for topic, key, e in events:

@@ -25,6 +25,7 @@ from cli.tokens import bearer
 from shared.messaging.broker import ensure_topics
 from tests.integration.conftest import Infrastructure
 from tests.kafka_probe import producer
+from tests.kafka_users import security_for
 from tests.reporting_scenario import SETTINGS, events
 from tests.stack import RunningStack, eventually, free_port
 
@@ -58,7 +59,7 @@ async def scheduled(
     namespace = f"rd{uuid.uuid4().hex[:8]}"
     prefix = f"{namespace}."
     # The scenario is on the topics before the service exists: its schedule then has a backlog to wait for.
-    await ensure_topics(infrastructure.kafka_bootstrap_servers, None, 1, prefix=prefix)
+    await ensure_topics(infrastructure.kafka_bootstrap_servers, None, 1, prefix=prefix, security=security_for())
     async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
         for event in events():
             await kafka.send_and_wait(prefix + event.topic, event.value(), key=event.key.encode())
