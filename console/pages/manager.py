@@ -17,6 +17,10 @@ def _percent(value: Any) -> str:
     return "—" if value is None else f"{float(value) * 100:.1f} %"
 
 
+def _money(value: Any) -> str:
+    return "—" if value is None else f"{float(value):,.2f}"
+
+
 def _plain(value: Any) -> str:
     return "—" if value is None else str(value)
 
@@ -35,8 +39,8 @@ class Tile:
 
 TILES = (
     Tile("orders", "Orders", "fulfillment", "orders", _plain),
-    Tile("net_revenue", "Net revenue", "customers", "net_revenue", _plain),
-    Tile("aov", "Average order value", "customers", "aov", _plain),
+    Tile("net_revenue", "Net revenue", "customers", "net_revenue", _money),
+    Tile("aov", "Average order value", "customers", "aov", _money),
     Tile("fill_rate", "Fill rate", "fulfillment", "fill_rate", _percent),
     Tile("on_time_ship_rate", "Shipped on time", "fulfillment", "on_time_ship_rate", _percent),
     Tile("cancellation_rate", "Cancelled", "fulfillment", "cancellation_rate", _percent),
