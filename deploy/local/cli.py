@@ -132,7 +132,8 @@ def up_services(layout: LocalLayout) -> None:
             continue
         if port_open("127.0.0.1", service.port):
             raise InfraError(f"{service.name}: port {service.port} is in use by a process this tool did not start")
-        service.start({**env, **service_kafka_env(layout, service.name, external=kafka.external)})
+        kafka_env = service_kafka_env(layout, service.name, external=kafka.external) if service.uses_kafka else {}
+        service.start({**env, **kafka_env})
         print(f"{service.name}: started at {service.url} (pid {service.process.pid()}, log {service.process.log_file})")
 
 

@@ -1,4 +1,4 @@
-"""The four services as background processes of the local stack (what the README's run command starts)."""
+"""The services and the web console as background processes of the local stack (what `./run-system.sh` starts)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,11 @@ SERVICE_PORTS = {
     "shipping": 8003,
     "customer_service": 8004,
     "reporting": 8005,
+    # The web console (console/): no Kafka, only the services' HTTP APIs; /health, not /ready.
+    "console": 8010,
 }
+# Where the console finds the services it calls (the same variables as the CLI's).
+CONSOLE_TARGETS = {"CUSTOMER_SERVICE_URL": "customer_service", "SHIPPING_URL": "shipping", "REPORTING_URL": "reporting"}
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,18 @@ class LocalService:
     def process(self) -> ManagedProcess:
         return ManagedProcess(self.name, self.layout.run / f"{self.name}.pid", self.layout.logs / f"{self.name}.log")
 
+    @property
+    def uses_kafka(self) -> bool:
+        return self.name != "console"
+
     def start(self, env: dict[str, str], timeout: float = 60.0) -> None:
+        if self.uses_kafka:
+            module = f"services.{self.name}.main"
+        else:
+            module = "console.main"
+            env = {**env, **{v: f"http://127.0.0.1:{service_port(s)}" for v, s in CONSOLE_TARGETS.items()}}
         self.process.start(
-            [sys.executable, "-m", f"services.{self.name}.main"],
+            [sys.executable, "-m", module],
             env={**env, f"{self.name.upper()}_HTTP_PORT": str(self.port)},
             cwd=REPO_ROOT,
         )
@@ -45,7 +58,8 @@ class LocalService:
 
     def ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.url}/ready", timeout=3) as response:
+            probe = "ready" if self.uses_kafka else "health"
+            with urllib.request.urlopen(f"{self.url}/{probe}", timeout=3) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False
