@@ -8,5 +8,6 @@ source "$(dirname "$0")/scripts/bootstrap.sh"
 uv run fulfillment-infra up --services
 echo
 uv run fulfillment-infra status
+echo "Console: http://127.0.0.1:${CONSOLE_HTTP_PORT:-8010} (sign in with a role; README, Console)"
 echo
 uv run python -m demo "$@"
