@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
-from statistics import NormalDist, fmean, pstdev
+from statistics import NormalDist
 from typing import Any
 
 DayFigures = dict[str, dict[str, int]]
@@ -79,8 +79,9 @@ def replenishment(sku: str, days: DayFigures, available: int, end: date, policy:
     """Reorder point = mean daily demand · L + z · sd · √L; suggested = what brings available up to the demand of
     L + cover days plus the safety stock (stock already on order is not known here)."""
     series = demand_series(days, end, policy.window_days)
-    mean = fmean(series) if series else 0.0
-    sigma = pstdev(series) if len(series) > 1 else 0.0
+    # Plain floats: `statistics` computes in exact fractions, too slow for a check on every stock level.
+    mean = sum(series) / len(series)
+    sigma = math.sqrt(sum((x - mean) ** 2 for x in series) / len(series)) if len(series) > 1 else 0.0
     lead = policy.lead_time(sku)
     safety = policy.z * sigma * math.sqrt(lead)
     reorder_point = mean * lead + safety
