@@ -1,8 +1,7 @@
 """The owner of one partition's read model: loads it on assignment, folds each batch, writes what changed.
 
 Write order per batch: the facts (one entry appended to the partition's fact log), then the day buckets and
-members, then the state and the head. A crash in
-between leaves facts ahead of buckets; the next owner recomputes every bucket from the facts on assignment and
+members, then the state and the head. A crash in between leaves facts ahead of buckets; the next owner recomputes every bucket from the facts on assignment and
 rewrites the ones that differ, so the damage never outlives an ownership change. ReorderPointCrossed events are
 published before anything is stored: a crash re-runs the batch and re-sends them under the same event ids.
 """
@@ -12,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from pymongo.errors import DuplicateKeyError
 
 from services.reporting.application import STOCK_PREFIX, PartitionModel, ReorderPointCrossed
 from services.reporting.domain.facts import Observed
@@ -25,6 +26,11 @@ SNAPSHOT_AFTER = 300
 SNAPSHOT_WHEN_IDLE_AFTER = 20
 
 Publish = Callable[[list[ReorderPointCrossed]], Awaitable[None]]
+
+
+class WriterCollision(OSError):
+    """A write collided with another writer of the partition. An OSError, so that the consumer runtime retries the
+    batch (a duplicate-key error would otherwise count as a fault of the records and dead-letter them)."""
 
 
 class PartitionProjection:
@@ -99,6 +105,11 @@ class PartitionProjection:
             await self.assigned()
         try:
             await self._apply(events)
+        except DuplicateKeyError as error:
+            # Another process wrote this partition (an owner that has not let go yet, or two upserts of one day):
+            # not the message's fault, so a retry — from the store, which holds what the other one wrote.
+            self.model = None
+            raise WriterCollision(f"partition {self.partition}: {error}") from error
         except BaseException:
             # The model already holds what could not be stored: the retry must start from the store.
             self.model = None
