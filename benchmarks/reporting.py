@@ -1,7 +1,8 @@
 """Reporting read model: KPI query latency, fold rate (in memory and live through Kafka), digest generation time.
 
-Run: ``uv run python -m benchmarks.reporting [--orders 100000] [--days 60] [--live-orders 2000] [--queries 100]``
-(MONGODB_URL, default mongodb://127.0.0.1:27017; KAFKA_BOOTSTRAP_SERVERS, default 127.0.0.1:9092). Not a test.
+Run: ``uv run python -m benchmarks.reporting [--orders 100000] [--days 60] [--live-orders 2000] [--queries 100]
+[--live-replicas 1]`` against the local stack (`fulfillment-infra up`; MONGODB_URL / KAFKA_BOOTSTRAP_SERVERS for other
+servers). Not a test.
 
 1. ORDERS orders' events over DAYS days are generated as the services publish them (accepted, reserved, shipment
    created, dispatched, delivered, stock levels; 8 % cancelled, 6 % returned and refunded, 3 % with a case).
@@ -35,6 +36,7 @@ import httpx
 from pymongo import AsyncMongoClient
 
 from cli.tokens import bearer
+from deploy.local.layout import LocalLayout
 from services.reporting.application import STOCK_PREFIX, PartitionModel
 from services.reporting.config import ReportingSettings
 from services.reporting.digests.render import to_csv, to_html, to_pdf
@@ -221,12 +223,12 @@ async def query_benchmark(
         print(f"  {name:36s} warm {describe(warm_latencies)}   cold {describe(cold_latencies)}")
 
 
-async def live(orders: int, days: int, bootstrap: str, mongodb_url: str) -> None:
+async def live(orders: int, days: int, bootstrap: str, mongodb_url: str, replicas: int = 1) -> None:
     events, _, _ = generate(orders, days, seed=99)
     namespace = f"bench{uuid.uuid4().hex[:6]}"
     env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "MONGODB_URL": mongodb_url, "TOPIC_PREFIX": f"{namespace}.",
            "DATABASE_PREFIX": f"{namespace}_", "DIGEST_SCHEDULE": "false"}  # fmt: skip
-    stack = RunningStack(env, Path(tempfile.mkdtemp(prefix="bench-reporting-")))
+    stack = RunningStack(env, Path(tempfile.mkdtemp(prefix="bench-reporting-")), replicas=replicas)
     expected_orders = sum(1 for _, _, e in events if e.type == "OrderAccepted")
     expected_deliveries = sum(1 for _, _, e in events if e.type == "ShipmentDelivered")
     try:
@@ -251,15 +253,17 @@ async def live(orders: int, days: int, bootstrap: str, mongodb_url: str) -> None
         print(
             f"  live fold: a backlog of {len(events)} events ({orders} orders) on the topics; the service was ready "
             f"after {ready - started:.1f}s and had it all in its KPIs {done - ready:.1f}s later: "
-            f"{len(events) / (done - ready):,.0f} events/s (one process, {PARTITIONS} partitions)"
+            f"{len(events) / (done - ready):,.0f} events/s ({replicas} process(es), {PARTITIONS} partitions)"
         )
     finally:
         stack.stop()
 
 
 async def main(args: argparse.Namespace) -> None:
-    mongodb_url = os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017")
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    # The local stack's servers (fulfillment-infra honours the same variables), unless told otherwise.
+    layout = LocalLayout.from_env()
+    mongodb_url = os.environ.get("MONGODB_URL", f"mongodb://127.0.0.1:{layout.mongo_port}")
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{layout.kafka_port}")
     settings = ReportingSettings()
     started = time.perf_counter()
     events, first, last = generate(args.orders, args.days)
@@ -293,7 +297,7 @@ async def main(args: argparse.Namespace) -> None:
         await client.drop_database(name)
         await client.close()
     if args.live_orders:
-        await live(args.live_orders, max(7, args.days // 4), bootstrap, mongodb_url)
+        await live(args.live_orders, max(7, args.days // 4), bootstrap, mongodb_url, args.live_replicas)
 
 
 def parse() -> argparse.Namespace:
@@ -302,6 +306,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--live-orders", type=int, default=2_000)
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--live-replicas", type=int, default=1, help="reporting processes sharing the partitions")
     return parser.parse_args()
 
 
