@@ -7,12 +7,13 @@ import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from console.services import ServiceFailed, Services
-from console.web import CurrentServices, CurrentUser, render, require
+from console.web import CurrentServices, CurrentUser, is_htmx, render, require
 
 WAREHOUSE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 # The queue a shipment waits in → the scan that moves it on.
@@ -42,14 +43,14 @@ def logistics_router() -> APIRouter:
         require(user, "logistics")
         warehouse = warehouse.strip()
         queue, problem = await queue_of(services, user.token, warehouse) if warehouse else (None, None)
-        return render(request, "logistics.html", warehouse=warehouse, queue=queue, problem=problem)
+        return render(request, "logistics.html", warehouse=warehouse, queue=queue, queue_problem=problem)
 
     @router.get("/logistics/{warehouse}/queue", response_class=HTMLResponse)
     async def queue(request: Request, warehouse: str, user: CurrentUser, services: CurrentServices) -> HTMLResponse:
         found, problem = await queue_of(services, user.token, warehouse)
-        return render(request, "queue.html", warehouse=warehouse, queue=found, problem=problem)
+        return render(request, "queue.html", warehouse=warehouse, queue=found, queue_problem=problem)
 
-    @router.post("/logistics/{warehouse}/scans", response_class=HTMLResponse)
+    @router.post("/logistics/{warehouse}/scans", response_model=None)
     async def scan(
         request: Request,
         warehouse: str,
@@ -59,7 +60,7 @@ def logistics_router() -> APIRouter:
         shipment_id: Annotated[str, Form(max_length=64)] = "",
         carrier: Annotated[str, Form(max_length=64)] = "",
         tracking_number: Annotated[str, Form(max_length=64)] = "",
-    ) -> HTMLResponse:
+    ) -> Response:
         status, outcome, problem = 202, None, None
         data: dict[str, str] = {"shipment_id": shipment_id}
         if step not in STEPS or not shipment_id:
@@ -80,14 +81,17 @@ def logistics_router() -> APIRouter:
                 outcome = f"{shipment_id} {DONE[STEPS[step]]}."
             except ServiceFailed as failed:
                 status, problem = failed.status, str(failed)
+        if not is_htmx(request):  # a browser without JavaScript: back to the queue page
+            return RedirectResponse(f"/logistics?warehouse={quote(warehouse)}", status_code=303)
         found, queue_problem = await queue_of(services, user.token, warehouse)
         return render(
             request,
-            "queue.html",
+            "scan_result.html",
             status,
             warehouse=warehouse,
             queue=found,
-            problem=problem or queue_problem,
+            queue_problem=queue_problem,
+            problem=problem,
             outcome=outcome,
             done=shipment_id if outcome else None,
         )

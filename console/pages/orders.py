@@ -12,6 +12,8 @@ from console.services import ServiceFailed
 from console.web import CurrentServices, CurrentUser, is_htmx, render, require
 
 Search = Annotated[str, Query(max_length=320)]
+# Statuses in which the cancel action is offered: nothing dispatched yet (CONTRACT.md); the services decide anyway.
+CANCELLABLE = ("received", "backordered", "reserved")
 
 
 def orders_router() -> APIRouter:
@@ -38,7 +40,7 @@ def orders_router() -> APIRouter:
             history = await services.customer_service.get(user.token, f"/orders/{order_id}/history")
         except ServiceFailed as failed:
             return render(request, "order.html", failed.status, order_id=order_id, problem=str(failed))
-        return render(request, "order.html", order_id=order_id, order=history)
+        return render(request, "order.html", order_id=order_id, order=history, cancellable=CANCELLABLE)
 
     @router.get("/orders/{order_id}/live", response_class=HTMLResponse)
     async def order_live(request: Request, order_id: str, user: CurrentUser, services: CurrentServices) -> HTMLResponse:
@@ -65,15 +67,18 @@ def orders_router() -> APIRouter:
         else:
             try:
                 await services.customer_service.post(user.token, f"/orders/{order_id}/cancellation", {"reason": reason})
-                outcome = "Cancellation requested; the order's status and timeline below show when it is done."
+                outcome = "Cancellation requested: the status and the timeline below show when the order is cancelled."
             except ServiceFailed as failed:
                 status, problem = failed.status, str(failed)
         if is_htmx(request):
-            return render(request, "cancel_result.html", status, outcome=outcome, problem=problem)
+            return render(
+                request, "cancel_form.html", status, order_id=order_id, reason=reason, outcome=outcome, problem=problem
+            )
         try:
             history = await services.customer_service.get(user.token, f"/orders/{order_id}/history")
         except ServiceFailed as failed:
             return render(request, "order.html", failed.status, order_id=order_id, problem=str(failed))
-        return render(request, "order.html", status, order_id=order_id, order=history, outcome=outcome, problem=problem)
+        page = {"order": history, "cancellable": CANCELLABLE, "outcome": outcome, "problem": problem}
+        return render(request, "order.html", status, order_id=order_id, reason=reason, **page)
 
     return router
