@@ -4,6 +4,7 @@ timeline) with the cancel action for roles that may request it."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
@@ -14,6 +15,11 @@ from console.web import CurrentServices, CurrentUser, is_htmx, render, require
 Search = Annotated[str, Query(max_length=320)]
 # Statuses in which the cancel action is offered: nothing dispatched yet (CONTRACT.md); the services decide anyway.
 CANCELLABLE = ("received", "backordered", "reserved")
+
+
+def order_path(order_id: str, what: str) -> str:
+    """customer_service's path for the order (its id escaped: it came from the browser)."""
+    return f"/orders/{quote(order_id, safe='')}/{what}"
 
 
 def orders_router() -> APIRouter:
@@ -37,7 +43,7 @@ def orders_router() -> APIRouter:
     async def order_page(request: Request, order_id: str, user: CurrentUser, services: CurrentServices) -> HTMLResponse:
         require(user, "orders")
         try:
-            history = await services.customer_service.get(user.token, f"/orders/{order_id}/history")
+            history = await services.customer_service.get(user.token, order_path(order_id, "history"))
         except ServiceFailed as failed:
             return render(request, "order.html", failed.status, order_id=order_id, problem=str(failed))
         return render(request, "order.html", order_id=order_id, order=history, cancellable=CANCELLABLE)
@@ -46,7 +52,7 @@ def orders_router() -> APIRouter:
     async def order_live(request: Request, order_id: str, user: CurrentUser, services: CurrentServices) -> HTMLResponse:
         """The part of the order page that refreshes by itself: status, lines, shipments, cases, timeline."""
         try:
-            history = await services.customer_service.get(user.token, f"/orders/{order_id}/history")
+            history = await services.customer_service.get(user.token, order_path(order_id, "history"))
         except ServiceFailed as failed:
             return render(request, "order_live.html", order_id=order_id, problem=str(failed))
         return render(request, "order_live.html", order_id=order_id, order=history)
@@ -66,7 +72,8 @@ def orders_router() -> APIRouter:
             status, problem = 422, "Give a reason for the cancellation."
         else:
             try:
-                await services.customer_service.post(user.token, f"/orders/{order_id}/cancellation", {"reason": reason})
+                body = {"reason": reason}
+                await services.customer_service.post(user.token, order_path(order_id, "cancellation"), body)
                 outcome = "Cancellation requested: the status and the timeline below show when the order is cancelled."
             except ServiceFailed as failed:
                 status, problem = failed.status, str(failed)
@@ -75,7 +82,7 @@ def orders_router() -> APIRouter:
                 request, "cancel_form.html", status, order_id=order_id, reason=reason, outcome=outcome, problem=problem
             )
         try:
-            history = await services.customer_service.get(user.token, f"/orders/{order_id}/history")
+            history = await services.customer_service.get(user.token, order_path(order_id, "history"))
         except ServiceFailed as failed:
             return render(request, "order.html", failed.status, order_id=order_id, problem=str(failed))
         page = {"order": history, "cancellable": CANCELLABLE, "outcome": outcome, "problem": problem}
