@@ -8,6 +8,7 @@ only their inbound topic. A forged `ShipmentDelivered` on `shipping.events.v1` â
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -25,10 +26,20 @@ from shared.messaging.kafka_security import KafkaSecurity
 from tests.integration.conftest import Infrastructure
 from tests.kafka_probe import envelope, producer
 from tests.kafka_users import local_users
+from tests.processes import grant_prefix
 
 pytestmark = pytest.mark.skipif(not local_users(), reason="needs the project's own broker, with its users and ACLs")
 
 DELIVERED = envelope("ShipmentDelivered", {"order_id": "SO-FORGED", "shipment_id": "SH-FORGED"})
+
+
+@pytest.fixture(scope="module")
+def prefix(infrastructure: Infrastructure) -> str:
+    """Topics, groups and ACLs of this module's own: the session's stack runs under the session prefix, with
+    records on its topics and members in its groups, which would meet these tests'."""
+    namespace = f"ka{uuid.uuid4().hex[:8]}."
+    grant_prefix(infrastructure.kafka_bootstrap_servers, namespace)
+    return namespace
 
 
 @pytest.fixture
@@ -66,9 +77,9 @@ async def test_a_client_with_a_wrong_password_is_refused(infrastructure: Infrast
 
 
 async def test_a_service_cannot_write_another_services_topic(
-    infrastructure: Infrastructure, as_orders: AIOKafkaProducer
+    infrastructure: Infrastructure, prefix: str, as_orders: AIOKafkaProducer
 ) -> None:
-    forged_on = infrastructure.topic_prefix + SHIPPING_EVENTS.name
+    forged_on = prefix + SHIPPING_EVENTS.name
 
     with pytest.raises(TopicAuthorizationFailedError):
         await asyncio.wait_for(as_orders.send_and_wait(forged_on, DELIVERED, key=b"SO-FORGED"), 20)
@@ -77,16 +88,17 @@ async def test_a_service_cannot_write_another_services_topic(
     assert await records_on(infrastructure, forged_on) == 0
 
 
-async def test_a_service_writes_its_own_topic(infrastructure: Infrastructure, as_orders: AIOKafkaProducer) -> None:
-    topic = infrastructure.topic_prefix + ORDERS_EVENTS.name
+async def test_a_service_writes_its_own_topic(
+    infrastructure: Infrastructure, prefix: str, as_orders: AIOKafkaProducer
+) -> None:
+    topic = prefix + ORDERS_EVENTS.name
 
     sent = await asyncio.wait_for(as_orders.send_and_wait(topic, b"{}", key=b"SO-OWN"), 20)
 
     assert sent.offset >= 0
 
 
-async def test_the_storefront_writes_only_storefront_orders(infrastructure: Infrastructure) -> None:
-    prefix = infrastructure.topic_prefix
+async def test_the_storefront_writes_only_storefront_orders(infrastructure: Infrastructure, prefix: str) -> None:
     async with producer(infrastructure.kafka_bootstrap_servers, infrastructure.security("storefront")) as storefront:
         placed = await storefront.send_and_wait(prefix + STOREFRONT_ORDERS.name, b"{}", key=b"SO-SF")
         assert placed.offset >= 0
@@ -96,8 +108,7 @@ async def test_the_storefront_writes_only_storefront_orders(infrastructure: Infr
                 await asyncio.wait_for(storefront.send_and_wait(prefix + name, b"{}", key=b"SO-SF"), 20)
 
 
-async def test_each_outside_producer_writes_only_its_inbound_topic(infrastructure: Infrastructure) -> None:
-    prefix = infrastructure.topic_prefix
+async def test_each_outside_producer_writes_only_its_inbound_topic(infrastructure: Infrastructure, prefix: str) -> None:
     outside = [user for user in USERS if not user.is_service]
     assert {u.name for u in outside} == {"storefront", "warehouse", "carrier"}
     for user in outside:
@@ -109,9 +120,8 @@ async def test_each_outside_producer_writes_only_its_inbound_topic(infrastructur
 
 
 async def test_a_service_consumes_its_topics_in_its_own_group(
-    infrastructure: Infrastructure, as_orders: AIOKafkaProducer, unique: str
+    infrastructure: Infrastructure, prefix: str, as_orders: AIOKafkaProducer, unique: str
 ) -> None:
-    prefix = infrastructure.topic_prefix
     event = envelope("OrderAccepted", {"order_id": f"SO-{unique}"})
     await as_orders.send_and_wait(prefix + ORDERS_EVENTS.name, event, key=f"SO-{unique}".encode())
 
@@ -138,8 +148,7 @@ async def test_a_service_consumes_its_topics_in_its_own_group(
         await consumer.stop()
 
 
-async def test_a_service_cannot_read_what_it_does_not_consume(infrastructure: Infrastructure) -> None:
-    prefix = infrastructure.topic_prefix
+async def test_a_service_cannot_read_what_it_does_not_consume(infrastructure: Infrastructure, prefix: str) -> None:
     # Inventory never reads the storefront's orders (personal data) nor customer service's events.
     consumer = AIOKafkaConsumer(
         prefix + STOREFRONT_ORDERS.name,
@@ -158,8 +167,9 @@ async def test_a_service_cannot_read_what_it_does_not_consume(infrastructure: In
         await consumer.stop()
 
 
-async def test_a_service_cannot_join_another_services_consumer_group(infrastructure: Infrastructure) -> None:
-    prefix = infrastructure.topic_prefix
+async def test_a_service_cannot_join_another_services_consumer_group(
+    infrastructure: Infrastructure, prefix: str
+) -> None:
     consumer = AIOKafkaConsumer(
         prefix + ORDERS_EVENTS.name,
         bootstrap_servers=infrastructure.kafka_bootstrap_servers,
