@@ -16,10 +16,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from pymongo import AsyncMongoClient
 
 from tests.actors import Outside
 from tests.integration.conftest import Infrastructure, infrastructure, outside_of, own_stack  # noqa: F401
@@ -43,12 +46,37 @@ class Console:
 
 
 @pytest.fixture(scope="package")
-def stack(infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:  # noqa: F811
+async def stack(
+    infrastructure: Infrastructure,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[RunningStack]:
     """The five services on topics and databases of their own, stopped when the browser tests are done (the
-    integration tests' session stack is another one)."""
-    logs = tmp_path_factory.mktemp("browser-stack-logs")
-    with own_stack(infrastructure, logs, f"br{uuid.uuid4().hex[:8]}") as running:
-        yield running
+    integration tests' session stack is another one); their topics and databases are dropped afterwards."""
+    namespace = f"br{uuid.uuid4().hex[:8]}"
+    try:
+        with own_stack(infrastructure, tmp_path_factory.mktemp("browser-stack-logs"), namespace) as running:
+            yield running
+    finally:
+        await forget(infrastructure, namespace)
+
+
+async def forget(infra: Infrastructure, namespace: str) -> None:
+    """Drop the namespace's topics and databases: a broker that keeps every test run's topics runs out of heap."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers, **infra.security().client_kwargs())
+    await admin.start()
+    try:
+        topics = [topic for topic in await admin.list_topics() if topic.startswith(f"{namespace}.")]
+        if topics:
+            await admin.delete_topics(topics)
+    finally:
+        await admin.close()
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
+    try:
+        for name in await mongo.list_database_names():
+            if name.startswith(f"{namespace}_"):
+                await mongo.drop_database(name)
+    finally:
+        await mongo.close()
 
 
 @pytest.fixture(scope="package")
