@@ -21,6 +21,7 @@ from eventsourcing.domain import DomainEventProtocol
 from faststream.kafka import KafkaBroker
 from opentelemetry.trace import SpanKind
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from shared.contracts.envelope import encode, encode_raw
 from shared.messaging.outbound import DeadLetter, Outbound
@@ -111,7 +112,13 @@ class LogRelay:
 
     async def save_position(self) -> None:
         if self.position > self._saved:
-            await self.positions.update_one({"_id": self.name}, {"$max": {"position": self.position}}, upsert=True)
+            raise_to = {"$max": {"position": self.position}}
+            try:
+                await self.positions.update_one({"_id": self.name}, raise_to, upsert=True)
+            except DuplicateKeyError:
+                # An old and a new owner saving the first position at once: FerretDB fails one upsert instead of
+                # updating; the document exists now.
+                await self.positions.update_one({"_id": self.name}, raise_to)
             self._saved = self.position
 
     async def backlog(self) -> int:
