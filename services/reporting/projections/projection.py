@@ -1,9 +1,10 @@
 """The owner of one partition's read model: loads it on assignment, folds each batch, writes what changed.
 
 Write order per batch: the facts (one entry appended to the partition's fact log), then the day buckets and
-members, then the state and the head. A crash in between leaves facts ahead of buckets; the next owner recomputes every bucket from the facts on assignment and
-rewrites the ones that differ, so the damage never outlives an ownership change. ReorderPointCrossed events are
-published before anything is stored: a crash re-runs the batch and re-sends them under the same event ids.
+members, then the state and the head. A crash in between leaves facts ahead of buckets; the next owner
+recomputes every bucket from the facts on assignment and rewrites the ones that differ, so the damage never
+outlives an ownership change. ReorderPointCrossed events are published before anything is stored: a crash
+re-runs the batch and re-sends them under the same event ids.
 """
 
 from __future__ import annotations
