@@ -18,6 +18,7 @@ COPY shared ./shared
 COPY deploy ./deploy
 COPY demo ./demo
 COPY cli ./cli
+COPY console ./console
 RUN uv sync --frozen --no-dev --no-editable
 
 # --- runtime: the virtual environment only, run by an unprivileged user ------------------------------------
