@@ -8,9 +8,11 @@ from uuid import uuid4
 
 from pymongo import MongoClient
 
+from deploy.local.layout import LocalLayout
 from shared.eventstore.datastore import MongoDatastore, MongoSettings
 
-MONGODB_URL = os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017")
+# The server the project's own tool runs (on FULFILLMENT_MONGO_PORT when moved), unless another is named.
+MONGODB_URL = os.environ.get("MONGODB_URL") or f"mongodb://127.0.0.1:{LocalLayout.from_env().mongo_port}"
 
 
 def new_database_name() -> str:
