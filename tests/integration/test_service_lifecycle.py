@@ -98,6 +98,7 @@ def test_a_port_in_use_is_one_clear_line(infrastructure: Infrastructure) -> None
             "customer_service",
             {
                 "KAFKA_BOOTSTRAP_SERVERS": infrastructure.kafka_bootstrap_servers,
+                "MONGODB_URL": infrastructure.mongodb_url,
                 "CUSTOMER_SERVICE_HTTP_PORT": str(port),
             },
         )
