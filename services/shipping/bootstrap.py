@@ -42,7 +42,7 @@ def create_shipping_app(settings: ShippingSettings) -> FastAPI:
     runtime.on_stop.append(expiry.revoked)
     runtime.telemetry.metrics.watch_waiting(lambda: expiry.waiting)
     # Whatever stored it (a Kafka message or an HTTP scan), the read model looks now.
-    logs.writer().call_after_store(projection.wake)
+    logs.writer().call_after_store(projection.stored)
 
     (warehouse_scans,) = (s for s in logs.workers[0].edge.by_topic.values() if s.topic == WAREHOUSE_EVENTS)
     return create_http_app(

@@ -111,16 +111,17 @@ class ServiceApplication(Application[UUID]):
         # Only for the fault-injection harness's test: shows what the harness reports when dedup is gone.
         self.dedup = not strtobool(self.env.get("UNSAFE_DISABLE_DEDUP") or "n")
 
-    # Called (in the storing thread) after anything is stored: lets local projections look now, not at their poll.
-    _store_listeners: tuple[Callable[[], None], ...] = ()
+    # Called (in the storing thread) with what was just stored, in log order: a local projection takes it from
+    # memory instead of reading it back.
+    _store_listeners: tuple[Callable[[Sequence[Recording[UUID]]], None], ...] = ()
 
-    def call_after_store(self, listener: Callable[[], None]) -> None:
+    def call_after_store(self, listener: Callable[[Sequence[Recording[UUID]]], None]) -> None:
         self._store_listeners = (*self._store_listeners, listener)
 
     def _notify(self, recordings: Sequence[Recording[UUID]]) -> None:
         super()._notify(list(recordings))
         for listener in self._store_listeners:
-            listener()
+            listener(recordings)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
