@@ -95,7 +95,7 @@ def to_outbound(event: object) -> Outbound | None:
                     case_id=event.case_id,
                     order_id=event.order_id,
                     priority=event.priority,
-                    target=event.target,  # type: ignore[arg-type]
+                    target=event.target,
                     target_s=event.target_s,
                     breached_at=event.breached_at,
                 ),

@@ -278,4 +278,3 @@ class SupportCase(Aggregate):
     @event(TargetBreached)
     def _breached(self, priority: str, target: str, target_s: int, breached_at: datetime) -> None:
         self.breaches[target] = breached_at
-
