@@ -40,6 +40,7 @@ NEEDS = {
     "orders": "orders:read",
     "cancel": "cancellations:request",
     "cases": "cases:read",
+    "customers": "customers:read",
     "logistics": "queues:read",
     "scan": "warehouse:write",
     "manager": "kpis:read",

@@ -11,10 +11,13 @@ from services.customer_service.domain.agent_request import CANCELLATION, AgentRe
 from services.customer_service.domain.case import SupportCase
 from shared.contracts.customer_service import (
     CancellationRequestedByAgentV1,
+    CaseCustomerRepliedV1,
     CaseEscalatedV1,
     CaseNoteAddedV1,
     CaseOpenedV1,
     CaseResolvedV1,
+    CaseTargetBreachedV1,
+    CaseWaitingOnCustomerV1,
     ReturnRequestedByAgentV1,
 )
 from shared.contracts.envelope import Contract
@@ -36,6 +39,11 @@ def to_outbound(event: object) -> Outbound | None:
                         "category": event.category,
                         "summary": event.summary,
                         "agent_id": event.agent_id,
+                        # Cases stored before priorities existed are normal, with the targets the contract implies.
+                        "priority": getattr(event, "priority", "normal"),
+                        "first_response_target_s": getattr(event, "first_response_target_s", None),
+                        "resolution_target_s": getattr(event, "resolution_target_s", None),
+                        "review_id": getattr(event, "review_id", None),
                     }
                 ),
             )
@@ -61,6 +69,35 @@ def to_outbound(event: object) -> Outbound | None:
                 "CaseResolved",
                 CaseResolvedV1(
                     case_id=event.case_id, order_id=event.order_id, outcome=event.outcome, agent_id=event.agent_id
+                ),
+            )
+        case SupportCase.WaitingOnCustomer():
+            return _message(
+                event.order_id,
+                "CaseWaitingOnCustomer",
+                CaseWaitingOnCustomerV1(
+                    case_id=event.case_id, order_id=event.order_id, note=event.note, agent_id=event.agent_id
+                ),
+            )
+        case SupportCase.CustomerReplied():
+            return _message(
+                event.order_id,
+                "CaseCustomerReplied",
+                CaseCustomerRepliedV1(
+                    case_id=event.case_id, order_id=event.order_id, note=event.note, agent_id=event.agent_id
+                ),
+            )
+        case SupportCase.TargetBreached():
+            return _message(
+                event.order_id,
+                "CaseTargetBreached",
+                CaseTargetBreachedV1(
+                    case_id=event.case_id,
+                    order_id=event.order_id,
+                    priority=event.priority,
+                    target=event.target,
+                    target_s=event.target_s,
+                    breached_at=event.breached_at,
                 ),
             )
         case AgentRequest.Requested(kind=kind) if kind == CANCELLATION:
