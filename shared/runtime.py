@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
@@ -217,9 +216,6 @@ class ServiceRuntime:
     @classmethod
     def create(cls, name: str, settings: ServiceSettings) -> ServiceRuntime:
         telemetry = create_telemetry(name)
-        tracing = KafkaTelemetryMiddleware(
-            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
-        )
         return cls(
             name=name,
             settings=settings,
@@ -228,7 +224,6 @@ class ServiceRuntime:
                 settings.kafka_bootstrap_servers,
                 client_id=name,
                 security=KafkaSecurity.from_settings(settings),
-                middlewares=[tracing],
             ),
             mongo=AsyncMongoClient(
                 settings.mongodb_url,
