@@ -10,8 +10,10 @@ from services.customer_service.adapters.outbound import to_outbound
 from services.customer_service.application import SupportApplication
 from services.customer_service.config import CustomerServiceSettings
 from services.customer_service.entrypoints.http import customer_service_router
+from services.customer_service.entrypoints.personal_data import personal_data_router
 from services.customer_service.entrypoints.support import support_router
 from services.customer_service.policies import project, subscriptions
+from services.customer_service.projections.personal import personal_documents
 from services.customer_service.projections.rebuild import Rebuilder, RebuildRunner
 from services.customer_service.projections.store import ProjectionStore
 from shared.messaging.event_log import Edge
@@ -35,7 +37,9 @@ def create_customer_service_app(settings: CustomerServiceSettings) -> FastAPI:
         telemetry=runtime.telemetry,
         topic_prefix=settings.topic_prefix,
     )
-    store = ProjectionStore(runtime.mongo[runtime.database])
+    personal = personal_documents(settings, runtime.database)
+    runtime.on_closed.append(lambda: asyncio.to_thread(personal.close))
+    store = ProjectionStore(runtime.mongo[runtime.database], personal=personal.documents)
     rebuilds = RebuildRunner(Rebuilder(store))
     # The histories are keyed by order id, like every topic they are folded from: one owner per partition.
     edge = Edge(subscriptions(), settings.topic_prefix)
@@ -59,7 +63,11 @@ def create_customer_service_app(settings: CustomerServiceSettings) -> FastAPI:
     runtime.on_stop.append(rebuilds.stop)
     return create_http_app(
         runtime,
-        [customer_service_router(store, rebuilds, runtime.order_traces), support_router(app, store)],
+        [
+            customer_service_router(store, rebuilds, runtime.order_traces),
+            support_router(app, store),
+            personal_data_router(app),
+        ],
         title="customer service service",
         description="Order history across all services, support cases and agent actions.",
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 
 from shared.settings import ServiceSettings
+
+# Only for the dev profile (local runs, tests): a real deployment sets its own (a Secret in Kubernetes).
+DEV_LOOKUP_KEY = "dev-only-personal-data-lookup-key"
 
 
 class CustomerServiceSettings(ServiceSettings):
@@ -13,3 +16,14 @@ class CustomerServiceSettings(ServiceSettings):
     http_port: int = Field(
         8004, ge=1, le=65535, validation_alias=AliasChoices("CUSTOMER_SERVICE_HTTP_PORT", "http_port")
     )
+    # The secret of the keyed hash that email lookups are stored under (shared/personal_data/blind_index.py).
+    # Changing it orphans every stored lookup: rebuild the projections after a change.
+    personal_data_lookup_key: str = Field(DEV_LOOKUP_KEY, min_length=16, repr=False)
+
+    @model_validator(mode="after")
+    def _no_dev_lookup_key_outside_dev(self) -> CustomerServiceSettings:
+        if self.auth_profile != "dev" and self.personal_data_lookup_key == DEV_LOOKUP_KEY:
+            raise ValueError(
+                "PERSONAL_DATA_LOOKUP_KEY: the built-in dev key is refused outside the dev profile; set a secret"
+            )
+        return self

@@ -21,12 +21,20 @@ from shared.contracts.shipping import (
 )
 from shared.contracts.storefront import OrderCancellationRequestedV1, OrderPlacedV1, ReturnLine, ReturnRequestedV1
 from shared.messaging.application import ServiceApplication
+from shared.personal_data.mapper import PersonalField
 
 STOREFRONT = "storefront"
+CUSTOMER = PersonalField("customer", subject="customer.id", fields=("email", "name"))
+# The country stays readable: not identifying on its own, and what routing and reports group by.
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code")
 
 
 class OrdersApplication(ServiceApplication):
     name = "orders"
+    personal_data = {  # noqa: RUF012 (a class-level declaration, never mutated)
+        Order.Placed: (CUSTOMER, PersonalField("shipping_address", subject="customer.id", fields=ADDRESS_FIELDS)),
+        Order.ShipmentRequested: (PersonalField("shipping_address", subject="customer_id", fields=ADDRESS_FIELDS),),
+    }
 
     # Storefront (and, later, customer service agents through `requested_by`).
 

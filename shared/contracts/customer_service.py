@@ -1,4 +1,4 @@
-"""Topic `customer_service.events.v1`: what the customer_service publishes (key: order_id).
+"""Topic `customer_service.events.v1`: what the customer_service publishes (key: order_id; an erasure: customer id).
 
 Agents act on orders only through these events: the orders service handles the two requests exactly as it
 handles the storefront's (same rules, same refusals), and its answer comes back on `orders.events.v1`.
@@ -60,6 +60,15 @@ class CaseResolvedV1(Contract):
     agent_id: AgentId
 
 
+class PersonalDataErasedV1(Contract):
+    """An admin erased a customer's personal data: every service holding some destroys its key for the customer
+    (once per `erasure_id`). Keyed by `customer_id`; it names no order."""
+
+    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    erasure_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    requested_by: AgentId
+
+
 CUSTOMER_SERVICE_TYPES: dict[str, type[Contract]] = {
     "CancellationRequestedByAgent": CancellationRequestedByAgentV1,
     "ReturnRequestedByAgent": ReturnRequestedByAgentV1,
@@ -67,4 +76,5 @@ CUSTOMER_SERVICE_TYPES: dict[str, type[Contract]] = {
     "CaseNoteAdded": CaseNoteAddedV1,
     "CaseEscalated": CaseEscalatedV1,
     "CaseResolved": CaseResolvedV1,
+    "PersonalDataErased": PersonalDataErasedV1,
 }
