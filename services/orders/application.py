@@ -21,12 +21,11 @@ from shared.contracts.shipping import (
 )
 from shared.contracts.storefront import OrderCancellationRequestedV1, OrderPlacedV1, ReturnLine, ReturnRequestedV1
 from shared.messaging.application import ServiceApplication
+from shared.personal_data.fields import ADDRESS_FIELDS, CUSTOMER_FIELDS
 from shared.personal_data.mapper import PersonalField
 
 STOREFRONT = "storefront"
-CUSTOMER = PersonalField("customer", subject="customer.id", fields=("email", "name"))
-# The country stays readable: not identifying on its own, and what routing and reports group by.
-ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code")
+CUSTOMER = PersonalField("customer", subject="customer.id", fields=CUSTOMER_FIELDS)
 
 
 class OrdersApplication(ServiceApplication):

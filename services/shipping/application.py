@@ -27,6 +27,7 @@ from shared.contracts.envelope import InvalidMessage
 from shared.contracts.orders import OrderCancelledV1, ShipmentRequestedV1
 from shared.contracts.warehouse import ShipmentDispatchedV1, ShipmentScanV1
 from shared.messaging.application import ServiceApplication
+from shared.personal_data.fields import ADDRESS_FIELDS
 from shared.personal_data.mapper import PersonalField
 from shared.transcodings import DataclassAsDict
 
@@ -35,13 +36,8 @@ A = TypeVar("A", bound=Aggregate)
 
 class ShippingApplication(ServiceApplication):
     name = "shipping"  # the event log's collections: shipping_events, ...
-    # The country stays readable: not identifying on its own, and what carriers route by.
     personal_data = {  # noqa: RUF012 (a class-level declaration, never mutated)
-        Shipment.Created: (
-            PersonalField(
-                "shipping_address", subject="customer_id", fields=("name", "line1", "line2", "city", "postal_code")
-            ),
-        ),
+        Shipment.Created: (PersonalField("shipping_address", subject="customer_id", fields=ADDRESS_FIELDS),),
     }
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

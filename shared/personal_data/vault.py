@@ -98,23 +98,33 @@ class KeyVault:
         generation = 0
         while True:
             kid = key_id(subject, generation)
-            found = self.keys.find_one({"_id": kid})
+            # Generation 0 is tried by inserting it: a new customer (most orders) costs one round trip.
+            found = self.keys.find_one({"_id": kid}) if generation > 0 else None
             if found is None:
                 if generation > 0:
                     self._check_no_erasure_since_refresh()
-                secret = os.urandom(KEY_BYTES)
-                try:
-                    self.keys.insert_one(
-                        {"_id": kid, "subject": subject, "key": Binary(secret), "created_at": datetime.now(UTC)}
-                    )
-                except DuplicateKeyError:
-                    continue  # another process created it first: use theirs
-                found = {"key": secret}
+                key = self._create(kid, subject)
+                if key is not None:
+                    self._remember(subject, key)
+                    return key
+                found = self.keys.find_one({"_id": kid})  # someone created it first (or long ago): theirs
+                if found is None:
+                    continue
             if "key" in found:
                 key = DataKey(kid, bytes(found["key"]))
                 self._remember(subject, key)
                 return key
             generation += 1
+
+    def _create(self, kid: str, subject: str) -> DataKey | None:
+        secret = os.urandom(KEY_BYTES)
+        try:
+            self.keys.insert_one(
+                {"_id": kid, "subject": subject, "key": Binary(secret), "created_at": datetime.now(UTC)}
+            )
+        except DuplicateKeyError:
+            return None
+        return DataKey(kid, secret)
 
     def _check_no_erasure_since_refresh(self) -> None:
         """A destroyed generation means the customer was erased. If that happened after this process last looked,

@@ -16,10 +16,8 @@ from typing import Any
 from services.customer_service.config import CustomerServiceSettings
 from shared.eventstore.datastore import MongoDatastore, MongoSettings
 from shared.personal_data import ERASED, KEYS_COLLECTION, BlindIndex, KeyVault, Sealer
+from shared.personal_data.fields import ADDRESS_FIELDS, CUSTOMER_FIELDS
 
-CUSTOMER_FIELDS = ("email", "name")
-# The country stays readable: not identifying on its own.
-ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code")
 SUMMARY_FIELDS = ("email", "customer_name")
 EMAIL_KEY = "email:"
 
