@@ -75,7 +75,9 @@ class KeyVault:
             return False
         token = self._read_epoch()
         with self._lock:
-            changed = self._epoch_read_at is not None and token != self._epoch
+            # Never looked before: whatever was cached may predate an erasure.
+            first = self._epoch_read_at is None and bool(self._current or self._secrets)
+            changed = first or (self._epoch_read_at is not None and token != self._epoch)
             self._epoch, self._epoch_read_at = token, now
             if changed:
                 self._current.clear()
