@@ -26,6 +26,7 @@ SERVICE_NAME = "customer_service"
 
 def create_customer_service_app(settings: CustomerServiceSettings) -> FastAPI:
     runtime = ServiceRuntime.create(SERVICE_NAME, settings)
+    runtime.settings_checks.append(settings.lookup_key_problem)
     # Cases and agent requests: written by HTTP from any replica (the library's checked writes, no cache).
     app = SupportApplication(env={**runtime.event_store_env(), "AGGREGATE_CACHE_MAXSIZE": ""})
     relay = LogRelay(

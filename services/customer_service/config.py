@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field
 
 from shared.settings import ServiceSettings
 
@@ -20,10 +20,10 @@ class CustomerServiceSettings(ServiceSettings):
     # Changing it orphans every stored lookup: rebuild the projections after a change.
     personal_data_lookup_key: str = Field(DEV_LOOKUP_KEY, min_length=16, repr=False)
 
-    @model_validator(mode="after")
-    def _no_dev_lookup_key_outside_dev(self) -> CustomerServiceSettings:
+    def lookup_key_problem(self) -> str | None:
         if self.auth_profile != "dev" and self.personal_data_lookup_key == DEV_LOOKUP_KEY:
-            raise ValueError(
-                "PERSONAL_DATA_LOOKUP_KEY: the built-in dev key is refused outside the dev profile; set a secret"
+            return (
+                f"PERSONAL_DATA_LOOKUP_KEY: the built-in dev key is refused outside the dev profile "
+                f"(AUTH_PROFILE={self.auth_profile}); set a secret of your own"
             )
-        return self
+        return None
