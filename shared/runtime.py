@@ -82,6 +82,8 @@ class ServiceRuntime:
     # ping included, then waits forever); creating them up front, one at a time, never takes that path.
     collections: list[str] = field(default_factory=lambda: ["outbox_relay", "trace_contexts"])
     traces: OrderTraces | None = None
+    # A service's own checks of its settings, run at start like the access-control one: a problem or None.
+    settings_checks: list[Callable[[], str | None]] = field(default_factory=list)
     started: bool = False
 
     @property
@@ -238,7 +240,7 @@ class ServiceRuntime:
         if self.started:
             return
         s = self.settings
-        refused = auth_settings_problem(s)
+        refused = auth_settings_problem(s) or next((p for check in self.settings_checks if (p := check())), None)
         if refused:
             raise StartupError(f"{self.name}: {refused}")
         try:

@@ -19,6 +19,7 @@ from eventsourcing.utils import EnvType
 
 from services.customer_service.domain.agent_request import CANCELLATION, RETURN, AgentRequest
 from services.customer_service.domain.case import SupportCase
+from services.customer_service.domain.erasure import PersonalDataErasure
 from services.customer_service.domain.targets import (
     DEFAULT_TARGETS,
     TARGET_KINDS,
@@ -203,6 +204,15 @@ class SupportApplication(ServiceApplication):
             "agent_id": request.agent_id,
             "status": "requested",
         }
+
+    # Personal data.
+
+    def record_erasure(self, customer_id: str, requested_by: str) -> dict[str, Any]:
+        """Recorded here, carried out by every service holding personal data (this one's projections included)
+        when the event comes back from Kafka."""
+        erasure = PersonalDataErasure.request(customer_id, requested_by)
+        self.save(erasure)
+        return {"erasure_id": erasure.erasure_id, "customer_id": customer_id, "requested_by": requested_by}
 
     # Loading.
 

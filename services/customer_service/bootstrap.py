@@ -10,9 +10,11 @@ from services.customer_service.adapters.outbound import to_outbound
 from services.customer_service.application import SupportApplication
 from services.customer_service.config import CustomerServiceSettings
 from services.customer_service.entrypoints.http import customer_service_router
+from services.customer_service.entrypoints.personal_data import personal_data_router
 from services.customer_service.entrypoints.support import support_router
 from services.customer_service.policies import project, subscriptions
 from services.customer_service.projections.case_board import CaseBoard
+from services.customer_service.projections.personal import personal_documents
 from services.customer_service.projections.rebuild import Rebuilder, RebuildRunner
 from services.customer_service.projections.store import ProjectionStore
 from services.customer_service.targets import TargetWatch
@@ -26,6 +28,7 @@ SERVICE_NAME = "customer_service"
 
 def create_customer_service_app(settings: CustomerServiceSettings) -> FastAPI:
     runtime = ServiceRuntime.create(SERVICE_NAME, settings)
+    runtime.settings_checks.append(settings.lookup_key_problem)
     # Cases and agent requests: written by HTTP from any replica (the library's checked writes, no cache).
     app = SupportApplication(
         env={**runtime.event_store_env(), "AGGREGATE_CACHE_MAXSIZE": ""},
@@ -42,7 +45,9 @@ def create_customer_service_app(settings: CustomerServiceSettings) -> FastAPI:
         telemetry=runtime.telemetry,
         topic_prefix=settings.topic_prefix,
     )
-    store = ProjectionStore(runtime.mongo[runtime.database])
+    personal = personal_documents(settings, runtime.database)
+    runtime.on_closed.append(lambda: asyncio.to_thread(personal.close))
+    store = ProjectionStore(runtime.mongo[runtime.database], personal=personal.documents)
     rebuilds = RebuildRunner(Rebuilder(store))
     board = CaseBoard(app)
     # The case log has one writer per case version but no partition: the owner of log 0 watches its targets.
@@ -69,7 +74,11 @@ def create_customer_service_app(settings: CustomerServiceSettings) -> FastAPI:
     runtime.on_stop.append(rebuilds.stop)
     return create_http_app(
         runtime,
-        [customer_service_router(store, rebuilds, runtime.order_traces), support_router(app, store, board)],
+        [
+            customer_service_router(store, rebuilds, runtime.order_traces),
+            support_router(app, store, board),
+            personal_data_router(app),
+        ],
         title="customer service service",
         description="Order history across all services, support cases and agent actions.",
     )

@@ -9,6 +9,9 @@ from pydantic import AliasChoices, BaseModel, Field, field_validator
 from services.customer_service.domain.targets import DEFAULT_TARGETS, PRIORITIES, Targets
 from shared.settings import ServiceSettings
 
+# Only for the dev profile (local runs, tests): a real deployment sets its own (a Secret in Kubernetes).
+DEV_LOOKUP_KEY = "dev-only-personal-data-lookup-key"
+
 
 class TargetSetting(BaseModel):
     """One priority's targets, in seconds (SUPPORT_TARGETS, JSON, per priority; unnamed ones keep the default)."""
@@ -31,6 +34,9 @@ class CustomerServiceSettings(ServiceSettings):
     support_targets_check_s: float = Field(30.0, gt=0, le=3600)
     # An order worth this much or more (in its own currency) makes a review's complaint one priority higher.
     complaint_high_value: float = Field(100.0, ge=0)
+    # The secret of the keyed hash that email lookups are stored under (shared/personal_data/blind_index.py).
+    # Changing it orphans every stored lookup: rebuild the projections after a change.
+    personal_data_lookup_key: str = Field(DEV_LOOKUP_KEY, min_length=16, repr=False)
 
     @field_validator("support_targets")
     @classmethod
@@ -46,3 +52,11 @@ class CustomerServiceSettings(ServiceSettings):
             for priority, t in self.support_targets.items()
         }
         return {**DEFAULT_TARGETS, **configured}
+
+    def lookup_key_problem(self) -> str | None:
+        if self.auth_profile != "dev" and self.personal_data_lookup_key == DEV_LOOKUP_KEY:
+            return (
+                f"PERSONAL_DATA_LOOKUP_KEY: the built-in dev key is refused outside the dev profile "
+                f"(AUTH_PROFILE={self.auth_profile}); set a secret of your own"
+            )
+        return None

@@ -64,12 +64,19 @@ def folded_in_batches(message: Message[Any]) -> None:
     """The types customer_service projects: the batch is folded by `ProjectionStore.record_many`, not per message."""
 
 
+# Not about an order: carried out on the store (the customer's email lookups and data key), never folded.
+ERASURE = "PersonalDataErased"
+
+
 def subscriptions() -> list[Subscription]:
     return [
         Subscription(
             topic,
             types,
-            {type_: folded_in_batches for type_ in projected_types(topic.owner)},
+            {
+                type_: folded_in_batches
+                for type_ in (*projected_types(topic.owner), *([ERASURE] if topic is CUSTOMER_SERVICE_EVENTS else []))
+            },
             dead_letters_unreadable=topic in SOLE_CONSUMER,
         )
         for topic, types in TOPICS
@@ -80,7 +87,11 @@ def project(
     store: ProjectionStore, app: SupportApplication
 ) -> Callable[[list[tuple[str, Message[Any]]]], Awaitable[None]]:
     async def apply_batch(messages: list[tuple[str, Message[Any]]]) -> None:
-        await store.record_many([received(source, message) for source, message in messages])
+        erasures = [message.data for _, message in messages if message.type == ERASURE]
+        await store.record_many([received(source, message) for source, message in messages if message.type != ERASURE])
+        # After the batch's other events: what they brought in is erased too.
+        for erasure in erasures:
+            await store.erase_customer(erasure.customer_id, erasure.erasure_id)
         # After the projection, so the review is on the timeline when its case opens. A batch run again opens
         # nothing twice: a complaint's id is its review's.
         for _, message in messages:

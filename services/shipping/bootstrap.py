@@ -13,6 +13,7 @@ from services.shipping.expiry import WaitingExpiry
 from services.shipping.policies import subscriptions
 from services.shipping.read_model import ShipmentProjection, ShipmentReadModel
 from shared.contracts.topics import WAREHOUSE_EVENTS
+from shared.personal_data import KEYS_COLLECTION
 from shared.projections import ProjectionRunner
 from shared.runtime import ServiceRuntime, create_http_app
 
@@ -30,7 +31,13 @@ def create_shipping_app(settings: ShippingSettings) -> FastAPI:
     read_model = ShipmentReadModel(
         database["shipment_summaries"], database["open_shipments"], database["waiting_messages"]
     )
-    runtime.collections += ["shipment_summaries", "open_shipments", "waiting_messages", "projection_positions"]
+    runtime.collections += [
+        "shipment_summaries",
+        "open_shipments",
+        "waiting_messages",
+        "projection_positions",
+        KEYS_COLLECTION,
+    ]
     projection = ProjectionRunner(
         "shipment_summaries", app, ShipmentProjection(read_model), database["projection_positions"]
     )

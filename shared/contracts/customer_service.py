@@ -1,4 +1,4 @@
-"""Topic `customer_service.events.v1`: what the customer_service publishes (key: order_id).
+"""Topic `customer_service.events.v1`: what the customer_service publishes (key: order_id; an erasure: customer id).
 
 Agents act on orders only through these events: the orders service handles the two requests exactly as it
 handles the storefront's (same rules, same refusals), and its answer comes back on `orders.events.v1`.
@@ -98,6 +98,15 @@ class CaseTargetBreachedV1(Contract):
     breached_at: datetime
 
 
+class PersonalDataErasedV1(Contract):
+    """An admin erased a customer's personal data: every service holding some destroys its key for the customer
+    (once per `erasure_id`). Keyed by `customer_id`; it names no order."""
+
+    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    erasure_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    requested_by: AgentId
+
+
 CUSTOMER_SERVICE_TYPES: dict[str, type[Contract]] = {
     "CancellationRequestedByAgent": CancellationRequestedByAgentV1,
     "ReturnRequestedByAgent": ReturnRequestedByAgentV1,
@@ -108,4 +117,5 @@ CUSTOMER_SERVICE_TYPES: dict[str, type[Contract]] = {
     "CaseWaitingOnCustomer": CaseWaitingOnCustomerV1,
     "CaseCustomerReplied": CaseCustomerRepliedV1,
     "CaseTargetBreached": CaseTargetBreachedV1,
+    "PersonalDataErased": PersonalDataErasedV1,
 }

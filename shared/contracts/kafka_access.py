@@ -85,7 +85,12 @@ USERS = (
         forwards=(STOREFRONT_ORDERS,),
     ),
     KafkaUser("inventory", writes=(INVENTORY_EVENTS,), reads=(WAREHOUSE_EVENTS, ORDERS_EVENTS, SHIPPING_EVENTS)),
-    KafkaUser("shipping", writes=(SHIPPING_EVENTS,), reads=(ORDERS_EVENTS, WAREHOUSE_EVENTS, CARRIER_TRACKING)),
+    # customer_service.events.v1 for erasures (PersonalDataErased): shipments hold addresses.
+    KafkaUser(
+        "shipping",
+        writes=(SHIPPING_EVENTS,),
+        reads=(ORDERS_EVENTS, WAREHOUSE_EVENTS, CARRIER_TRACKING, CUSTOMER_SERVICE_EVENTS),
+    ),
     KafkaUser("customer_service", writes=(CUSTOMER_SERVICE_EVENTS,), reads=(*INTERNAL_READ_MODELS, REVIEWS_EVENTS)),
     KafkaUser("reporting", writes=(REPORTING_EVENTS,), reads=INTERNAL_READ_MODELS),
     KafkaUser("storefront", writes=(STOREFRONT_ORDERS,)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from services.customer_service.domain.agent_request import CANCELLATION, AgentRequest
 from services.customer_service.domain.case import SupportCase
+from services.customer_service.domain.erasure import PersonalDataErasure
 from shared.contracts.customer_service import (
     CancellationRequestedByAgentV1,
     CaseCustomerRepliedV1,
@@ -18,6 +19,7 @@ from shared.contracts.customer_service import (
     CaseResolvedV1,
     CaseTargetBreachedV1,
     CaseWaitingOnCustomerV1,
+    PersonalDataErasedV1,
     ReturnRequestedByAgentV1,
 )
 from shared.contracts.envelope import Contract
@@ -115,6 +117,15 @@ def to_outbound(event: object) -> Outbound | None:
                     lines=[ReturnLine.model_validate(line) for line in event.lines],
                     reason=event.reason,
                     agent_id=event.agent_id,
+                ),
+            )
+        case PersonalDataErasure.Requested():
+            # Keyed by customer: it is about no order, and one partition keeps a customer's erasures in order.
+            return _message(
+                event.customer_id,
+                "PersonalDataErased",
+                PersonalDataErasedV1(
+                    customer_id=event.customer_id, erasure_id=event.erasure_id, requested_by=event.requested_by
                 ),
             )
     return None
