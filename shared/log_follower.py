@@ -91,10 +91,12 @@ class LogFollower(ABC):
         return self.position
 
     async def process_batch(self) -> bool:
-        """Handle the next batch after `position`; False when there was nothing new (the position is saved)."""
+        """Handle the next batch after `position`; False when there was nothing new (then the position is saved,
+        at most every `save_every_s`)."""
         batch = await self.next_batch()
         if batch is None:
-            await self.save_position()
+            if time.monotonic() - self._saved_at >= self.save_every_s:
+                await self.save_position()
             return False
         events, last_id = batch
         await self.handle(events, last_id)

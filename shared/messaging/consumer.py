@@ -58,6 +58,7 @@ TRANSIENT = (OperationalError, DatabaseError, ConnectionFailure, OperationFailur
 
 
 METADATA_MAX_AGE_MS = 10_000
+FETCH_MAX_WAIT_MS = 500
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,9 @@ class ServiceConsumer:
             auto_offset_reset="earliest",
             partition_assignment_strategy=(log_owner_assignor(self.logs),),
             max_poll_records=self.max_batch * 2,
-            fetch_max_wait_ms=50,
+            # How long the broker holds a fetch that finds nothing (records that arrive are returned at once,
+            # fetch_min_bytes being 1): short waits only make idle consumers poll the broker 20 times a second.
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             # A rebalance waits for every log to finish its batch in hand; batches are small.
             max_poll_interval_ms=300_000,
             session_timeout_ms=10_000,
