@@ -38,6 +38,7 @@ WAREHOUSE_STEPS = tuple(NEXT_STEP.values())
 EXCEPTION_STATUSES = ("exception", "delivery_attempted", "returned_to_sender")
 CLOSED_STATUSES = frozenset({DELIVERED, CANCELLED})
 MAX_PAGE_SIZE = 200
+DUPLICATE_KEY = 11000
 
 
 def _iso(value: datetime | date) -> str:
@@ -317,11 +318,20 @@ async def delete_all(collection: AsyncCollection[Document], ids: Sequence[str]) 
 
 
 async def _update(collection: AsyncCollection[Document], updates: Sequence[Document]) -> None:
+    """Upserts by `_id`. Two owners for a moment (a rebalance) can both insert a new `_id`: FerretDB fails the
+    loser with E11000 instead of updating. The command is ordered, so what came before is applied and the
+    document now exists: sending the rest again always gets further (summaries are whole documents)."""
     for batch in update_batches(updates):
-        await _command(collection, {"update": collection.name, "updates": list(batch)})
+        start = 0
+        while start < len(batch):
+            lost = await _command(collection, {"update": collection.name, "updates": list(batch[start:])})
+            if lost is None:
+                break
+            start += lost
 
 
-async def _command(collection: AsyncCollection[Document], command: Document) -> None:
+async def _command(collection: AsyncCollection[Document], command: Document) -> int | None:
+    """The index of a statement that lost an insert race (E11000), or None when all were applied."""
     gate = multi_update_gate(collection.database.name)
     # Taking turns with the log's commits (see multi_update_gate); polled, so that a cancelled task never takes
     # the lock after it stopped waiting for it.
@@ -332,5 +342,8 @@ async def _command(collection: AsyncCollection[Document], command: Document) -> 
     finally:
         gate.release()
     errors = reply.get("writeErrors") or []
-    if errors:
-        raise WriteError(str(errors[0].get("errmsg")), errors[0].get("code"), errors[0])
+    if not errors:
+        return None
+    if errors[0].get("code") == DUPLICATE_KEY:
+        return int(errors[0].get("index", 0))
+    raise WriteError(str(errors[0].get("errmsg")), errors[0].get("code"), errors[0])
