@@ -37,7 +37,7 @@ async def test_an_agent_finds_an_order_by_email_reads_its_timeline_and_cancels_i
     await order_known(stack, order_id)
 
     page = await sign_in(context, "Support agent", "ana")
-    await page.get_by_label("Order id or e-mail").fill(email)
+    await page.get_by_label("E-mail").fill(email)
     await page.get_by_role("button", name="Search").click()
     await page.get_by_role("link", name=order_id).click()
 
