@@ -12,24 +12,11 @@ from playwright.async_api import BrowserContext, Page, expect
 
 from cli.tokens import bearer
 from tests.actors import Outside
-from tests.browser.conftest import Console, screenshot, sign_in
+from tests.browser.conftest import Console, fits_a_phone, screenshot, sign_in
 from tests.browser.test_console import order_known
 from tests.factories import new_id, order_placed
 from tests.flow import dispatch, shipments_created, stock_ready
 from tests.stack import RunningStack, eventually
-
-PHONE = {"width": 390, "height": 844}
-
-
-async def fits_a_phone(page: Page, name: str) -> None:
-    """At 390 px the page reflows: no horizontal scrolling of the page itself (wide tables scroll in their box)."""
-    desktop = page.viewport_size
-    await page.set_viewport_size(PHONE)
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} is {width} px wide at phone width"
-    await screenshot(page, f"{name}-phone")
-    if desktop is not None:
-        await page.set_viewport_size(desktop)
 
 
 async def search(page: Page, label: str, value: str) -> None:

@@ -86,9 +86,9 @@ def test_outside_dev_the_console_does_not_start_without_its_provider() -> None:
 
 
 def test_the_forms_offer_the_services_own_words() -> None:
-    assert ORDER_STATUSES == get_args(OrderStatus)
+    assert get_args(OrderStatus) == ORDER_STATUSES
     assert tuple(CASE_CATEGORIES) == get_args(CaseCategory)
-    assert CASE_PRIORITIES == get_args(CasePriority)
+    assert get_args(CasePriority) == CASE_PRIORITIES
 
 
 def test_a_bad_search_field_is_named_and_days_become_the_whole_utc_days() -> None:
