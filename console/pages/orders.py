@@ -56,6 +56,9 @@ async def order_shown(services: Services, user: User, order_id: str, as_of: str 
             return_exceptions=True,
         )
         for case, full in zip(history["cases"], found, strict=True):
+            if isinstance(full, BaseException) and not isinstance(full, ServiceFailed):
+                raise full
+            # A case whose notes cannot be read now shows its count from the history instead.
             case["notes_shown"] = full.get("notes", []) if isinstance(full, dict) else None
     return history
 
