@@ -40,7 +40,9 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
 NEEDS = {
     "orders": "orders:read",
     "cancel": "cancellations:request",
+    "return": "returns:request",
     "cases": "cases:read",
+    "case_write": "cases:write",
     "customers": "customers:read",
     "logistics": "queues:read",
     "scan": "warehouse:write",

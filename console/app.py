@@ -16,9 +16,11 @@ from console.pages.customers import customers_router
 from console.pages.home import home_router
 from console.pages.logistics import logistics_router
 from console.pages.manager import manager_router
+from console.pages.order_actions import order_actions_router
 from console.pages.orders import orders_router
+from console.pages.reports import reports_router
 from console.pages.signin import signin_router
-from console.services import Service, Services
+from console.services import Service, ServiceFailed, Services
 from console.web import HERE, Forbidden, NotSignedIn, render, signed_in, to_sign_in
 
 log = logging.getLogger("console")
@@ -38,8 +40,15 @@ def create_console_app(settings: ConsoleSettings) -> FastAPI:
         reporting=Service("reporting", settings.reporting_url, settings.service_timeout_s),
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    pages = (signin_router(), home_router(), orders_router(), customers_router(), logistics_router())
-    for router in (*pages, manager_router()):
+    pages = (
+        signin_router(),
+        home_router(),
+        orders_router(),
+        order_actions_router(),
+        customers_router(),
+        logistics_router(),
+    )
+    for router in (*pages, manager_router(), reports_router()):
         app.include_router(router)
 
     @app.get("/health")
@@ -73,6 +82,10 @@ def install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, refused: Forbidden) -> HTMLResponse:
         return render(request, "error.html", 403, problem=str(refused))
+
+    @app.exception_handler(ServiceFailed)
+    async def service_failed(request: Request, failed: ServiceFailed) -> HTMLResponse:
+        return render(request, "error.html", failed.status, problem=str(failed))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> HTMLResponse:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cli.tokens import DEV_PROFILE
+from console.oidc import OidcClient
 
 DEFAULT_PORT = 8010
 
@@ -28,6 +29,8 @@ class ConsoleSettings:
     # How often (seconds) the order page, the queue and the KPI tiles ask again.
     refresh_s: int = 3
     service_timeout_s: float = 10.0
+    # Outside the dev profile: the OpenID Connect provider people sign in with.
+    oidc: OidcClient | None = None
 
     @property
     def mints_tokens(self) -> bool:
@@ -47,7 +50,41 @@ class ConsoleSettings:
             auth_profile=profile,
             secure_cookie=profile != DEV_PROFILE,
             refresh_s=_int(env, "CONSOLE_REFRESH_S", cls.refresh_s),
+            oidc=None if profile == DEV_PROFILE else _oidc(env),
         )
+
+
+OIDC_REQUIRED = (
+    "OIDC_ISSUER",
+    "OIDC_CLIENT_ID",
+    "OIDC_REDIRECT_URI",
+    "OIDC_AUTHORIZATION_ENDPOINT",
+    "OIDC_TOKEN_ENDPOINT",
+)
+
+
+def _oidc(env: Mapping[str, str]) -> OidcClient:
+    """Outside dev nobody signs in without a provider: a missing setting stops the start, named."""
+    missing = [name for name in OIDC_REQUIRED if not env.get(name)]
+    if missing:
+        raise BadSetting(
+            f"{', '.join(missing)} must be set outside the dev profile (the OIDC provider to sign in with)"
+        )
+    endpoints = {}
+    for name in OIDC_REQUIRED:
+        # Kept as written (a trailing slash included): the provider compares the redirect URI exactly.
+        endpoints[name] = env[name].strip()
+        if name != "OIDC_CLIENT_ID" and not endpoints[name].startswith(("http://", "https://")):
+            raise BadSetting(f"{name}={endpoints[name]!r} must start with http:// or https://")
+    return OidcClient(
+        issuer=endpoints["OIDC_ISSUER"],
+        client_id=env["OIDC_CLIENT_ID"],
+        redirect_uri=endpoints["OIDC_REDIRECT_URI"],
+        authorization_endpoint=endpoints["OIDC_AUTHORIZATION_ENDPOINT"],
+        token_endpoint=endpoints["OIDC_TOKEN_ENDPOINT"],
+        scope=env.get("OIDC_SCOPE") or "openid",
+        client_secret=env.get("OIDC_CLIENT_SECRET") or None,
+    )
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

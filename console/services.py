@@ -26,11 +26,26 @@ class Service:
         query = {key: value for key, value in params.items() if value not in (None, "")}
         return await self._call(token, "GET", path, params=query)
 
-    async def post(self, token: str, path: str, body: dict[str, Any]) -> Any:
-        return await self._call(token, "POST", path, json=body)
+    async def post(self, token: str, path: str, body: dict[str, Any], once: str | None = None) -> Any:
+        """`once`: an idempotency key, so the same form sent twice (a double click) acts once."""
+        return await self._call(token, "POST", path, json=body, headers={"Idempotency-Key": once} if once else None)
+
+    async def download(self, token: str, path: str, **params: Any) -> tuple[bytes, str]:
+        """A document that is not JSON (a report as CSV, HTML or PDF): its bytes and media type."""
+        response = await self._send(token, "GET", path, params=params)
+        return response.content, response.headers.get("content-type", "application/octet-stream")
 
     async def _call(self, token: str, method: str, path: str, **options: Any) -> Any:
-        headers = {"Authorization": f"Bearer {token}"}
+        response = await self._send(token, method, path, **options)
+        try:
+            return response.json()
+        except ValueError:
+            raise ServiceFailed(f"{self.name} answered with something that is not JSON", 502) from None
+
+    async def _send(
+        self, token: str, method: str, path: str, headers: dict[str, str] | None = None, **options: Any
+    ) -> httpx.Response:
+        headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
         try:
             async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout_s, headers=headers) as client:
                 response = await client.request(method, path, **options)
@@ -44,10 +59,7 @@ class Service:
             raise ServiceFailed(f"{self.name} refused: your role may not do this ({detail_of(response)})", 403)
         if response.status_code >= 400:
             raise ServiceFailed(f"{self.name} refused: {detail_of(response)}", response.status_code)
-        try:
-            return response.json()
-        except ValueError:
-            raise ServiceFailed(f"{self.name} answered with something that is not JSON", 502) from None
+        return response
 
 
 def detail_of(response: httpx.Response) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,8 @@ from console.services import Services
 COOKIE = "console_token"
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+# A fresh idempotency key in each action form: the same form sent twice (a double click) acts once.
+templates.env.globals["new_key"] = lambda: uuid.uuid4().hex
 
 
 class NotSignedIn(Exception):

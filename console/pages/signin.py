@@ -1,16 +1,19 @@
 """Signing in: in the dev profile a token for a chosen role, minted here (cli/tokens.py) and kept in an HttpOnly
-cookie; outside dev the console mints nothing (an OIDC provider would hand the token over instead, README)."""
+cookie; outside dev the console mints nothing: the sign-in page sends the browser to the OIDC provider, and
+`/callback` trades the code it brings back for the provider's access token, kept in the same cookie."""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from cli.tokens import ROLES, TokenRefused, mint
 from console.access import ROLE_TITLES, user_of
+from console.config import ConsoleSettings
+from console.oidc import STATE_COOKIE, STATE_TTL_S, OidcClient, SignInFailed
 from console.web import COOKIE, Settings, render
 
 SUBJECT = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
@@ -20,9 +23,52 @@ SESSION_S = 8 * 3600
 def signin_router() -> APIRouter:
     router = APIRouter()
 
-    @router.get("/sign-in", response_class=HTMLResponse)
-    async def sign_in_page(request: Request) -> HTMLResponse:
-        return render(request, "sign_in.html", roles=ROLE_TITLES)
+    @router.get("/sign-in", response_model=None)
+    async def sign_in_page(request: Request, settings: Settings) -> Response:
+        if settings.mints_tokens:
+            return render(request, "sign_in.html", roles=ROLE_TITLES)
+        if settings.oidc is None:
+            return render(request, "sign_in.html", 503, problem="No identity provider is configured (OIDC_ISSUER …).")
+        authorize, kept = settings.oidc.start()
+        response = RedirectResponse(authorize, status_code=303)
+        # Lax, not Strict: the provider's redirect back to /callback is a cross-site navigation.
+        response.set_cookie(
+            STATE_COOKIE, kept, max_age=STATE_TTL_S, httponly=True, secure=settings.secure_cookie, samesite="lax"
+        )
+        return response
+
+    @router.get("/callback", response_model=None)
+    async def callback(
+        request: Request,
+        settings: Settings,
+        code: Annotated[str, Query(max_length=2048)] = "",
+        state: Annotated[str, Query(max_length=256)] = "",
+        error: Annotated[str, Query(max_length=200)] = "",
+        error_description: Annotated[str, Query(max_length=500)] = "",
+    ) -> Response:
+        try:
+            oidc = provider_of(settings)
+            if error:
+                raise SignInFailed(f"The identity provider did not sign you in: {error_description or error}.")
+            if not code:
+                raise SignInFailed("The identity provider's answer carries no code; sign in again.")
+            verifier = OidcClient.verifier_for(request.cookies.get(STATE_COOKIE), state)
+            tokens = await oidc.exchange(code, verifier)
+        except SignInFailed as failed:
+            response: Response = render(request, "sign_in.html", 400, problem=str(failed))
+            response.delete_cookie(STATE_COOKIE)
+            return response
+        token = tokens["access_token"]
+        user = user_of(token)
+        if user is None:
+            return render(request, "sign_in.html", 400, problem="The provider's access token is not a JWT.")
+        lifetime = tokens.get("expires_in")
+        # A page, not a redirect: a SameSite=Strict cookie set on a cross-site navigation is not sent until the
+        # next same-site one, so the browser moves on by itself (meta refresh, no script under the CSP).
+        response = render(request, "signed_in.html", home=user.home)
+        keep(response, settings, token, int(lifetime) if isinstance(lifetime, int) and lifetime > 0 else SESSION_S)
+        response.delete_cookie(STATE_COOKIE)
+        return response
 
     @router.post("/sign-in", response_model=None)
     async def sign_in(
@@ -50,14 +96,7 @@ def signin_router() -> APIRouter:
         user = user_of(token)
         assert user is not None
         response = RedirectResponse(user.home, status_code=303)
-        response.set_cookie(
-            COOKIE,
-            token,
-            max_age=SESSION_S,
-            httponly=True,
-            secure=settings.secure_cookie,
-            samesite="strict",
-        )
+        keep(response, settings, token, SESSION_S)
         return response
 
     @router.post("/sign-out")
@@ -67,3 +106,18 @@ def signin_router() -> APIRouter:
         return response
 
     return router
+
+
+def provider_of(settings: ConsoleSettings) -> OidcClient:
+    if settings.oidc is None:
+        raise SignInFailed(
+            f"This console runs with AUTH_PROFILE={settings.auth_profile} and no identity provider: nothing to answer."
+        )
+    return settings.oidc
+
+
+def keep(response: Response, settings: ConsoleSettings, token: str, lifetime_s: int) -> None:
+    """The session: the token in an HttpOnly cookie the page's scripts cannot read."""
+    response.set_cookie(
+        COOKIE, token, max_age=lifetime_s, httponly=True, secure=settings.secure_cookie, samesite="strict"
+    )

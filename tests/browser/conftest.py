@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright, expect
 from pymongo import AsyncMongoClient
 
 from tests.actors import Outside
@@ -160,3 +160,17 @@ async def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+async def fits_a_phone(page: Page, name: str) -> None:
+    """At 390 px the page reflows: no horizontal scrolling of the page itself (wide tables scroll in their box)."""
+    desktop = page.viewport_size
+    await page.set_viewport_size(PHONE)
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width} px wide at phone width"
+    await screenshot(page, f"{name}-phone")
+    if desktop is not None:
+        await page.set_viewport_size(desktop)

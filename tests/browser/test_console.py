@@ -14,7 +14,7 @@ from playwright.async_api import BrowserContext, Page, expect
 
 from cli.tokens import bearer
 from tests.actors import Outside
-from tests.browser.conftest import Console, screenshot, sign_in
+from tests.browser.conftest import Console, fits_a_phone, screenshot, sign_in
 from tests.factories import new_id, order_placed
 from tests.flow import shipment_reaches, shipments_created, stock_ready
 from tests.stack import RunningStack, eventually
@@ -37,7 +37,7 @@ async def test_an_agent_finds_an_order_by_email_reads_its_timeline_and_cancels_i
     await order_known(stack, order_id)
 
     page = await sign_in(context, "Support agent", "ana")
-    await page.get_by_label("Order id or e-mail").fill(email)
+    await page.get_by_label("E-mail").fill(email)
     await page.get_by_role("button", name="Search").click()
     await page.get_by_role("link", name=order_id).click()
 
@@ -81,6 +81,7 @@ async def test_a_logistics_user_dispatches_a_shipment_from_the_warehouse_queue(
     dispatched = await shipment_reaches(stack, shipment_id, "dispatched")
     assert dispatched["tracking_number"] == tracking
     await screenshot(page, "logistics-dispatches-a-shipment")
+    await fits_a_phone(page, "logistics")
 
 
 async def test_a_manager_sees_the_kpi_tiles_change_after_orders_flow(
@@ -168,6 +169,7 @@ async def test_a_negative_review_past_its_target_shows_on_the_home_page(
     breached = page.locator('[data-queue="cases_breached"] .value')
     await expect(breached).to_have_text(re.compile(r"^[1-9][0-9]*$"))
     await screenshot(page, "home-breached-case")
+    await fits_a_phone(page, "home")
 
     await page.locator('[data-queue="cases_breached"] a').click()
     await expect(page.get_by_role("heading", name="Cases past their target")).to_be_visible()
