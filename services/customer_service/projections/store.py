@@ -9,11 +9,11 @@ and decode the whole collection even when filtered by `_id` (measured: `replace_
 documents, 300 ms on 2,000). Each read model is therefore spread over SHARDS (64) collections by a stable hash of its
 `_id`, so a write scans about N / SHARDS documents; reads by `_id` stay point lookups. Inserts are not affected.
 
-Topics are consumed concurrently, so two events of one order can be folded at the same time. FerretDB v1
-evaluates an update's filter and writes the result in separate steps (no transactions), so a `version` filter
-alone does not stop a lost update between two writers: within the process, writes to one order are serialised
-by a lock (striped by order id); the version check still guards against a second replica, narrowing (not
-closing) that window, which is why one replica per deployment is the supported setup on FerretDB.
+Two processes can fold one order at the same time: an owner, and a process that has not noticed yet that it
+lost the partition (its group session expired under load). On MongoDB the replace is conditional on the version
+read. FerretDB v1 evaluates an update's filter and writes the result in separate steps (no transactions), so
+there a writer first claims the version it replaces (`CLAIMS`: an insert of a unique `_id`, atomic); within
+the process, writes to one order are serialised by a lock (striped by order id).
 """
 
 from __future__ import annotations
@@ -40,6 +40,13 @@ from shared.personal_data import KEYS_COLLECTION, ErasureRaced
 from shared.store_collections import create_collection
 
 META = "projection_meta"
+# FerretDB's only atomic compare-and-set: inserting an `_id` that may exist. A writer replacing a history at
+# version v first inserts `<collection>/<order>@v` here; of two writers that read the same version (an owner
+# and a process that has not noticed it lost the partition yet), one gets it and the other reads again.
+CLAIMS = "history_claims"
+# How often a writer finds a claimed version still unwritten before it decides the claimer died between its
+# claim and its write, and writes without a claim (tries ~50 ms apart).
+CLAIM_TRIES = 60
 FIRST_GENERATION = "g0"
 # Other replicas see a newly activated generation within this time.
 GENERATION_TTL_S = 2.0
@@ -201,15 +208,17 @@ class ProjectionStore:
         order_id = events[0].order_id
         histories = self.histories(generation, order_id)
         async with self._locks[hash(order_id) % LOCK_STRIPES]:
+            contention = _Contention()
             while True:
                 stored = await self._opened(await histories.find_one({"_id": order_id}))
                 history: History = copy.deepcopy(stored) if stored is not None else new_history(order_id)
                 if not any([apply(history, event) for event in events]):
                     return
-                if await self._save(histories, history, None if stored is None else stored["version"]):
+                version = None if stored is None else stored["version"]
+                if await self._save(histories, history, version, claim=contention.claim(version)):
                     await self._index(generation, history, stored)
                     return
-                await asyncio.sleep(0)
+                await contention.wait()
 
     async def record(self, event: ReceivedEvent, generation: str | None = None, append: bool = True) -> bool:
         """Append `event` to the log (once) and fold it into its order's history; False if already applied."""
@@ -220,6 +229,7 @@ class ProjectionStore:
         generation = generation or await self.generation()
         histories = self.histories(generation, event.order_id)
         numbered: ReceivedEvent | None = None if append else event
+        contention = _Contention()
         while True:
             stored = await self._opened(await histories.find_one({"_id": event.order_id}))
             if stored is not None and event.event_id in stored["applied"]:
@@ -230,12 +240,15 @@ class ProjectionStore:
                 numbered = await self.log.append(event)
             history: History = copy.deepcopy(stored) if stored is not None else new_history(event.order_id)
             apply(history, numbered)
-            if await self._save(histories, history, None if stored is None else stored["version"]):
+            version = None if stored is None else stored["version"]
+            if await self._save(histories, history, version, claim=contention.claim(version)):
                 await self._index(generation, history, stored)
                 return True
-            await asyncio.sleep(0)  # another writer got in first: read again
+            await contention.wait()  # another writer got in first: read again
 
-    async def _save(self, histories: Any, plain: History, expected_version: int | None) -> bool:
+    async def _save(self, histories: Any, plain: History, expected_version: int | None, claim: bool = True) -> bool:
+        """Write `plain` if the stored history is still at `expected_version` (None: there is none); False when
+        another writer got there first."""
         history = await self.sealed("histories", plain)
         if expected_version is None:
             try:
@@ -246,6 +259,11 @@ class ProjectionStore:
         match: dict[str, Any] = {"_id": history["_id"]}
         if await self._versioned_writes():
             match["version"] = expected_version
+        elif claim:
+            try:
+                await self.database[CLAIMS].insert_one({"_id": f"{histories.name}/{history['_id']}@{expected_version}"})
+            except DuplicateKeyError:
+                return False
         result = await histories.replace_one(match, history)
         return bool(result.matched_count)
 
@@ -253,7 +271,9 @@ class ProjectionStore:
         """On MongoDB the replace is conditional on the version read (atomic, and served by the `_id` index).
         FerretDB v1 pushes a filter down to SQL only when it is `_id` alone; with the version added it decodes
         the whole shard on every write (~90 ms at 10,000 orders) while still not making the check atomic —
-        there the per-order lock above is what serialises writers, so the filter is `_id` alone."""
+        there the filter is `_id` alone, the per-order lock serialises this process's writers, and a claim
+        (`CLAIMS`) those of two processes (the chaos run lost a refund from a history without it: a process
+        that had not yet noticed it lost the partition wrote over the new owner's fold, or the other way)."""
         if self._version_filter is None:
             build = await self.database.client.admin.command("buildInfo")
             self._version_filter = "ferretdbVersion" not in build
@@ -378,6 +398,24 @@ class ProjectionStore:
                 await lookups.delete_one({"_id": stored_key})
         await asyncio.to_thread(personal.sealer.vault.erase, customer_id, erasure_id)
         self.forget_written()
+
+
+class _Contention:
+    """A writer that keeps losing to the claim on one version: the claimer wrote nothing (it died between its
+    claim and its write) once the version has not moved for CLAIM_TRIES looks."""
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.tries = 0
+
+    def claim(self, version: int | None) -> bool:
+        if version != self.version:
+            self.version, self.tries = version, 0
+        self.tries += 1
+        return self.tries <= CLAIM_TRIES
+
+    async def wait(self) -> None:
+        await asyncio.sleep(0 if self.tries <= 1 else 0.05)
 
 
 def _unique_by_id(events: list[ReceivedEvent]) -> list[ReceivedEvent]:
