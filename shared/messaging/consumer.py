@@ -59,6 +59,7 @@ TRANSIENT = (OperationalError, DatabaseError, ConnectionFailure, OperationFailur
 
 METADATA_MAX_AGE_MS = 10_000
 FETCH_MAX_WAIT_MS = 500
+REBALANCE_TIMEOUT_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,12 @@ class ServiceConsumer:
             max_poll_interval_ms=300_000,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
+            # How long the coordinator waits for a live member to rejoin in a rebalance (it first lets go of its
+            # logs: up to REVOKE_GRACE_S for the batch in hand, then its duties). aiokafka's default is the session
+            # timeout, no longer than that grace: a member whose release took longer than 10 s was
+            # dropped, rejoined, and made the other release in turn — the chaos run's two customer_service
+            # replicas swapped every log back and forth for 30 minutes. Dead members still go after 10 s.
+            rebalance_timeout_ms=REBALANCE_TIMEOUT_MS,
             # A broker that has just restarted can answer metadata before its partitions have leaders: the group
             # is then assigned topics of 0 partitions, so no member owns a log, and nothing changes until the
             # next metadata refresh (found by the chaos run: 5 minutes, aiokafka's default age, with shipping
