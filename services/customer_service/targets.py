@@ -7,7 +7,6 @@ second process that raced (a rebalance in flight) fails its save, reloads and fi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -15,18 +14,20 @@ from eventsourcing.persistence import IntegrityError
 
 from services.customer_service.application import SupportApplication
 from services.customer_service.projections.case_board import CaseBoard
+from shared.messaging.periodic import PeriodicDuty
 
 log = logging.getLogger(__name__)
 
 
-class TargetWatch:
+class TargetWatch(PeriodicDuty):
     """An owner duty (shared/messaging/consumer.py's OwnerDuty) of the customer_service consumer's log 0."""
 
+    name = "customer_service: recording target breaches"
+
     def __init__(self, app: SupportApplication, board: CaseBoard, every_s: float) -> None:
+        super().__init__(every_s)
         self.app = app
         self.board = board
-        self.every_s = every_s
-        self._task: asyncio.Task[None] | None = None
 
     async def record_breaches(self, now: datetime | None = None) -> int:
         """Record what has been breached by `now`; returns how many cases got a breach."""
@@ -42,25 +43,5 @@ class TargetWatch:
                 log.info("customer_service: %s changed while recording its breach; next round", case_id)
         return recorded
 
-    async def assigned(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="customer_service-target-watch")
-
-    async def idle(self) -> None:
-        pass
-
-    async def revoked(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.every_s)
-            try:
-                await self.record_breaches()
-            except Exception:
-                # Store trouble: the next round tries again; a breach recorded late is still recorded once.
-                log.exception("customer_service: recording target breaches failed; again in %.0fs", self.every_s)
+    async def run_once(self) -> int:
+        return await self.record_breaches()

@@ -4,9 +4,6 @@ of work like any command (the relay then copies each to its topic's DLQ, with th
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,22 +11,22 @@ from services.shipping.application import ShippingApplication
 from services.shipping.read_model import ShipmentReadModel
 from shared.messaging.application import Delivery
 from shared.messaging.logs import LogSet
+from shared.messaging.periodic import PeriodicDuty
 
-log = logging.getLogger(__name__)
 
-
-class WaitingExpiry:
+class WaitingExpiry(PeriodicDuty):
     """An owner duty of the shipping log (one process at a time gives messages up)."""
+
+    name = "shipping: expiring early messages"
 
     def __init__(
         self, logs: LogSet[ShippingApplication], read_model: ShipmentReadModel, patience_s: float, every_s: float
     ) -> None:
+        super().__init__(every_s)
         self.logs = logs
         self.read_model = read_model
         self.patience = timedelta(seconds=patience_s)
-        self.every_s = every_s
         self.waiting = 0  # keys waiting, as last counted (the metric)
-        self._task: asyncio.Task[None] | None = None
 
     async def expire_overdue(self, now: datetime | None = None) -> int:
         """Give up what has waited too long; returns how many keys were looked at."""
@@ -44,25 +41,5 @@ class WaitingExpiry:
         self.waiting = await self.read_model.count_waiting()
         return len(keys)
 
-    async def assigned(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="shipping-waiting-expiry")
-
-    async def idle(self) -> None:
-        pass
-
-    async def revoked(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.every_s)
-            try:
-                await self.expire_overdue()
-            except Exception:
-                # Store trouble: the next round tries again; nothing is lost by waiting longer.
-                log.exception("shipping: expiring early messages failed; trying again in %.0fs", self.every_s)
+    async def run_once(self) -> int:
+        return await self.expire_overdue()
