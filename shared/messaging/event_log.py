@@ -195,6 +195,7 @@ class EventLogWorker:
         if isinstance(recorder, MongoApplicationRecorder):
             commit_log = recorder.log
             head = commit_log.refresh_head()
+            commit_log.take_in(head)  # everything up to here is in the store; the cache is empty
             commit_log.ensure_projected(head.number)
             for number in range(max(1, head.number - INBOX_COMMITS_ON_ASSIGNMENT + 1), head.number + 1):
                 commit = commit_log.read_commit(number)
@@ -207,10 +208,17 @@ class EventLogWorker:
         if not isinstance(recorder, MongoApplicationRecorder):
             return False
         commit_log = recorder.log
-        known = commit_log.head.number
-        foreign = commit_log.commits_after(known)
+        fence = commit_log.fence
+        if fence is None:
+            # Never taken in (an HTTP command on a process that does not own the log): nothing cached is known
+            # to be current.
+            self.app.forget()
+            commit_log.take_in(commit_log.refresh_head())
+            return True
+        foreign = commit_log.commits_after(fence.number)
         if not foreign:
             return False
+        commit_log.take_in(foreign[-1].position)
         commit_log.ensure_projected(commit_log.head.number)
         touched: set[UUID] = set()
         for commit in foreign:

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from shared.contracts.envelope import Contract
 from shared.contracts.topics import Topic
-from shared.messaging.application import ServiceApplication
+from shared.messaging.application import Delivery, ServiceApplication
 from shared.messaging.broker import ensure_topics
 from shared.messaging.logs import LogSet
 from shared.messaging.outbound import Outbound
@@ -160,6 +160,32 @@ async def test_a_redelivered_event_id_has_no_second_effect(
     await eventually(lambda: app.value("a") >= 5)
     await asyncio.sleep(1.0)
     assert app.value("a") == 5
+
+
+async def test_a_commit_by_another_writer_is_taken_in_even_after_a_read_saw_it_first(
+    counter_service: Service, infrastructure: Infrastructure
+) -> None:
+    """The owner's next batch must build on another writer's commit (an HTTP command on another replica, a
+    process that has not noticed it lost the log), even when one of the owner's reads (a relay catching up, the
+    backlog gauge) has already seen that commit: else the owner writes versions the other commit holds."""
+    runtime, app, logs = counter_service
+    topic = runtime.settings.topic_prefix + IN.name
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": "f", "by": 1}), key=b"f")
+        await eventually(lambda: app.value("f") == 1)
+
+        # Another process's writer of the same log adds 10.
+        other = CounterApplication(env=runtime.event_store_env(runtime.name))
+        other.recorder.log.take_in(other.recorder.log.refresh_head())  # type: ignore[attr-defined]
+        other.process([Delivery(str(uuid.uuid4()), lambda: other.count(CountedV1(counter="f", by=10)))])
+        # The owner's writer reads the newest head (what the relay and the backlog gauge do).
+        await asyncio.to_thread(logs.writer().recorder.max_notification_id)
+
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": "f", "by": 100}), key=b"f")
+    await eventually(lambda: app.value("f") == 111)
+    versions = [e.originator_version for e in app.events.get(Counter.create_id("f"))]
+    assert versions == list(range(1, len(versions) + 1)) and len(versions) == 4  # created, +1, +10, +100
+    other.close()
 
 
 async def test_bad_messages_go_to_the_dlq_unchanged_and_the_partition_keeps_flowing(
