@@ -37,17 +37,17 @@ from pymongo import AsyncMongoClient
 
 from cli.tokens import bearer
 from deploy.local.layout import LocalLayout
-from services.reporting.application import STOCK_PREFIX, PartitionModel
+from services.reporting.application import PartitionModel
 from services.reporting.config import ReportingSettings
 from services.reporting.digests.render import to_csv, to_html, to_pdf
 from services.reporting.digests.service import Digests
 from services.reporting.domain.digest import DigestPeriod
 from services.reporting.domain.facts import Observed
-from services.reporting.projections.blobs import pack
 from services.reporting.projections.queries import KpiQueries
 from services.reporting.projections.reader import ReadModelReader
+from services.reporting.projections.rebuild import write_generation
 from services.reporting.projections.reports import ReportStore
-from services.reporting.projections.store import ReportingStore, bucket_document, bucket_id
+from services.reporting.projections.store import ReportingStore
 from shared.messaging.broker import ensure_topics
 from shared.messaging.ownership import partition_of
 from tests.kafka_probe import producer
@@ -168,18 +168,10 @@ def fold_in_memory(events: list[Event], settings: ReportingSettings) -> tuple[di
 
 
 async def write(store: ReportingStore, models: dict[int, PartitionModel]) -> None:
-    """As a rebuild writes a generation: facts, buckets, members, states and heads in bulk."""
+    """As a rebuild writes a generation."""
     generation = await store.active_generation()
     await store.create_collections(generation)
-    db = store.database
-    for partition, model in models.items():
-        facts = {**model.orders, **{STOCK_PREFIX + k: v for k, v in model.stock.items()}}
-        await store.write_snapshot(generation, partition, facts, 1)
-        buckets = [bucket_document(d, partition, 1, c) for d, c in model.buckets.items()]
-        members = [{"_id": bucket_id(d, partition), "blob": pack(sorted(ids))} for d, ids in model.members.items()]
-        await db[f"{generation}_buckets"].insert_many(buckets, ordered=False)
-        await db[f"{generation}_members"].insert_many(members, ordered=False)
-        await store.save_head(generation, partition, 1, dict.fromkeys(model.buckets, 1), model.state(), 1)
+    await write_generation(store, generation, models)
 
 
 def describe(latencies: list[float]) -> str:

@@ -11,18 +11,45 @@ Which day a counter lands on (README, "KPIs for the manager"):
 - the day of the event that decides it — dispatch (on-time ship), delivery (on-time delivery, delivered units),
   the end of each cycle (reserved, dispatched, delivered), return receipt, refund, case events, backorders by sku.
 
-Counter names are `|`-separated; `|` inside a value (a free-text reason) becomes `/`.
+Counter names are `|`-separated; `|` inside a value (a free-text reason) becomes `/`. Each order also counts
+`rows|<family>` = 1 on every day it adds to one of the family's counters: the drill-down's row count.
+
+As of an instant: an order's contributions change only at the times of its events, so the read model keeps them
+as *layers* — `(at, what changed at that instant)` — whose sum up to an instant is what the order contributed as
+known then (`layers` computes them from the fact, `until` sums them).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from services.reporting.domain.facts import Fact
 from services.reporting.domain.rules import ShipByRule, duration_class, minutes_between
 
 Buckets = dict[str, dict[str, int]]
+Layer = tuple[str, Buckets]
+
+# Which counters make up each KPI family (for drill-downs and their row counts).
+FAMILY_PREFIXES: dict[str, tuple[str, ...]] = {
+    "fulfillment": (
+        "orders", "units", "cancelled", "backordered", "shipped_orders", "fill_", "split", "perfect|", "perfect_part|",
+        "ship|", "ship_on_time|", "delivered|", "delivered_on_time|", "cyc|reserved|", "cyc|dispatched|",
+        "cyc|delivered|",
+    ),
+    "inventory": ("bo_units|", "bo_orders|"),
+    "returns": ("returns_received", "returned|", "returned_condition|", "delivered_units|", "refund", "cyc|refund|"),
+    "customers": ("kept_orders", "net_cents", "gross_cents", "cust|"),
+    "support": ("case_opened|", "case_resolved|", "case_open|", "cyc|first_response|", "cyc|resolution|"),
+}  # fmt: skip
+ROWS = "rows|"
+
+
+@lru_cache(maxsize=100_000)
+def families_of(name: str) -> tuple[str, ...]:
+    return tuple(family for family, prefixes in FAMILY_PREFIXES.items() if name.startswith(prefixes))
 
 
 def part(value: object) -> str:
@@ -48,7 +75,15 @@ class _Adder:
         self.add(at, f"cyc|{name}|{duration_class(minutes_between(start, end))}")
 
     def result(self) -> Buckets:
-        return {day: {k: v for k, v in counter.items() if v} for day, counter in self.days.items() if counter}
+        days: Buckets = {}
+        for day, counter in self.days.items():
+            counters = {k: v for k, v in counter.items() if v}
+            if not counters:
+                continue
+            for family in {family for name in counters for family in families_of(name)}:
+                counters[ROWS + family] = 1
+            days[day] = counters
+        return days
 
 
 def fully_reserved_at(fact: Fact) -> str | None:
@@ -171,8 +206,11 @@ def _order(out: _Adder, fact: Fact, placed: dict[str, Any], rule: ShipByRule) ->
             out.sample(s["delivered_at"], key("delivered", *where), day, s["delivered_at"])
             for line in s["lines"]:
                 out.add(s["delivered_at"], key("delivered_units", line["sku"]), line["quantity"])
-    score, _ = perfect_score(fact, rule)
+    score, parts = perfect_score(fact, rule)
     out.add(day, key("perfect", score))
+    if score != "pending":
+        for name, kept in parts.items():
+            out.add(day, key("perfect_part", name), int(kept))
     _returns(out, fact)
 
 
@@ -201,7 +239,10 @@ def _cases(out: _Adder, fact: Fact) -> None:
         answers = [at for at in case["responses"] if at >= opened]
         if answers:
             out.sample(answers[0], key("first_response", category, "-"), opened, answers[0])
-        if case["resolved_at"] is not None:
+        if case["resolved_at"] is None:
+            # Open: named by its opening time, so that the cases open as of any instant (and their ages) can be told.
+            out.add(opened, key("case_open", category, opened))
+        else:
             out.add(case["resolved_at"], key("case_resolved", category))
             out.sample(case["resolved_at"], key("resolution", category, "-"), opened, case["resolved_at"])
 
@@ -229,3 +270,33 @@ def add_into(buckets: Buckets, changes: Buckets) -> set[str]:
             else:
                 bucket.pop(name, None)
     return set(changes)
+
+
+def layers(
+    fact: Any,
+    rule: ShipByRule,
+    as_of: Callable[[Any, str], Any],
+    times: Iterable[str],
+    before: Buckets | None = None,
+) -> list[Layer]:
+    """The order's contributions as layers, one per instant in `times` (its event times, sorted) at which they
+    changed: `as_of(fact, t)` is the fact as known at t; `before`, what it contributed before the first of them."""
+    found: list[Layer] = []
+    before = before or {}
+    for at in times:
+        after = contributions(as_of(fact, at), rule)
+        change = delta(before, after)
+        if change:
+            found.append((at, change))
+        before = after
+    return found
+
+
+def until(found: Iterable[Layer], at: str | None = None) -> Buckets:
+    """The sum of the layers up to `at` (all of them when None)."""
+    total: Buckets = {}
+    for when, change in found:
+        if at is not None and when > at:
+            break
+        add_into(total, change)
+    return total

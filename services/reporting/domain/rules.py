@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+
+def iso(moment: datetime) -> str:
+    """Fixed-width UTC, so that string order is time order and `[:10]` is the UTC day (years before 1000 too:
+    `0999-…`). Every time the read model keeps, and every `as_of`, is written so."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

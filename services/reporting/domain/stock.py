@@ -12,7 +12,29 @@ from datetime import date, timedelta
 from statistics import NormalDist
 from typing import Any
 
+from services.reporting.domain.facts import add_level
+
 DayFigures = dict[str, dict[str, int]]
+
+
+def known_at(days: DayFigures, day_levels: list[list[Any]] | None, as_of: str) -> tuple[DayFigures, int | None]:
+    """An item's daily figures and available level as known at `as_of` (a fixed-width UTC time): the days before
+    as they are, its day from the levels of that day up to `as_of` (`day_levels`: the level before the day, then
+    the day's; None when the item had no level that day). Available is None when it was not stocked yet."""
+    day = as_of[:10]
+    known = {d: figures for d, figures in days.items() if d < day}
+    previous: list[Any] | None = None
+    if day_levels:
+        previous = day_levels[0] or None
+        for level in day_levels[1:]:
+            if level[0] > as_of:
+                break
+            add_level(known, previous, level)
+            previous = level
+    if previous is not None:
+        return known, int(previous[3])
+    latest = max(known, default=None)
+    return known, None if latest is None else known[latest]["close"]
 
 
 def day_range(start: date, end: date) -> list[date]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from services.reporting.application import PartitionModel
-from services.reporting.projections.queries import KpiQueries
+from services.reporting.projections.queries import Family, KpiQueries
 from tests.reporting_scenario import (
     END,
     EXPECTED_CANCELLATIONS,
@@ -32,6 +32,7 @@ from tests.reporting_scenario import (
 from tests.unit.reporting.models import ModelsReader, fold, settings
 
 RANGE = (date.fromisoformat(START), date.fromisoformat(END))
+FAMILIES: tuple[Family, ...] = ("fulfillment", "returns", "customers", "support", "inventory")
 
 
 def queries(models: dict[int, PartitionModel]) -> KpiQueries:
@@ -113,13 +114,86 @@ async def test_figures_do_not_depend_on_how_the_topics_interleaved() -> None:
 
 async def test_the_drill_down_lists_the_orders_behind_the_figures() -> None:
     models, _ = fold(events())
-    result = await queries(models).kpis("fulfillment", *RANGE, explain=True)
-    assert result["orders_total"] == 7
-    perfect = {row["order_id"] for row in result["orders"] if row["perfect_order"]["score"] == "perfect"}
-    assert perfect == {"O1", "O7"}
-    o2 = next(row for row in result["orders"] if row["order_id"] == "O2")
-    assert o2["perfect_order"] == {"score": "imperfect", "on_time": False, "in_full": True, "not_damaged": True}
-    assert o2["contributes"]["split"] == 1
+    result = await queries(models).kpis("fulfillment", *RANGE, explain=True, limit=1000)
+    assert {row["order_id"] for row in result["orders"]} == {f"O{n}" for n in range(1, 8)}
+    assert result["rows_total"] == len(result["orders"]) and "next_cursor" not in result
+    placed = {row["order_id"]: row for row in result["orders"] if "perfect_order" in row}
+    assert {o for o, row in placed.items() if row["perfect_order"]["score"] == "perfect"} == {"O1", "O7"}
+    assert placed["O2"]["perfect_order"] == {
+        "score": "imperfect",
+        "on_time": False,
+        "in_full": True,
+        "not_damaged": True,
+    }
+    assert placed["O2"]["contributes"]["split"] == 1
+
+
+async def test_the_rows_of_a_day_add_up_to_its_figures() -> None:
+    models, _ = fold(events())
+    result = await queries(models).kpis("returns", *RANGE, explain=True, by="day", limit=1000)
+    for period in result["periods"]:
+        rows = [row for row in result["orders"] if row["day"] == period["period"]]
+        returned = sum(v for row in rows for k, v in row["contributes"].items() if k.startswith("returned_condition|"))
+        delivered = sum(v for row in rows for k, v in row["contributes"].items() if k.startswith("delivered_units|"))
+        assert (returned, delivered) == (period["returned_units"], period["delivered_units"]), period["period"]
+
+
+async def test_drill_down_pages_follow_the_cursor_to_the_end() -> None:
+    models, _ = fold(events())
+    q = queries(models)
+    whole = (await q.kpis("fulfillment", *RANGE, explain=True, limit=1000))["orders"]
+    pages, cursor = [], None
+    while True:
+        page = await q.kpis("fulfillment", *RANGE, explain=True, limit=4, cursor=cursor)
+        assert len(page["orders"]) <= 4
+        pages.append(page["orders"])
+        cursor = page.get("next_cursor")
+        if cursor is None:
+            break
+    assert [row for page in pages for row in page] == whole
+    assert len(pages) == -(-len(whole) // 4)
+
+
+def _without_ages(found: dict[str, Any]) -> dict[str, Any]:
+    # Open cases' ages are judged at the query's time: `now` for the live figures, `as_of` for the past ones.
+    return {k: v for k, v in found.items() if k != "open_cases_by_age"}
+
+
+async def _as_of_figures(models: dict[int, PartitionModel], as_of: str | None) -> dict[str, Any]:
+    q = queries(models)
+    found: dict[str, Any] = {family: (await q.kpis(family, *RANGE, as_of=as_of))["total"] for family in FAMILIES}
+    found["support"] = _without_ages(found["support"])
+    return found
+
+
+@pytest.mark.parametrize("batch", [1, 1000])
+async def test_the_figures_as_of_any_time_are_those_of_the_events_that_occurred_by_then(batch: int) -> None:
+    """Whatever order the events came in (shuffled; one by one, or all in one batch)."""
+    scenario = events()
+    shuffled = list(scenario)
+    random.Random(5).shuffle(shuffled)
+    models, _ = fold(shuffled, batch=batch)
+    times = sorted({event.occurred_at for event in scenario})
+    for at in [*times, "2026-11-04T23:59:59.999999Z"]:
+        as_of = at.replace("Z", ".000000Z") if len(at) == 20 else at
+        known_then, _ = fold([event for event in scenario if event.occurred_at <= at])
+        assert await _as_of_figures(models, as_of) == await _as_of_figures(known_then, None), at
+
+
+async def test_a_late_return_leaves_the_figures_as_of_before_it_unchanged() -> None:
+    """O7's return was received on 11-09: the returns of 11-02 .. 11-09 as of 11-08 noon are those known then."""
+    scenario = events()
+    late = next(e for e in scenario if e.type == "ReturnReceived" and e.key == "O7")
+    before, _ = fold([e for e in scenario if e is not late])
+    before_figures = (await queries(before).kpis("returns", *RANGE))["total"]
+    models, _ = fold([late], before)
+    q = queries(models)
+    assert (await q.kpis("returns", *RANGE))["total"]["returned_units"] == before_figures["returned_units"] + 1
+    as_of = (await q.kpis("returns", *RANGE, as_of="2026-11-08T12:00:00.000000Z"))["total"]
+    assert as_of == before_figures
+    assert (await q.kpis("returns", *RANGE, as_of="2026-11-09T10:00:00.000000Z"))["total"] == (
+        await q.kpis("returns", *RANGE)
+    )["total"]
 
 
 async def test_daily_periods_add_up_to_the_range() -> None:
