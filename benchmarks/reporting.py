@@ -195,6 +195,11 @@ async def query_benchmark(
     rule, policy = settings.ship_by_rule(), settings.replenishment_policy()
     warm = KpiQueries(ReadModelReader(store), rule, policy)
     month = (last - timedelta(days=29), last)
+    before = (last - timedelta(days=39), last - timedelta(days=10))
+    then = f"{before[1].isoformat()}T13:30:00.000000Z"
+    page5: str | None = None
+    for _ in range(4):
+        page5 = (await warm.kpis("fulfillment", *month, explain=True, cursor=page5)).get("next_cursor")
     cases: list[tuple[str, Callable[[KpiQueries], Awaitable[Any]]]] = [
         ("fulfillment, 30 days", lambda q: q.kpis("fulfillment", *month)),
         ("fulfillment, 30 days by day", lambda q: q.kpis("fulfillment", *month, by="day")),
@@ -204,6 +209,12 @@ async def query_benchmark(
         ("support, 30 days", lambda q: q.kpis("support", *month)),
         ("inventory, 30 days", lambda q: q.kpis("inventory", *month)),
         ("replenishment", lambda q: q.replenishment(today=last)),
+        # As known at a past instant: the days whose orders were still moving then read their rows.
+        ("fulfillment, 30 days as of 10 d ago", lambda q: q.kpis("fulfillment", *before, as_of=then)),
+        ("customers, 30 days as of 10 d ago", lambda q: q.kpis("customers", *before, as_of=then)),
+        ("inventory, 30 days as of 10 d ago", lambda q: q.kpis("inventory", *before, as_of=then)),
+        ("drill-down, returns 30 days, 100 rows", lambda q: q.kpis("returns", *month, explain=True, limit=100)),
+        ("drill-down, page 5 of 100 rows", lambda q: q.kpis("fulfillment", *month, explain=True, cursor=page5)),
     ]
     for name, call in cases:
         await call(warm)  # fills this process's cache, as a replica's first query does
@@ -212,7 +223,7 @@ async def query_benchmark(
             max(3, count // 10),
             lambda call=call: call(KpiQueries(ReadModelReader(store), rule, policy)),  # type: ignore[misc]
         )
-        print(f"  {name:36s} warm {describe(warm_latencies)}   cold {describe(cold_latencies)}")
+        print(f"  {name:40s} warm {describe(warm_latencies)}   cold {describe(cold_latencies)}")
 
 
 async def live(orders: int, days: int, bootstrap: str, mongodb_url: str, replicas: int = 1) -> None:

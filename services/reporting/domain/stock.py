@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Any
 
@@ -92,9 +93,15 @@ class ReplenishmentPolicy:
         return NormalDist().inv_cdf(self.service_level)
 
 
-def demand_series(days: DayFigures, end: date, window: int) -> list[int]:
-    """Units allocated per day over the `window` days ending with `end` (days without demand count as 0)."""
-    return [days.get(d.isoformat(), {}).get("demand", 0) for d in day_range(end - timedelta(days=window - 1), end)]
+@lru_cache(maxsize=1024)
+def window(end: date, length: int) -> tuple[str, ...]:
+    """The `length` days ending with `end`, as names (the crossing check asks for them at every stock level)."""
+    return tuple(d.isoformat() for d in day_range(end - timedelta(days=length - 1), end))
+
+
+def demand_series(days: DayFigures, end: date, length: int) -> list[int]:
+    """Units allocated per day over the `length` days ending with `end` (days without demand count as 0)."""
+    return [days[d]["demand"] if d in days else 0 for d in window(end, length)]
 
 
 def replenishment(sku: str, days: DayFigures, available: int, end: date, policy: ReplenishmentPolicy) -> dict[str, Any]:
