@@ -27,12 +27,13 @@ _READ_ONLY = frozenset(
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "support_agent": frozenset(
         {"orders:read", "customers:read", "cases:read", "cases:write", "cancellations:request", "returns:request"}
-    ),
-    "logistics": frozenset({"shipments:read", "queues:read", "warehouse:write", "stock:read"}),
+    )
+    | {"personal_data:read"},
+    "logistics": frozenset({"shipments:read", "queues:read", "warehouse:write", "stock:read", "personal_data:read"}),
     "manager": _READ_ONLY,
     "admin": _READ_ONLY
     | {"cases:write", "cancellations:request", "returns:request", "warehouse:write", "projections:rebuild"}
-    | {"personal_data:erase"},
+    | {"personal_data:read", "personal_data:erase"},
 }
 
 # What each page and action of the console needs.
@@ -40,6 +41,7 @@ NEEDS = {
     "orders": "orders:read",
     "cancel": "cancellations:request",
     "cases": "cases:read",
+    "customers": "customers:read",
     "logistics": "queues:read",
     "scan": "warehouse:write",
     "manager": "kpis:read",

@@ -12,6 +12,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from console.config import ConsoleSettings
+from console.pages.customers import customers_router
+from console.pages.home import home_router
 from console.pages.logistics import logistics_router
 from console.pages.manager import manager_router
 from console.pages.orders import orders_router
@@ -36,7 +38,8 @@ def create_console_app(settings: ConsoleSettings) -> FastAPI:
         reporting=Service("reporting", settings.reporting_url, settings.service_timeout_s),
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for router in (signin_router(), orders_router(), logistics_router(), manager_router()):
+    pages = (signin_router(), home_router(), orders_router(), customers_router(), logistics_router())
+    for router in (*pages, manager_router()):
         app.include_router(router)
 
     @app.get("/health")

@@ -31,6 +31,7 @@ from shared.contracts.envelope import Contract
 from shared.contracts.inventory import INVENTORY_TYPES
 from shared.contracts.orders import ORDERS_TYPES
 from shared.contracts.reporting import REPORTING_TYPES
+from shared.contracts.reviews import REVIEWS_TYPES
 from shared.contracts.shipping import SHIPPING_TYPES
 from shared.contracts.storefront import STOREFRONT_TYPES
 from shared.contracts.topics import (
@@ -40,6 +41,7 @@ from shared.contracts.topics import (
     INVENTORY_EVENTS,
     ORDERS_EVENTS,
     REPORTING_EVENTS,
+    REVIEWS_EVENTS,
     SHIPPING_EVENTS,
     STOREFRONT_ORDERS,
     WAREHOUSE_EVENTS,
@@ -64,6 +66,7 @@ TOPIC_TYPES: dict[str, Mapping[str, type[Contract]]] = {
     STOREFRONT_ORDERS.name: STOREFRONT_TYPES,
     WAREHOUSE_EVENTS.name: WAREHOUSE_TYPES,
     CARRIER_TRACKING.name: CARRIER_TYPES,
+    REVIEWS_EVENTS.name: REVIEWS_TYPES,
     ORDERS_EVENTS.name: ORDERS_TYPES,
     INVENTORY_EVENTS.name: INVENTORY_TYPES,
     SHIPPING_EVENTS.name: SHIPPING_TYPES,
@@ -75,6 +78,7 @@ EXTERNAL_PRODUCERS = {
     STOREFRONT_ORDERS.name: "the storefront",
     WAREHOUSE_EVENTS.name: "the warehouse system / logistics team",
     CARRIER_TRACKING.name: "the carriers",
+    REVIEWS_EVENTS.name: "the review platform",
 }
 
 

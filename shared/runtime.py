@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
@@ -83,6 +82,8 @@ class ServiceRuntime:
     # ping included, then waits forever); creating them up front, one at a time, never takes that path.
     collections: list[str] = field(default_factory=lambda: ["outbox_relay", "trace_contexts"])
     traces: OrderTraces | None = None
+    # A service's own checks of its settings, run at start like the access-control one: a problem or None.
+    settings_checks: list[Callable[[], str | None]] = field(default_factory=list)
     started: bool = False
 
     @property
@@ -217,9 +218,6 @@ class ServiceRuntime:
     @classmethod
     def create(cls, name: str, settings: ServiceSettings) -> ServiceRuntime:
         telemetry = create_telemetry(name)
-        tracing = KafkaTelemetryMiddleware(
-            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
-        )
         return cls(
             name=name,
             settings=settings,
@@ -228,7 +226,6 @@ class ServiceRuntime:
                 settings.kafka_bootstrap_servers,
                 client_id=name,
                 security=KafkaSecurity.from_settings(settings),
-                middlewares=[tracing],
             ),
             mongo=AsyncMongoClient(
                 settings.mongodb_url,
@@ -243,7 +240,7 @@ class ServiceRuntime:
         if self.started:
             return
         s = self.settings
-        refused = auth_settings_problem(s)
+        refused = auth_settings_problem(s) or next((p for check in self.settings_checks if (p := check())), None)
         if refused:
             raise StartupError(f"{self.name}: {refused}")
         try:

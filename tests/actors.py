@@ -1,7 +1,8 @@
-"""The outside world of the system, publishing on the contract topics: storefront, warehouse, carriers."""
+"""The outside world of the system, publishing on the contract topics: storefront, warehouse, carriers, reviews."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -106,3 +107,13 @@ class Outside:
             "detail": detail,
         }
         await self.send("carrier.tracking", tracking_number, "TrackingUpdated", data, event_id, occurred_at)
+
+    # reviews.events, keyed by order_id
+    async def review(
+        self, order_id: str, rating: int, text: str = "", review_id: str | None = None, event_id: str | None = None
+    ) -> str:
+        """The review platform sends a review; returns its review id."""
+        review_id = review_id or f"RV-{uuid.uuid4().hex[:10].upper()}"
+        data = {"review_id": review_id, "order_id": order_id, "rating": rating, "text": text}
+        await self.send("reviews.events", order_id, "ReviewSubmitted", data, event_id)
+        return review_id

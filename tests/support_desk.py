@@ -10,6 +10,13 @@ import httpx
 from cli.tokens import bearer
 from tests.stack import RunningStack, eventually
 
+# The test stacks' support targets: urgent cases miss their first response after two seconds (so a breach can be
+# seen without waiting an hour), looked for twice a second; every other priority keeps its default.
+TINY_URGENT_TARGET = {
+    "SUPPORT_TARGETS": '{"urgent": {"first_response_s": 2, "resolution_s": 3600}}',
+    "SUPPORT_TARGETS_CHECK_S": "0.5",
+}
+
 
 async def call(
     stack: RunningStack,

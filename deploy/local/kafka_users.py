@@ -35,6 +35,7 @@ USER_NAMES = (
     "storefront",
     "warehouse",
     "carrier",
+    "reviews",
 )
 
 

@@ -18,14 +18,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from services.customer_service.bootstrap import SERVICE_NAME
 from services.customer_service.config import CustomerServiceSettings
 from services.customer_service.projections.lease import RebuildRunning
+from services.customer_service.projections.personal import personal_documents
 from services.customer_service.projections.rebuild import Rebuilder, RebuildProgress
 from services.customer_service.projections.store import ProjectionStore
 
 
 async def rebuild(settings: CustomerServiceSettings, console: Console) -> RebuildProgress:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url, uuidRepresentation="standard")
+    database = settings.database_prefix + SERVICE_NAME
+    personal = personal_documents(settings, database)
     try:
-        store = ProjectionStore(client[settings.database_prefix + SERVICE_NAME])
+        store = ProjectionStore(client[database], personal=personal.documents)
         with Progress(
             TextColumn("[bold]rebuilding[/bold]"),
             BarColumn(),
@@ -45,6 +48,7 @@ async def rebuild(settings: CustomerServiceSettings, console: Console) -> Rebuil
         return result
     finally:
         await client.close()
+        personal.close()
 
 
 def main() -> int:

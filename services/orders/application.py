@@ -21,12 +21,19 @@ from shared.contracts.shipping import (
 )
 from shared.contracts.storefront import OrderCancellationRequestedV1, OrderPlacedV1, ReturnLine, ReturnRequestedV1
 from shared.messaging.application import ServiceApplication
+from shared.personal_data.fields import ADDRESS_FIELDS, CUSTOMER_FIELDS
+from shared.personal_data.mapper import PersonalField
 
 STOREFRONT = "storefront"
+CUSTOMER = PersonalField("customer", subject="customer.id", fields=CUSTOMER_FIELDS)
 
 
 class OrdersApplication(ServiceApplication):
     name = "orders"
+    personal_data = {  # noqa: RUF012 (a class-level declaration, never mutated)
+        Order.Placed: (CUSTOMER, PersonalField("shipping_address", subject="customer.id", fields=ADDRESS_FIELDS)),
+        Order.ShipmentRequested: (PersonalField("shipping_address", subject="customer_id", fields=ADDRESS_FIELDS),),
+    }
 
     # Storefront (and, later, customer service agents through `requested_by`).
 

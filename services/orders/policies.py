@@ -56,6 +56,9 @@ def subscriptions(app: OrdersApplication) -> list[Subscription]:
             {
                 "CancellationRequestedByAgent": lambda message: _agent_cancellation(app, message),
                 "ReturnRequestedByAgent": lambda message: _agent_return(app, message),
+                "PersonalDataErased": lambda message: app.erase_personal_data(
+                    message.data.customer_id, message.data.erasure_id
+                ),
             },
         ),
     ]

@@ -27,6 +27,8 @@ from shared.contracts.envelope import InvalidMessage
 from shared.contracts.orders import OrderCancelledV1, ShipmentRequestedV1
 from shared.contracts.warehouse import ShipmentDispatchedV1, ShipmentScanV1
 from shared.messaging.application import ServiceApplication
+from shared.personal_data.fields import ADDRESS_FIELDS
+from shared.personal_data.mapper import PersonalField
 from shared.transcodings import DataclassAsDict
 
 A = TypeVar("A", bound=Aggregate)
@@ -34,6 +36,9 @@ A = TypeVar("A", bound=Aggregate)
 
 class ShippingApplication(ServiceApplication):
     name = "shipping"  # the event log's collections: shipping_events, ...
+    personal_data = {  # noqa: RUF012 (a class-level declaration, never mutated)
+        Shipment.Created: (PersonalField("shipping_address", subject="customer_id", fields=ADDRESS_FIELDS),),
+    }
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -55,6 +60,7 @@ class ShippingApplication(ServiceApplication):
             shipping_method=request.shipping_method,
             promised_delivery_by=request.promised_delivery_by,
             requested_at=occurred_at or _now(),
+            customer_id=request.customer_id,
         )
         order = self._find(OrderShipments, OrderShipments.create_id(request.order_id))
         if order is None:

@@ -13,6 +13,7 @@ from services.shipping.expiry import WaitingExpiry
 from services.shipping.policies import subscriptions
 from services.shipping.read_model import ShipmentProjection, ShipmentReadModel
 from shared.contracts.topics import WAREHOUSE_EVENTS
+from shared.personal_data import KEYS_COLLECTION
 from shared.projections import ProjectionRunner
 from shared.runtime import ServiceRuntime, create_http_app
 
@@ -30,7 +31,13 @@ def create_shipping_app(settings: ShippingSettings) -> FastAPI:
     read_model = ShipmentReadModel(
         database["shipment_summaries"], database["open_shipments"], database["waiting_messages"]
     )
-    runtime.collections += ["shipment_summaries", "open_shipments", "waiting_messages", "projection_positions"]
+    runtime.collections += [
+        "shipment_summaries",
+        "open_shipments",
+        "waiting_messages",
+        "projection_positions",
+        KEYS_COLLECTION,
+    ]
     projection = ProjectionRunner(
         "shipment_summaries", app, ShipmentProjection(read_model), database["projection_positions"]
     )
@@ -42,7 +49,7 @@ def create_shipping_app(settings: ShippingSettings) -> FastAPI:
     runtime.on_stop.append(expiry.revoked)
     runtime.telemetry.metrics.watch_waiting(lambda: expiry.waiting)
     # Whatever stored it (a Kafka message or an HTTP scan), the read model looks now.
-    logs.writer().call_after_store(projection.wake)
+    logs.writer().call_after_store(projection.stored)
 
     (warehouse_scans,) = (s for s in logs.workers[0].edge.by_topic.values() if s.topic == WAREHOUSE_EVENTS)
     return create_http_app(

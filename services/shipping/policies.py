@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from services.shipping.application import ShippingApplication
 from shared.contracts.carrier import CARRIER_TYPES
+from shared.contracts.customer_service import CUSTOMER_SERVICE_TYPES
 from shared.contracts.orders import ORDERS_TYPES
-from shared.contracts.topics import CARRIER_TRACKING, ORDERS_EVENTS, WAREHOUSE_EVENTS
+from shared.contracts.topics import CARRIER_TRACKING, CUSTOMER_SERVICE_EVENTS, ORDERS_EVENTS, WAREHOUSE_EVENTS
 from shared.contracts.warehouse import WAREHOUSE_TYPES
 from shared.messaging.subscriptions import Subscription
 
@@ -41,5 +42,15 @@ def subscriptions(app: ShippingApplication) -> list[Subscription]:
                 "TrackingUpdated": lambda message: app.record_tracking(message.data, message.occurred_at),
             },
             dead_letters_unreadable=True,
+        ),
+        # Shipments hold addresses: an erased customer's key is destroyed here too.
+        Subscription(
+            topic=CUSTOMER_SERVICE_EVENTS,
+            payload_types=CUSTOMER_SERVICE_TYPES,
+            handlers={
+                "PersonalDataErased": lambda message: app.erase_personal_data(
+                    message.data.customer_id, message.data.erasure_id
+                ),
+            },
         ),
     ]

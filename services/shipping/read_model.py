@@ -27,7 +27,7 @@ from pymongo.errors import WriteError
 
 from services.shipping.domain.early_arrivals import EarlyArrivals
 from services.shipping.domain.shipment import CANCELLED, DELIVERED, PACKED, PICKED, REQUESTED, Shipment
-from shared.eventstore.streams import multi_update_gate
+from shared.eventstore.streams import multi_update_gate, update_batches
 
 Document = dict[str, Any]
 
@@ -245,7 +245,7 @@ class ShipmentReadModel:
             if since is not None
         ]
         if updates:
-            await _command(self.waiting, {"update": self.waiting.name, "updates": updates})
+            await _update(self.waiting, updates)
         await delete_all(self.waiting, [key for key, (_, since) in changes.items() if since is None])
 
     async def waiting_longer_than(self, cutoff: datetime) -> list[str]:
@@ -305,16 +305,20 @@ async def _page(
 
 
 async def replace_all(collection: AsyncCollection[Document], documents: Sequence[Document]) -> None:
-    """Upsert whole documents by `_id`, one `update` command for all (one round trip)."""
+    """Upsert whole documents by `_id`, in as few `update` commands as FerretDB can take."""
     if documents:
-        updates = [{"q": {"_id": d["_id"]}, "u": d, "upsert": True} for d in documents]
-        await _command(collection, {"update": collection.name, "updates": updates})
+        await _update(collection, [{"q": {"_id": d["_id"]}, "u": d, "upsert": True} for d in documents])
 
 
 async def delete_all(collection: AsyncCollection[Document], ids: Sequence[str]) -> None:
     if ids:
         deletes = [{"q": {"_id": i}, "limit": 1} for i in ids]
         await _command(collection, {"delete": collection.name, "deletes": deletes})
+
+
+async def _update(collection: AsyncCollection[Document], updates: Sequence[Document]) -> None:
+    for batch in update_batches(updates):
+        await _command(collection, {"update": collection.name, "updates": list(batch)})
 
 
 async def _command(collection: AsyncCollection[Document], command: Document) -> None:

@@ -1,4 +1,4 @@
-"""Topic `customer_service.events.v1`: what the customer_service publishes (key: order_id).
+"""Topic `customer_service.events.v1`: what the customer_service publishes (key: order_id; an erasure: customer id).
 
 Agents act on orders only through these events: the orders service handles the two requests exactly as it
 handles the storefront's (same rules, same refusals), and its answer comes back on `orders.events.v1`.
@@ -6,6 +6,7 @@ handles the storefront's (same rules, same refusals), and its answer comes back 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
@@ -15,7 +16,9 @@ from shared.contracts.storefront import ReturnLine
 
 AgentId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-CaseCategory = Literal["late_delivery", "damaged_item", "wrong_item", "other"]
+CaseCategory = Literal["late_delivery", "damaged_item", "wrong_item", "complaint", "other"]
+CasePriority = Literal["urgent", "high", "normal", "low"]
+TargetKind = Literal["first_response", "resolution"]
 
 
 class CancellationRequestedByAgentV1(Contract):
@@ -37,6 +40,12 @@ class CaseOpenedV1(Contract):
     category: CaseCategory
     summary: Text
     agent_id: AgentId
+    # Added with the support targets: cases opened before them are `normal`, with normal's default targets.
+    priority: CasePriority = "normal"
+    first_response_target_s: int | None = None
+    resolution_target_s: int | None = None
+    # The review that opened it (a complaint), if any.
+    review_id: str | None = None
 
 
 class CaseNoteAddedV1(Contract):
@@ -60,6 +69,44 @@ class CaseResolvedV1(Contract):
     agent_id: AgentId
 
 
+class CaseWaitingOnCustomerV1(Contract):
+    """The agent asked the customer something: the case's target clocks stop until the customer replies."""
+
+    case_id: str
+    order_id: OrderId
+    note: Text
+    agent_id: AgentId
+
+
+class CaseCustomerRepliedV1(Contract):
+    """The customer answered: the clocks run again."""
+
+    case_id: str
+    order_id: OrderId
+    note: Text
+    agent_id: AgentId
+
+
+class CaseTargetBreachedV1(Contract):
+    """A case's first-response or resolution target passed (once per case and target)."""
+
+    case_id: str
+    order_id: OrderId
+    priority: CasePriority
+    target: TargetKind
+    target_s: int
+    breached_at: datetime
+
+
+class PersonalDataErasedV1(Contract):
+    """An admin erased a customer's personal data: every service holding some destroys its key for the customer
+    (once per `erasure_id`). Keyed by `customer_id`; it names no order."""
+
+    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    erasure_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    requested_by: AgentId
+
+
 CUSTOMER_SERVICE_TYPES: dict[str, type[Contract]] = {
     "CancellationRequestedByAgent": CancellationRequestedByAgentV1,
     "ReturnRequestedByAgent": ReturnRequestedByAgentV1,
@@ -67,4 +114,8 @@ CUSTOMER_SERVICE_TYPES: dict[str, type[Contract]] = {
     "CaseNoteAdded": CaseNoteAddedV1,
     "CaseEscalated": CaseEscalatedV1,
     "CaseResolved": CaseResolvedV1,
+    "CaseWaitingOnCustomer": CaseWaitingOnCustomerV1,
+    "CaseCustomerReplied": CaseCustomerRepliedV1,
+    "CaseTargetBreached": CaseTargetBreachedV1,
+    "PersonalDataErased": PersonalDataErasedV1,
 }

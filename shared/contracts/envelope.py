@@ -354,7 +354,11 @@ def describe(error: ValidationError, prefix: str = "") -> str:
     problems = []
     for problem in error.errors()[:5]:
         path = ".".join(str(part) for part in (prefix, *problem["loc"]) if part != "")
-        problems.append(f"{path or 'value'}: {problem['msg']}")
+        message = problem["msg"]
+        if path.endswith("email"):
+            # The validator's detail quotes parts of the address, and reasons are logged and sent as DLQ headers.
+            message = message.split(":")[0]
+        problems.append(f"{path or 'value'}: {message}")
     more = error.error_count() - len(problems)
     return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
 

@@ -1,8 +1,8 @@
 """Who may do what on Kafka: one user per service and per outside producer, and the ACLs that follow.
 
 Each service writes only the topic its event log feeds, reads only the topics it consumes, and writes the DLQs
-of those (a poison message is copied to `<topic>.dlq` by its consumer). The storefront, the warehouse and the
-carriers write only their inbound topic. The same table makes the local broker's ACLs
+of those (a poison message is copied to `<topic>.dlq` by its consumer). The storefront, the warehouse, the
+carriers and the review platform write only their inbound topic. The same table makes the local broker's ACLs
 (`deploy/local/kafka_acls.py`) and the Strimzi `KafkaUser`s of `deploy/k8s/` (checked by `deploy/k8s/validate.py`).
 """
 
@@ -17,6 +17,7 @@ from shared.contracts.topics import (
     INVENTORY_EVENTS,
     ORDERS_EVENTS,
     REPORTING_EVENTS,
+    REVIEWS_EVENTS,
     SHIPPING_EVENTS,
     STOREFRONT_ORDERS,
     WAREHOUSE_EVENTS,
@@ -84,12 +85,18 @@ USERS = (
         forwards=(STOREFRONT_ORDERS,),
     ),
     KafkaUser("inventory", writes=(INVENTORY_EVENTS,), reads=(WAREHOUSE_EVENTS, ORDERS_EVENTS, SHIPPING_EVENTS)),
-    KafkaUser("shipping", writes=(SHIPPING_EVENTS,), reads=(ORDERS_EVENTS, WAREHOUSE_EVENTS, CARRIER_TRACKING)),
-    KafkaUser("customer_service", writes=(CUSTOMER_SERVICE_EVENTS,), reads=INTERNAL_READ_MODELS),
+    # customer_service.events.v1 for erasures (PersonalDataErased): shipments hold addresses.
+    KafkaUser(
+        "shipping",
+        writes=(SHIPPING_EVENTS,),
+        reads=(ORDERS_EVENTS, WAREHOUSE_EVENTS, CARRIER_TRACKING, CUSTOMER_SERVICE_EVENTS),
+    ),
+    KafkaUser("customer_service", writes=(CUSTOMER_SERVICE_EVENTS,), reads=(*INTERNAL_READ_MODELS, REVIEWS_EVENTS)),
     KafkaUser("reporting", writes=(REPORTING_EVENTS,), reads=INTERNAL_READ_MODELS),
     KafkaUser("storefront", writes=(STOREFRONT_ORDERS,)),
     KafkaUser("warehouse", writes=(WAREHOUSE_EVENTS,)),
     KafkaUser("carrier", writes=(CARRIER_TRACKING,)),
+    KafkaUser("reviews", writes=(REVIEWS_EVENTS,)),
 )
 SERVICE_USERS = tuple(user for user in USERS if user.is_service)
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Literal
 
 from shared.contracts.envelope import Contract, OrderId, Quantity, Sku, WarehouseCode
-from shared.contracts.storefront import Address, Customer
+from shared.contracts.storefront import Address
 
 OrderStatus = Literal[
     "received",
@@ -39,9 +39,18 @@ class SkuQuantity(Contract):
     quantity: Quantity
 
 
+class OrderCustomer(Contract):
+    """The storefront's customer as the orders service keeps it: after an erasure its email and name read
+    "[erased]" (so `email` is not checked as an address here; the storefront's OrderPlaced checks it)."""
+
+    id: str
+    email: str
+    name: str | None = None
+
+
 class OrderAcceptedV1(Contract):
     order_id: OrderId
-    customer: Customer
+    customer: OrderCustomer
     shipping_address: Address
     lines: list[PricedLine]
     currency: str
@@ -68,6 +77,8 @@ class ShipmentRequestedV1(Contract):
     shipping_address: Address
     shipping_method: str
     promised_delivery_by: date
+    # Whose address it is: shipping keeps it under that customer's key, and erases it with the customer.
+    customer_id: str | None = None
 
 
 class OrderCancelledV1(Contract):

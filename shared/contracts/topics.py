@@ -33,6 +33,8 @@ WAREHOUSE_EVENTS = Topic(
     "warehouse.events", key="sku|shipment_id|order_id", owner="warehouse", partitions=DEFAULT_PARTITIONS
 )
 CARRIER_TRACKING = Topic("carrier.tracking", key="tracking_number", owner="carrier", partitions=DEFAULT_PARTITIONS)
+# Inbound too, added after CONTRACT.md in its envelope: the review platform's reviews of orders.
+REVIEWS_EVENTS = Topic("reviews.events", key="order_id", owner="reviews", partitions=DEFAULT_PARTITIONS)
 
 # Internal, each owned by the service whose event log feeds it. Event logs are the source of truth,
 # so the topics only need to outlive consumer outages, not hold history forever.
@@ -55,7 +57,7 @@ CUSTOMER_SERVICE_EVENTS = Topic(
 # Derived by the reporting service from the others (replenishment signals for purchasing), keyed by sku.
 REPORTING_EVENTS = Topic("reporting.events.v1", key="sku", owner="reporting", retention_days=14)
 
-INBOUND = (STOREFRONT_ORDERS, WAREHOUSE_EVENTS, CARRIER_TRACKING)
+INBOUND = (STOREFRONT_ORDERS, WAREHOUSE_EVENTS, CARRIER_TRACKING, REVIEWS_EVENTS)
 INTERNAL = (ORDERS_EVENTS, INVENTORY_EVENTS, SHIPPING_EVENTS, CUSTOMER_SERVICE_EVENTS, REPORTING_EVENTS)
 ALL_TOPICS = INBOUND + INTERNAL
 

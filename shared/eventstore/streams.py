@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -226,19 +226,36 @@ def upsert(collection: Collection[Document], doc_id: str, update: dict[str, Any]
 
 
 def upsert_all(collection: Collection[Document], writes: Sequence[Upsert]) -> None:
-    """Upserts in order, in one `update` command (one round trip). Sent as the raw command: FerretDB's reply
-    lacks `nModified` when an upsert inserts, which pymongo's `bulk_write` cannot merge (KeyError).
+    """Upserts in order, in as few `update` commands as FerretDB can take (`update_batches`). Sent as the raw
+    command: FerretDB's reply lacks `nModified` when an upsert inserts, which pymongo's `bulk_write` cannot merge
+    (KeyError).
 
     Two writers upserting one new `_id` at once: FerretDB fails the loser with E11000 instead of retrying it as
     an update. The command is ordered, so everything before the failed write is applied; the document it lost
     the race for now exists, so sending the rest again always gets further (documents here are never deleted)."""
     with multi_update_gate(collection.database.name):
-        start = 0
-        while start < len(writes):
-            failed = _send_upserts(collection, writes[start:])
-            if failed is None:
-                return
-            start += failed
+        for batch in update_batches(writes):
+            start = 0
+            while start < len(batch):
+                failed = _send_upserts(collection, batch[start:])
+                if failed is None:
+                    break
+                start += failed
+
+
+_Statement = TypeVar("_Statement")
+UPDATES_PER_COMMAND = 16
+"""FerretDB v1 (SQLite) keeps, until an `update` command ends, one pooled SQLite connection open for each of its
+statements that matched a document (its per-statement query is closed only when the command returns), and it
+needs one more to write each. Its pool has 100 connections per database: once the statements in flight on a
+database hold them all, every command waits for a connection that none will release, and the database stops
+answering for good (reads too) until FerretDB restarts. Reproduced: one command of 150 upserts of existing
+documents wedges it; 99 do not. So a command carries at most 16 statements, and `multi_update_gate` lets one
+command at a time per database leave a process: six writer processes on one database stay under the limit."""
+
+
+def update_batches(statements: Sequence[_Statement]) -> list[Sequence[_Statement]]:
+    return [statements[i : i + UPDATES_PER_COMMAND] for i in range(0, len(statements), UPDATES_PER_COMMAND)]
 
 
 _gates: dict[str, threading.Lock] = {}
@@ -246,13 +263,10 @@ _gates_lock = threading.Lock()
 
 
 def multi_update_gate(database: str) -> threading.Lock:
-    """One `update` command of several documents at a time per database, from this process.
-
-    FerretDB v1 (SQLite) stops answering for good on a database — every later request to it hangs, reads too —
-    when three or more such commands run on it at once (reproduced: 3 connections sending 50-document upserts
-    wedge it within seconds; 2 did not in our runs; single-document updates and `insert_many` at any concurrency
-    did not). Several logs and read models of a service share a database, so their multi-document writes take
-    turns here; replicas of a service are separate processes, so a database sees at most one per replica."""
+    """One multi-document `update` command at a time per database, from this process (see
+    `UPDATES_PER_COMMAND` for why FerretDB needs it: the statements in flight on a database must stay under its
+    connection pool). Several logs and read models of a service share a database, so their writes take turns
+    here; replicas of a service are separate processes, so a database sees at most one command per replica."""
     with _gates_lock:
         return _gates.setdefault(database, threading.Lock())
 

@@ -26,16 +26,28 @@ SCOPES: dict[str, str] = {
     "reports:read": "read reports",
     "projections:read": "read the progress of a read-model rebuild",
     "projections:rebuild": "rebuild read models (expensive: admin only)",
+    "personal_data:read": "see customers' names, emails and addresses (others see them as [redacted])",
     "personal_data:erase": "erase a customer's personal data",
 }
+PERSONAL_DATA_READ = "personal_data:read"
 
-READ_ONLY = frozenset(scope for scope in SCOPES if scope.endswith(":read"))
+# What a manager reads: everything but personal data (KPIs and orders need no names, emails or addresses).
+READ_ONLY = frozenset(scope for scope in SCOPES if scope.endswith(":read") and scope != PERSONAL_DATA_READ)
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
+    # Agents talk to customers; logistics label parcels: both need names and addresses.
     "support_agent": frozenset(
-        {"orders:read", "customers:read", "cases:read", "cases:write", "cancellations:request", "returns:request"}
+        {
+            "orders:read",
+            "customers:read",
+            "cases:read",
+            "cases:write",
+            "cancellations:request",
+            "returns:request",
+            PERSONAL_DATA_READ,
+        }
     ),
-    "logistics": frozenset({"shipments:read", "queues:read", "warehouse:write", "stock:read"}),
+    "logistics": frozenset({"shipments:read", "queues:read", "warehouse:write", "stock:read", PERSONAL_DATA_READ}),
     "manager": READ_ONLY,
     "admin": frozenset(SCOPES),
 }

@@ -27,11 +27,13 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Cache, LRUCache, ProcessingEvent
 from eventsourcing.domain import Aggregate, DomainEventProtocol
-from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, Recording, Tracking
+from eventsourcing.persistence import JSONTranscoder, Mapper, ProcessRecorder, Recording, Tracking
 from eventsourcing.utils import EnvType, strtobool
 
 from shared.contracts.envelope import InvalidMessage
 from shared.eventstore.recorders import OwnedBatch
+from shared.personal_data import KEYS_COLLECTION, ErasureRaced, KeyVault, Sealer
+from shared.personal_data.mapper import PersonalDataMapper, PersonalFields
 from shared.transcodings import DateAsISO
 
 A = TypeVar("A", bound=Aggregate)
@@ -99,6 +101,11 @@ class ServiceApplication(Application[UUID]):
         "AGGREGATE_CACHE_FASTFORWARD": "n",
     }
 
+    # The event classes that carry personal data, and where (sealed in the store under each customer's key).
+    personal_data: ClassVar[PersonalFields] = {}
+    # The service's key vault, when it keeps personal data in a MongoDB event log.
+    vault: KeyVault | None = None
+
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env)
         self.inbox = Inbox()
@@ -111,20 +118,36 @@ class ServiceApplication(Application[UUID]):
         # Only for the fault-injection harness's test: shows what the harness reports when dedup is gone.
         self.dedup = not strtobool(self.env.get("UNSAFE_DISABLE_DEDUP") or "n")
 
-    # Called (in the storing thread) after anything is stored: lets local projections look now, not at their poll.
-    _store_listeners: tuple[Callable[[], None], ...] = ()
+    # Called (in the storing thread) with what was just stored, in log order: a local projection takes it from
+    # memory instead of reading it back.
+    _store_listeners: tuple[Callable[[Sequence[Recording[UUID]]], None], ...] = ()
 
-    def call_after_store(self, listener: Callable[[], None]) -> None:
+    def call_after_store(self, listener: Callable[[Sequence[Recording[UUID]]], None]) -> None:
         self._store_listeners = (*self._store_listeners, listener)
 
     def _notify(self, recordings: Sequence[Recording[UUID]]) -> None:
         super()._notify(list(recordings))
         for listener in self._store_listeners:
-            listener()
+            listener(recordings)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        datastore = getattr(self.factory, "datastore", None)
+        if not self.personal_data or datastore is None:
+            return super().construct_mapper()  # in-memory persistence (unit tests) keeps plain values
+        self.vault = KeyVault(datastore.database[KEYS_COLLECTION])
+        base = super().construct_mapper()
+        return PersonalDataMapper(
+            base.transcoder, Sealer(self.vault), self.personal_data, compressor=base.compressor, cipher=base.cipher
+        )
+
+    def erase_personal_data(self, customer_id: str, erasure_id: str) -> None:
+        """Destroy the customer's data key (once per erasure): what was sealed under it reads as erased."""
+        if self.vault is not None:
+            self.vault.erase(customer_id, erasure_id)
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder stores tracking records atomically with events; a plain one cannot.
@@ -135,6 +158,8 @@ class ServiceApplication(Application[UUID]):
     def find(self, aggregate_id: UUID, aggregate_type: type[A] | None = None) -> Any:
         """The aggregate, or None; inside a batch, the batch's own copy once it has been loaded."""
         unit = self._unit
+        if unit is None and self.vault is not None:
+            self.vault.refresh()  # a query (HTTP): erasures seen within EPOCH_TTL_S
         if unit is not None:
             if aggregate_id in unit.aggregates:
                 return unit.aggregates[aggregate_id]
@@ -189,7 +214,13 @@ class ServiceApplication(Application[UUID]):
 
     def process(self, deliveries: Sequence[Delivery]) -> Processed:
         with self._processing:
-            return self._process(deliveries)
+            if self.vault is not None and self.vault.refresh():
+                self.forget()  # a customer was erased elsewhere: drop the plaintext held in memory
+            try:
+                return self._process(deliveries)
+            except ErasureRaced:
+                self.forget()
+                raise
 
     def forget(self, aggregate_ids: Iterable[UUID] | None = None) -> None:
         """Drop cached state (all of it, or these aggregates'): someone else wrote them."""

@@ -57,6 +57,9 @@ DETERMINISTIC = (DataError, IntegrityError, DocumentTooLarge, WriteError)
 TRANSIENT = (OperationalError, DatabaseError, ConnectionFailure, OperationFailure, PyMongoError, OSError, KafkaError)
 
 
+METADATA_MAX_AGE_MS = 10_000
+
+
 @dataclass(frozen=True)
 class Rejected:
     """A record the worker will never process, and why (the DLQ's `error` and `error-type` headers)."""
@@ -166,6 +169,11 @@ class ServiceConsumer:
             max_poll_interval_ms=300_000,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
+            # A broker that has just restarted can answer metadata before its partitions have leaders: the group
+            # is then assigned topics of 0 partitions, so no member owns a log, and nothing changes until the
+            # next metadata refresh (found by the chaos run: 5 minutes, aiokafka's default age, with shipping
+            # owning nothing). A change of partitions seen in a refresh makes the group rebalance.
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
         )
         await consumer.start()
         self._consumer = consumer

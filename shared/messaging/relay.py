@@ -151,10 +151,13 @@ class LogRelay:
         """Enqueue one message, in the trace of the order it is about (when this service knows it)."""
         known = self.traces.known(outbound.trace_key or outbound.key) if self.traces else None
         topic = self.topic_prefix + outbound.topic.name
+        # The producer span of the message; its context travels in the envelope and in the `traceparent` header
+        # (consumers make their span its child). Made here rather than by FastStream's telemetry middleware,
+        # which made a second span per message and cost about an eighth of the orders service's CPU.
         with self.telemetry.tracer.start_as_current_span(
-            f"relay {outbound.type}",
+            f"{topic} publish",
             context=context_of(known),
-            kind=SpanKind.INTERNAL,
+            kind=SpanKind.PRODUCER,
             attributes={"messaging.destination.name": topic, "messaging.message.type": outbound.type},
         ):
             traceparent = current_traceparent()
@@ -162,12 +165,11 @@ class LogRelay:
                 for alias in outbound.trace_aliases:
                     self.traces.learn(alias, traceparent, persist=True)
             body = encode(published_event_id(event, index), outbound.type, event.timestamp, outbound.data, traceparent)
+            headers = {"event-type": outbound.type, "source": self.name}
+            if traceparent:
+                headers["traceparent"] = traceparent
             future: asyncio.Future[Any] = await self.broker.publish(
-                body,
-                topic=topic,
-                key=outbound.key.encode(),
-                headers={"event-type": outbound.type, "source": self.name},
-                no_confirm=True,
+                body, topic=topic, key=outbound.key.encode(), headers=headers, no_confirm=True
             )
         self.telemetry.metrics.published.add(1, {"topic": topic, "type": outbound.type})
         return future

@@ -28,6 +28,7 @@ from tests.actors import Outside
 from tests.integration.conftest import Infrastructure, infrastructure, outside_of, own_stack  # noqa: F401
 from tests.processes import REPO_ROOT
 from tests.stack import RunningStack, free_port
+from tests.support_desk import TINY_URGENT_TARGET
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = REPO_ROOT / ".local" / "screenshots"
@@ -54,7 +55,8 @@ async def stack(
     integration tests' session stack is another one); their topics and databases are dropped afterwards."""
     namespace = f"br{uuid.uuid4().hex[:8]}"
     try:
-        with own_stack(infrastructure, tmp_path_factory.mktemp("browser-stack-logs"), namespace) as running:
+        logs = tmp_path_factory.mktemp("browser-stack-logs")
+        with own_stack(infrastructure, logs, namespace, settings=TINY_URGENT_TARGET) as running:
             yield running
     finally:
         await forget(infrastructure, namespace)

@@ -142,3 +142,33 @@ async def test_a_logistics_user_sees_no_cancel_action_and_a_cancel_sent_by_hand_
     assert direct.status_code == 403 and "cancellations:request" in direct.json()["detail"]
     history = await stack.json("customer_service", f"/orders/{order_id}/history")
     assert history["status"] != "cancelled"
+
+
+async def test_a_negative_review_past_its_target_shows_on_the_home_page(
+    outside: Outside, stack: RunningStack, context: BrowserContext
+) -> None:
+    order_id = new_id("SO")
+    await outside.place(order_placed(order_id, [(new_id("SKU"), 3, "50.00")]))  # 150.00: a valuable order
+    await order_known(stack, order_id)
+    await outside.review(order_id, 1, "box arrived empty")
+
+    async def complaint() -> list[dict[str, object]]:
+        history = await stack.json("customer_service", f"/orders/{order_id}/history")
+        return [case for case in (history or {}).get("cases", []) if case["category"] == "complaint"]
+
+    (case,) = await eventually(complaint, lambda found: len(found) == 1, what=f"the complaint on {order_id}")
+    assert case["priority"] == "urgent"  # 1 star on an order over COMPLAINT_HIGH_VALUE
+
+    page = await sign_in(context, "Manager", "mia")
+    await page.get_by_role("link", name="Home").click()
+    # The stack's urgent first-response target is two seconds: the page asks again until the breach is recorded.
+    row = page.locator(f'#cases [data-case="{case["case_id"]}"]')
+    await expect(row).to_contain_text("breached")
+    await expect(row).to_contain_text("urgent")
+    breached = page.locator('[data-queue="cases_breached"] .value')
+    await expect(breached).to_have_text(re.compile(r"^[1-9][0-9]*$"))
+    await screenshot(page, "home-breached-case")
+
+    await page.locator('[data-queue="cases_breached"] a').click()
+    await expect(page.get_by_role("heading", name="Cases past their target")).to_be_visible()
+    await expect(page.locator(f'[data-case="{case["case_id"]}"]')).to_contain_text(order_id)

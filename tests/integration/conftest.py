@@ -30,6 +30,7 @@ from tests.infrastructure import docker_answers, start_containers
 from tests.kafka_users import ADMIN, security_for
 from tests.processes import grant_prefix
 from tests.stack import RunningStack
+from tests.support_desk import TINY_URGENT_TARGET
 
 # One namespace per test session: its topics, consumer groups and databases meet no other run's (nor a
 # stack started with ./run-system.sh on the same servers).
@@ -91,10 +92,20 @@ def infrastructure() -> Iterator[Infrastructure]:
 
 @contextmanager
 def own_stack(
-    infrastructure: Infrastructure, log_dir: Path, namespace: str, replicas: int = 1
+    infrastructure: Infrastructure,
+    log_dir: Path,
+    namespace: str,
+    replicas: int = 1,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[RunningStack]:
-    """A stack on topics and databases of its own (`namespace`), for a module that changes what runs."""
-    env = {**infrastructure.env(), "TOPIC_PREFIX": f"{namespace}.", "DATABASE_PREFIX": f"{namespace}_"}
+    """A stack on topics and databases of its own (`namespace`), for a module that changes what runs; `settings`
+    are extra environment of its services."""
+    env = {
+        **infrastructure.env(),
+        **(settings or {}),
+        "TOPIC_PREFIX": f"{namespace}.",
+        "DATABASE_PREFIX": f"{namespace}_",
+    }
     running = RunningStack(env, log_dir, replicas=replicas)
     try:
         running.start()
@@ -113,7 +124,7 @@ async def outside_of(stack: RunningStack, infrastructure: Infrastructure) -> Asy
 @pytest.fixture(scope="session")
 def stack(infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """The four services as processes, started once for the session's flow tests."""
-    running = RunningStack(infrastructure.env(), tmp_path_factory.mktemp("service-logs"))
+    running = RunningStack({**infrastructure.env(), **TINY_URGENT_TARGET}, tmp_path_factory.mktemp("service-logs"))
     try:
         running.start()
         yield running

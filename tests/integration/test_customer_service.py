@@ -17,6 +17,13 @@ from tests.integration.conftest import Infrastructure
 from tests.stack import RunningStack, eventually
 from tests.support_desk import call, entries, has_entry, history, history_shows
 
+
+def without_ciphertexts(document: Any) -> Any:
+    if isinstance(document, dict):
+        return {k: ("…" if k == "c" else without_ciphertexts(v)) for k, v in document.items()}
+    return [without_ciphertexts(v) for v in document] if isinstance(document, list) else document
+
+
 ALL_SOURCES = {"storefront", "orders", "inventory", "warehouse", "shipping", "carrier", "customer_service"}
 
 
@@ -226,7 +233,9 @@ async def test_a_rebuilt_projection_equals_the_live_one(
             after = await database[collection_name(done["generation"], "histories", order_id)].find_one(
                 {"_id": order_id}
             )
-            assert after is not None and after == stored[order_id]
+            # Equal but for the sealed personal fields' ciphertexts (a fresh nonce each); the key and fields match,
+            # and the histories read back the same (below).
+            assert after is not None and without_ciphertexts(after) == without_ciphertexts(stored[order_id])
             summary = database[collection_name(done["generation"], "summaries", order_id)]
             assert await summary.find_one({"_id": order_id}) is not None
         # The generation it replaced is gone: ten rebuilds no longer leave ten sets of collections behind.

@@ -48,8 +48,8 @@ def _write_in_process(database: str, writer: int, commits: int) -> None:
 
 class TestConcurrency(FreshDatabase):
     def test_multi_document_upserts_from_many_threads_all_land(self) -> None:
-        """FerretDB v1 stops answering on a database when three or more multi-document updates run on it at once
-        (`multi_update_gate`): the writers of a process take turns, and every write lands."""
+        """Six writers of one process upserting 40 existing documents each at once would hold FerretDB's whole
+        connection pool for the database (`UPDATES_PER_COMMAND`): they take turns, and every write lands."""
         client: MongoClient[dict[str, Any]] = MongoClient(MONGODB_URL, socketTimeoutMS=20_000)
         database = client[self.database_name]
         for k in range(3):
@@ -77,6 +77,18 @@ class TestConcurrency(FreshDatabase):
         for k in range(3):
             stored = {d["_id"]: d["n"] for d in database[f"c{k}"].find({})}
             assert stored == {f"doc-{j}": rounds - 1 for j in range(documents)}
+        client.close()
+
+    def test_an_upsert_of_hundreds_of_existing_documents_lands(self) -> None:
+        """A batch after an outage can touch hundreds of stream documents at once; sent as one command it would
+        wedge FerretDB's database for good (a statement that matches holds a pooled connection until the command
+        ends). The client would then time out here."""
+        client: MongoClient[dict[str, Any]] = MongoClient(MONGODB_URL, socketTimeoutMS=20_000)
+        collection = client[self.database_name]["streams"]
+        documents = 300
+        for round_ in range(2):
+            upsert_all(collection, [(f"doc-{j}", {"$set": {"n": round_}}) for j in range(documents)])
+        assert {d["_id"]: d["n"] for d in collection.find({})} == {f"doc-{j}": 1 for j in range(documents)}
         client.close()
 
     def test_same_version_from_two_writers_gives_exactly_one_integrity_error(self) -> None:

@@ -110,7 +110,7 @@ async def test_the_storefront_writes_only_storefront_orders(infrastructure: Infr
 
 async def test_each_outside_producer_writes_only_its_inbound_topic(infrastructure: Infrastructure, prefix: str) -> None:
     outside = [user for user in USERS if not user.is_service]
-    assert {u.name for u in outside} == {"storefront", "warehouse", "carrier"}
+    assert {u.name for u in outside} == {"storefront", "warehouse", "carrier", "reviews"}
     for user in outside:
         (own,) = user.writes
         async with producer(infrastructure.kafka_bootstrap_servers, infrastructure.security(user.name)) as client:

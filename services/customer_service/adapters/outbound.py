@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from services.customer_service.domain.agent_request import CANCELLATION, AgentRequest
 from services.customer_service.domain.case import SupportCase
+from services.customer_service.domain.erasure import PersonalDataErasure
 from shared.contracts.customer_service import (
     CancellationRequestedByAgentV1,
+    CaseCustomerRepliedV1,
     CaseEscalatedV1,
     CaseNoteAddedV1,
     CaseOpenedV1,
     CaseResolvedV1,
+    CaseTargetBreachedV1,
+    CaseWaitingOnCustomerV1,
+    PersonalDataErasedV1,
     ReturnRequestedByAgentV1,
 )
 from shared.contracts.envelope import Contract
@@ -36,6 +41,11 @@ def to_outbound(event: object) -> Outbound | None:
                         "category": event.category,
                         "summary": event.summary,
                         "agent_id": event.agent_id,
+                        # Cases stored before priorities existed are normal, with the targets the contract implies.
+                        "priority": getattr(event, "priority", "normal"),
+                        "first_response_target_s": getattr(event, "first_response_target_s", None),
+                        "resolution_target_s": getattr(event, "resolution_target_s", None),
+                        "review_id": getattr(event, "review_id", None),
                     }
                 ),
             )
@@ -63,6 +73,35 @@ def to_outbound(event: object) -> Outbound | None:
                     case_id=event.case_id, order_id=event.order_id, outcome=event.outcome, agent_id=event.agent_id
                 ),
             )
+        case SupportCase.WaitingOnCustomer():
+            return _message(
+                event.order_id,
+                "CaseWaitingOnCustomer",
+                CaseWaitingOnCustomerV1(
+                    case_id=event.case_id, order_id=event.order_id, note=event.note, agent_id=event.agent_id
+                ),
+            )
+        case SupportCase.CustomerReplied():
+            return _message(
+                event.order_id,
+                "CaseCustomerReplied",
+                CaseCustomerRepliedV1(
+                    case_id=event.case_id, order_id=event.order_id, note=event.note, agent_id=event.agent_id
+                ),
+            )
+        case SupportCase.TargetBreached():
+            return _message(
+                event.order_id,
+                "CaseTargetBreached",
+                CaseTargetBreachedV1(
+                    case_id=event.case_id,
+                    order_id=event.order_id,
+                    priority=event.priority,
+                    target=event.target,
+                    target_s=event.target_s,
+                    breached_at=event.breached_at,
+                ),
+            )
         case AgentRequest.Requested(kind=kind) if kind == CANCELLATION:
             return _message(
                 event.order_id,
@@ -78,6 +117,15 @@ def to_outbound(event: object) -> Outbound | None:
                     lines=[ReturnLine.model_validate(line) for line in event.lines],
                     reason=event.reason,
                     agent_id=event.agent_id,
+                ),
+            )
+        case PersonalDataErasure.Requested():
+            # Keyed by customer: it is about no order, and one partition keeps a customer's erasures in order.
+            return _message(
+                event.customer_id,
+                "PersonalDataErased",
+                PersonalDataErasedV1(
+                    customer_id=event.customer_id, erasure_id=event.erasure_id, requested_by=event.requested_by
                 ),
             )
     return None

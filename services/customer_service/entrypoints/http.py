@@ -18,7 +18,29 @@ from shared.contracts.envelope import OrderId
 from shared.contracts.orders import OrderStatus
 from shared.http.auth import requires
 from shared.http.tokens import Principal
+from shared.personal_data.fields import ADDRESS_FIELDS, CUSTOMER_FIELDS, redacted, sees_personal_data
 from shared.telemetry.trace_context import OrderTraces, trace_id_of
+
+# Names, emails and addresses only for readers with `personal_data:read` (agents; a manager sees `[redacted]`).
+OrderReader = Annotated[Principal, requires("orders:read")]
+SUMMARY_FIELDS = ("email", "customer_name")
+
+
+def _history_shown(view: dict[str, Any], reader: Principal) -> dict[str, Any]:
+    if sees_personal_data(reader.scopes):
+        return view
+    return {
+        **view,
+        "customer": redacted(view["customer"], CUSTOMER_FIELDS),
+        "shipping_address": redacted(view["shipping_address"], ADDRESS_FIELDS),
+    }
+
+
+def _summaries_shown(summaries: list[dict[str, Any]], reader: Principal) -> list[dict[str, Any]]:
+    if sees_personal_data(reader.scopes):
+        return summaries
+    return [redacted(summary, SUMMARY_FIELDS) or {} for summary in summaries]
+
 
 Moment = Annotated[datetime | None, Query(description="RFC 3339 with offset or Z, e.g. 2026-11-28T10:15:00Z")]
 
@@ -48,7 +70,7 @@ def customer_service_router(store: ProjectionStore, rebuilds: RebuildRunner, tra
         summary="An order's status, lines, shipments, returns and timeline",
         dependencies=[requires("orders:read")],
     )
-    async def get_history(order_id: str, as_of: Moment = None) -> dict[str, Any]:
+    async def get_history(order_id: str, reader: OrderReader, as_of: Moment = None) -> dict[str, Any]:
         at = moment("as_of", as_of)
         if as_of is not None and at is not None:
             if as_of > datetime.now(UTC):
@@ -56,12 +78,12 @@ def customer_service_router(store: ProjectionStore, rebuilds: RebuildRunner, tra
             past = await history_as_of(store, order_id, as_of)
             if past is None:
                 raise HTTPException(status_code=404, detail=f"order {order_id!r} did not exist at {at}")
-            return history_view(past, as_of=at) | await _trace(order_id)
+            return _history_shown(history_view(past, as_of=at), reader) | await _trace(order_id)
         history = await store.history(order_id)
         if not is_known(history):
             raise HTTPException(status_code=404, detail=f"unknown order {order_id!r}")
         assert history is not None
-        return history_view(history) | await _trace(order_id)
+        return _history_shown(history_view(history), reader) | await _trace(order_id)
 
     async def _trace(order_id: str) -> dict[str, str | None]:
         """The order's trace, to look up every service's spans of it in the tracing backend."""
@@ -73,6 +95,7 @@ def customer_service_router(store: ProjectionStore, rebuilds: RebuildRunner, tra
         dependencies=[requires("orders:read")],
     )
     async def find_orders(
+        reader: OrderReader,
         order_id: Annotated[OrderId | None, Query()] = None,
         customer_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
         email: Annotated[str | None, Query(min_length=3, max_length=320)] = None,
@@ -98,18 +121,26 @@ def customer_service_router(store: ProjectionStore, rebuilds: RebuildRunner, tra
         )
         if search.placed_from and search.placed_to and search.placed_from > search.placed_to:
             raise HTTPException(status_code=400, detail="placed_from: must not be after placed_to")
-        return await search_orders(store, search)
+        found = await search_orders(store, search)
+        return {**found, "orders": _summaries_shown(found["orders"], reader)}
 
     @router.get(
         "/customers/{customer_id}",
         summary="A customer's orders and lifetime totals",
         dependencies=[requires("customers:read")],
     )
-    async def get_customer(customer_id: str) -> dict[str, Any]:
+    async def get_customer(
+        customer_id: str, reader: Annotated[Principal, requires("customers:read")]
+    ) -> dict[str, Any]:
         found = await customer_view(store, customer_id)
         if found is None:
             raise HTTPException(status_code=404, detail=f"unknown customer {customer_id!r}")
-        return found
+        if sees_personal_data(reader.scopes):
+            return found
+        return {
+            **(redacted(found, ("email", "name")) or {}),
+            "orders": _summaries_shown(found["orders"], reader),
+        }
 
     @router.post(
         "/projections/rebuild",

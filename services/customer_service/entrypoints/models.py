@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from shared.contracts.customer_service import CaseCategory, Text
+from shared.contracts.customer_service import CaseCategory, CasePriority, Text
 from shared.contracts.envelope import StorableText
 from shared.contracts.storefront import ReturnLine
 
@@ -29,6 +29,14 @@ class Body(StorableText):
 class OpenCase(Body):
     category: CaseCategory
     summary: Text
+    # Unnamed: by category (README, "Support targets").
+    priority: CasePriority | None = None
+
+
+class CustomerStep(Body):
+    """Waiting on the customer (what was asked) or the customer's reply (what they said)."""
+
+    note: Text
 
 
 class AddNote(Body):

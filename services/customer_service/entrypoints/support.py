@@ -9,20 +9,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Header, HTTPException, Query
 
 from services.customer_service.application import SupportApplication, UnknownCase
-from services.customer_service.domain.case import AlreadyEscalated, CaseClosed, UnknownCategory
+from services.customer_service.domain.case import (
+    AlreadyEscalated,
+    AlreadyWaiting,
+    CaseClosed,
+    NotWaiting,
+    UnknownCategory,
+)
+from services.customer_service.domain.targets import UnknownPriority
 from services.customer_service.entrypoints.models import (
     AddNote,
+    CustomerStep,
     Escalate,
     OpenCase,
     RequestCancellation,
     RequestReturn,
     Resolve,
 )
+from services.customer_service.projections.case_board import CaseBoard
 from services.customer_service.projections.history import History, is_known
 from services.customer_service.projections.store import ProjectionStore
 from services.customer_service.projections.views import cancellation_refusal, return_refusal
@@ -41,13 +51,18 @@ def _as_http_errors() -> Iterator[None]:
         yield
     except UnknownCase as error:
         raise HTTPException(status_code=404, detail=str(error)) from None
-    except (CaseClosed, AlreadyEscalated) as error:
+    except (CaseClosed, AlreadyEscalated, AlreadyWaiting, NotWaiting) as error:
         raise HTTPException(status_code=409, detail=str(error)) from None
     except UnknownCategory as error:
         raise HTTPException(status_code=422, detail=f"category: {error}") from None
+    except UnknownPriority as error:
+        raise HTTPException(status_code=422, detail=f"priority: {error}") from None
 
 
-def support_router(app: SupportApplication, store: ProjectionStore) -> APIRouter:
+QueueState = Literal["breached", "due_soon", "open", "escalated", "waiting_on_customer"]
+
+
+def support_router(app: SupportApplication, store: ProjectionStore, board: CaseBoard) -> APIRouter:
     router = APIRouter(tags=["support"])
 
     async def known_order(order_id: str) -> History:
@@ -66,7 +81,22 @@ def support_router(app: SupportApplication, store: ProjectionStore) -> APIRouter
         order_id: str, body: OpenCase, agent: CaseWriter, idempotency_key: IdempotencyKey = None
     ) -> dict[str, Any]:
         await known_order(order_id)
-        return await call(app.open_case, order_id, body.category, body.summary, agent.subject, idempotency_key)
+        return await call(
+            app.open_case, order_id, body.category, body.summary, agent.subject, idempotency_key, body.priority
+        )
+
+    @router.get(
+        "/cases",
+        summary="Open cases, the worst target clock first (state: breached, due_soon, or a case status)",
+        dependencies=[requires("cases:read")],
+    )
+    async def case_queue(
+        state: Annotated[QueueState | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> dict[str, Any]:
+        await board.refresh()
+        now = datetime.now(UTC)
+        return {"as_of": now.isoformat(), "counts": board.counts(now), "cases": board.queue(now, state, limit)}
 
     @router.get(
         "/orders/{order_id}/cases",
@@ -91,6 +121,14 @@ def support_router(app: SupportApplication, store: ProjectionStore) -> APIRouter
     @router.post("/cases/{case_id}/escalate", summary="Escalate a case to the second line")
     async def escalate(case_id: str, body: Escalate, agent: CaseWriter) -> dict[str, Any]:
         return await call(app.escalate, case_id, body.reason, agent.subject)
+
+    @router.post("/cases/{case_id}/waiting", summary="Wait on the customer: the target clocks stop")
+    async def wait_on_customer(case_id: str, body: CustomerStep, agent: CaseWriter) -> dict[str, Any]:
+        return await call(app.wait_on_customer, case_id, body.note, agent.subject)
+
+    @router.post("/cases/{case_id}/customer-replied", summary="The customer replied: the target clocks run again")
+    async def customer_replied(case_id: str, body: CustomerStep, agent: CaseWriter) -> dict[str, Any]:
+        return await call(app.customer_replied, case_id, body.note, agent.subject)
 
     @router.post("/cases/{case_id}/resolve", summary="Resolve a case with its outcome")
     async def resolve(case_id: str, body: Resolve, agent: CaseWriter) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from services.customer_service.projections.events import ReceivedEvent
 from services.customer_service.projections.timeline import entries_for, sort_key
 
 History = dict[str, Any]
-Apply = Callable[[History, dict[str, Any], ReceivedEvent], None]
+# A handler returning False says the event repeats one already folded (under another event id): no timeline entry.
+Apply = Callable[[History, dict[str, Any], ReceivedEvent], bool | None]
 
 
 def new_history(order_id: str) -> History:
@@ -40,6 +41,7 @@ def new_history(order_id: str) -> History:
         "refunds": [],
         "cases": [],
         "agent_requests": [],
+        "reviews": [],
         "timeline": [],
         "applied": [],
         "seqs": [],
@@ -57,9 +59,8 @@ def apply(history: History, event: ReceivedEvent) -> bool:
     applied.insert(position, event.event_id)
     bisect.insort(history["seqs"], event.seq)
     handler = HANDLERS.get((event.source, event.type))
-    if handler is not None:
-        handler(history, event.data, event)
-    for entry in entries_for(event):
+    repeated = handler is not None and handler(history, event.data, event) is False
+    for entry in [] if repeated else entries_for(event):
         timeline: list[dict[str, Any]] = history["timeline"]
         timeline.insert(bisect.bisect_right([sort_key(e) for e in timeline], sort_key(entry)), entry)
     if history["updated_at"] is None or event.occurred_at > history["updated_at"]:
@@ -276,8 +277,28 @@ def _case_opened(h: History, d: dict[str, Any], e: ReceivedEvent) -> None:
             "opened_at": e.occurred_at,
             "notes": 0,
             "updated_at": e.occurred_at,
+            "priority": d.get("priority", "normal"),
+            "review_id": d.get("review_id"),
+            "breaches": [],
         }
     )
+
+
+def _case_breached(h: History, d: dict[str, Any], e: ReceivedEvent) -> None:
+    case = _case(h, d["case_id"])
+    if case is not None:
+        case.setdefault("breaches", []).append({"target": d["target"], "at": d["breached_at"]})
+
+
+# Reviews.
+
+
+def _review(h: History, d: dict[str, Any], e: ReceivedEvent) -> bool:
+    reviews: list[dict[str, Any]] = h.setdefault("reviews", [])
+    if any(r["review_id"] == d["review_id"] for r in reviews):
+        return False  # the platform sent the same review again
+    reviews.append({"review_id": d["review_id"], "rating": d["rating"], "text": d["text"], "at": e.occurred_at})
+    return True
 
 
 def _case_changed(status: str | None) -> Apply:
@@ -334,6 +355,10 @@ HANDLERS: dict[tuple[str, str], Apply] = {
     ("customer_service", "CaseNoteAdded"): _case_changed(None),
     ("customer_service", "CaseEscalated"): _case_changed("escalated"),
     ("customer_service", "CaseResolved"): _case_changed("resolved"),
+    ("customer_service", "CaseWaitingOnCustomer"): _case_changed("waiting_on_customer"),
+    ("customer_service", "CaseCustomerReplied"): _case_changed("open"),
+    ("customer_service", "CaseTargetBreached"): _case_breached,
+    ("reviews", "ReviewSubmitted"): _review,
     ("customer_service", "CancellationRequestedByAgent"): _agent_request("cancellation"),
     ("customer_service", "ReturnRequestedByAgent"): _agent_request("return"),
 }

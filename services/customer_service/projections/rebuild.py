@@ -136,10 +136,12 @@ class Rebuilder:
         keys: dict[str, list[str]] = {}
         for history in placed:
             for key in lookup_keys(history):
-                keys.setdefault(key, []).append(history["order_id"])
+                stored_key = self.store.lookup_id(key)
+                if stored_key is not None:
+                    keys.setdefault(stored_key, []).append(history["order_id"])
         documents = {
-            "histories": histories,
-            "summaries": [summary_of(history) for history in placed],
+            "histories": await self.store.sealed_many("histories", histories),
+            "summaries": await self.store.sealed_many("summaries", [summary_of(history) for history in placed]),
             "lookups": [{"_id": key, "order_ids": ids} for key, ids in keys.items()],
         }
         for kind, kind_documents in documents.items():

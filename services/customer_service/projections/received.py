@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.customer_service.projections.events import ReceivedEvent, log_id
+from services.customer_service.projections.personal import PersonalDocuments
 
 LOG = "received_events"
 COUNTERS = "received_counters"
@@ -38,16 +39,43 @@ def shard_of_index(index: int) -> str:
 
 
 class ReceivedLog:
-    def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, database: AsyncDatabase[dict[str, Any]], personal: PersonalDocuments | None = None) -> None:
         self.database = database
         self.counters = database[COUNTERS]
         self._counter_lock = asyncio.Lock()
+        # Seals the customer and address of each event as it is stored (None: plain, for tests of the log alone).
+        self.personal = personal
+
+    async def _documents(self, events: list[ReceivedEvent], received_at: datetime) -> list[dict[str, Any]]:
+        documents = [event.to_document(received_at) for event in events]
+        personal = self.personal
+        if personal is None:
+            return documents
+
+        def seal() -> list[dict[str, Any]]:
+            return [{**document, "data": personal.seal_parts(document["data"])} for document in documents]
+
+        return await asyncio.to_thread(seal)
+
+    async def _events(self, documents: list[dict[str, Any]]) -> list[ReceivedEvent]:
+        personal = self.personal
+        if personal is None:
+            return [ReceivedEvent.from_document(document) for document in documents]
+
+        def open_() -> list[ReceivedEvent]:
+            return [
+                ReceivedEvent.from_document({**document, "data": personal.open_parts(document["data"])})
+                for document in documents
+            ]
+
+        return await asyncio.to_thread(open_)
 
     async def append(self, event: ReceivedEvent) -> ReceivedEvent:
         while True:
             numbered = event.with_seq(await self.next_seq())
+            (document,) = await self._documents([numbered], datetime.now(UTC))
             try:
-                await self.database[shard_of(event.order_id)].insert_one(numbered.to_document(datetime.now(UTC)))
+                await self.database[shard_of(event.order_id)].insert_one(document)
             except DuplicateKeyError:
                 continue  # another replica drew the same number (FerretDB's $inc is not atomic across them)
             return numbered
@@ -68,10 +96,9 @@ class ReceivedLog:
             return []
         first = await self.next_seq(len(events))
         numbered = [event.with_seq(first + index) for index, event in enumerate(events)]
-        now = datetime.now(UTC)
         by_shard: dict[str, list[dict[str, Any]]] = {}
-        for event in numbered:
-            by_shard.setdefault(shard_of(event.order_id), []).append(event.to_document(now))
+        for event, document in zip(numbered, await self._documents(numbered, datetime.now(UTC)), strict=True):
+            by_shard.setdefault(shard_of(event.order_id), []).append(document)
         for shard, documents in by_shard.items():
             await self.database[shard].insert_many(documents, ordered=False)
         return numbered
@@ -99,11 +126,12 @@ class ReceivedLog:
             async for document in self.database[shard_of_index(i)].find(query, batch_size=5000)
         ]
         documents.sort(key=lambda document: int(document["_id"]))
-        for document in documents:
-            yield ReceivedEvent.from_document(document)
+        for start in range(0, len(documents), 5000):
+            for event in await self._events(documents[start : start + 5000]):
+                yield event
 
     async def by_seqs(self, order_id: str, seqs: Iterable[int]) -> list[ReceivedEvent]:
         """An order's events by `_id` lookups in its shard, in number order."""
         shard = self.database[shard_of(order_id)]
         found = await asyncio.gather(*(shard.find_one({"_id": log_id(seq)}) for seq in seqs))
-        return sorted((ReceivedEvent.from_document(d) for d in found if d is not None), key=lambda e: e.seq)
+        return sorted(await self._events([d for d in found if d is not None]), key=lambda e: e.seq)

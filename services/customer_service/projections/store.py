@@ -32,9 +32,11 @@ from pymongo.errors import DuplicateKeyError
 
 from services.customer_service.projections.events import ReceivedEvent
 from services.customer_service.projections.history import History, apply, new_history
+from services.customer_service.projections.personal import PersonalDocuments
 from services.customer_service.projections.received import COUNTERS, ReceivedLog, shard_of_index
 from services.customer_service.projections.received import SHARDS as RECEIVED_SHARDS
 from services.customer_service.projections.views import lookup_keys, summary_of
+from shared.personal_data import KEYS_COLLECTION, ErasureRaced
 from shared.store_collections import create_collection
 
 META = "projection_meta"
@@ -54,10 +56,15 @@ def collection_name(generation: str, kind: str, key: str, shards: int = SHARDS) 
 
 
 class ProjectionStore:
-    def __init__(self, database: AsyncDatabase[dict[str, Any]], shards: int = SHARDS) -> None:
+    def __init__(
+        self, database: AsyncDatabase[dict[str, Any]], shards: int = SHARDS, personal: PersonalDocuments | None = None
+    ) -> None:
         self.database = database
         self.shards = shards
-        self.log = ReceivedLog(database)
+        # Personal fields are sealed as documents are written and opened as they are read (None: plain, for
+        # tests of the projections alone); the histories kept in memory below are plain.
+        self.personal = personal
+        self.log = ReceivedLog(database, personal)
         self.meta = database[META]
         self._generation: str | None = None
         self._generation_read_at = 0.0
@@ -93,7 +100,7 @@ class ProjectionStore:
         """Every collection a generation writes, and the received log's: created up front (shared/runtime.py says
         why), since the live path would otherwise create them inside concurrent writes."""
         kinds = [f"{generation}_{kind}_{shard:03d}" for kind in KINDS for shard in range(self.shards)]
-        return [META, COUNTERS, *(shard_of_index(i) for i in range(RECEIVED_SHARDS)), *kinds]
+        return [META, COUNTERS, KEYS_COLLECTION, *(shard_of_index(i) for i in range(RECEIVED_SHARDS)), *kinds]
 
     async def create_collections(self, generation: str | None = None) -> None:
         database = self.database
@@ -138,6 +145,7 @@ class ProjectionStore:
         by_order: dict[str, list[ReceivedEvent]] = {}
         for event in events:
             by_order.setdefault(event.order_id, []).append(event)
+        await self.notice_erasures()
         generation = await self.generation()
         stored = dict(zip(by_order, await asyncio.gather(*(self._known(generation, o) for o in by_order)), strict=True))
         fresh: list[ReceivedEvent] = []
@@ -157,8 +165,7 @@ class ProjectionStore:
         if cached is not None:
             self._written.move_to_end((generation, order_id))
             return cached
-        found: History | None = await self.histories(generation, order_id).find_one({"_id": order_id})
-        return found
+        return await self._opened(await self.histories(generation, order_id).find_one({"_id": order_id}))
 
     async def _fold(self, generation: str, order_id: str, stored: History | None, events: list[ReceivedEvent]) -> None:
         if not events:
@@ -195,7 +202,7 @@ class ProjectionStore:
         histories = self.histories(generation, order_id)
         async with self._locks[hash(order_id) % LOCK_STRIPES]:
             while True:
-                stored = await histories.find_one({"_id": order_id})
+                stored = await self._opened(await histories.find_one({"_id": order_id}))
                 history: History = copy.deepcopy(stored) if stored is not None else new_history(order_id)
                 if not any([apply(history, event) for event in events]):
                     return
@@ -214,7 +221,7 @@ class ProjectionStore:
         histories = self.histories(generation, event.order_id)
         numbered: ReceivedEvent | None = None if append else event
         while True:
-            stored = await histories.find_one({"_id": event.order_id})
+            stored = await self._opened(await histories.find_one({"_id": event.order_id}))
             if stored is not None and event.event_id in stored["applied"]:
                 # Redelivered: the history has it; make sure the summary and lookups caught up too.
                 await self._index(generation, stored, None)
@@ -228,7 +235,8 @@ class ProjectionStore:
                 return True
             await asyncio.sleep(0)  # another writer got in first: read again
 
-    async def _save(self, histories: Any, history: History, expected_version: int | None) -> bool:
+    async def _save(self, histories: Any, plain: History, expected_version: int | None) -> bool:
+        history = await self.sealed("histories", plain)
         if expected_version is None:
             try:
                 await histories.insert_one(history)
@@ -259,28 +267,35 @@ class ProjectionStore:
         known = before is not None and before["placed"] is not None
         if not known or summary_of(before) != summary:  # type: ignore[arg-type]
             await self.summaries(generation, history["order_id"]).replace_one(
-                {"_id": history["order_id"]}, summary, upsert=True
+                {"_id": history["order_id"]}, await self.sealed("summaries", summary), upsert=True
             )
         for key in sorted(lookup_keys(history) - (lookup_keys(before) if known else set())):  # type: ignore[arg-type]
-            await self.lookups(generation, key).update_one(
-                {"_id": key}, {"$addToSet": {"order_ids": history["order_id"]}}, upsert=True
+            stored_key = self.lookup_id(key)
+            if stored_key is None:
+                continue
+            await self.lookups(generation, stored_key).update_one(
+                {"_id": stored_key}, {"$addToSet": {"order_ids": history["order_id"]}}, upsert=True
             )
 
     # Reads.
 
     async def history(self, order_id: str) -> History | None:
-        found: History | None = await self.histories(await self.generation(), order_id).find_one({"_id": order_id})
-        return found
+        await self.notice_erasures()
+        found = await self.histories(await self.generation(), order_id).find_one({"_id": order_id})
+        return await self._opened(found)
 
     async def summaries_of(self, order_ids: list[str]) -> list[dict[str, Any]]:
         generation = await self.generation()
         found = await asyncio.gather(
             *(self.summaries(generation, order_id).find_one({"_id": order_id}) for order_id in order_ids)
         )
-        return [summary for summary in found if summary is not None]
+        return await self._opened_summaries([summary for summary in found if summary is not None])
 
     async def lookup(self, key: str) -> list[str]:
-        found = await self.lookups(await self.generation(), key).find_one({"_id": key})
+        stored_key = self.lookup_id(key)
+        if stored_key is None:
+            return []
+        found = await self.lookups(await self.generation(), stored_key).find_one({"_id": stored_key})
         return [] if found is None else list(found["order_ids"])
 
     async def scan_summaries(self, query: dict[str, Any]) -> list[dict[str, Any]]:
@@ -293,7 +308,76 @@ class ProjectionStore:
             return [summary async for summary in collection.find(query)]
 
         found = await asyncio.gather(*(scan(shard) for shard in range(self.shards)))
-        return [summary for shard in found for summary in shard]
+        return await self._opened_summaries([summary for shard in found for summary in shard])
+
+    # Personal data.
+
+    def lookup_id(self, key: str) -> str | None:
+        """The `_id` a lookup key is stored under (emails by keyed hash); None: a key that leads nowhere."""
+        return key if self.personal is None else self.personal.lookup_id(key)
+
+    async def sealed(self, kind: str, document: dict[str, Any]) -> dict[str, Any]:
+        """`document` (a history or a summary) as it is stored: personal fields sealed under the customer's key."""
+        personal = self.personal
+        if personal is None:
+            return document
+        seal = personal.seal_history if kind == "histories" else personal.seal_summary
+        try:
+            return await asyncio.to_thread(seal, document)
+        except ErasureRaced:
+            self.forget_written()  # the plaintext in memory may be an erased customer's: read it again
+            raise
+
+    async def sealed_many(self, kind: str, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        personal = self.personal
+        if personal is None:
+            return documents
+        seal = personal.seal_history if kind == "histories" else personal.seal_summary
+        return await asyncio.to_thread(lambda: [seal(document) for document in documents])
+
+    async def _opened(self, history: History | None) -> History | None:
+        personal = self.personal
+        if history is None or personal is None:
+            return history
+        return await asyncio.to_thread(personal.open_history, history)
+
+    async def _opened_summaries(self, summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        personal = self.personal
+        if personal is None or not summaries:
+            return summaries
+        return await asyncio.to_thread(lambda: [personal.open_summary(summary) for summary in summaries])
+
+    async def notice_erasures(self) -> None:
+        """An erasure carried out by another replica: forget the plaintext histories kept in memory."""
+        if self.personal is not None and await asyncio.to_thread(self.personal.refresh):
+            self.forget_written()
+
+    async def erase_customer(self, customer_id: str, erasure_id: str) -> None:
+        """This service's part of an erasure: the email lookups that lead to the customer's orders go (while the
+        emails can still be read to find them), then the key (after which every sealed copy reads as erased).
+        Idempotent: a redelivered erasure finds nothing left to remove and the vault skips a known erasure id."""
+        personal = self.personal
+        if personal is None:
+            return
+        generation = await self.generation()
+        order_ids = await self.lookup(f"customer:{customer_id}")
+        emails = set()
+        for order_id in order_ids:
+            history = await self.history(order_id)
+            customer = ((history or {}).get("placed") or {}).get("customer") or {}
+            if customer.get("email"):
+                emails.add(str(customer["email"]).lower())
+        for email in sorted(emails):
+            stored_key = self.lookup_id(f"email:{email}")
+            if stored_key is None:
+                continue
+            lookups = self.lookups(generation, stored_key)
+            await lookups.update_one({"_id": stored_key}, {"$pullAll": {"order_ids": order_ids}})
+            left = await lookups.find_one({"_id": stored_key})
+            if left is not None and not left.get("order_ids"):
+                await lookups.delete_one({"_id": stored_key})
+        await asyncio.to_thread(personal.sealer.vault.erase, customer_id, erasure_id)
+        self.forget_written()
 
 
 def _unique_by_id(events: list[ReceivedEvent]) -> list[ReceivedEvent]:

@@ -141,7 +141,8 @@ DESCRIBE: dict[tuple[str, str], Describe] = {
         (
             "customer_service",
             "CaseOpened",
-            f"Case {d['case_id']} opened by {d['agent_id']} ({d['category']}): {d['summary']}",
+            f"Case {d['case_id']} opened by {d['agent_id']} ({d['category']}, {d.get('priority', 'normal')}): "
+            f"{d['summary']}",
         )
     ],
     ("customer_service", "CaseNoteAdded"): lambda d: [
@@ -152,6 +153,28 @@ DESCRIBE: dict[tuple[str, str], Describe] = {
     ],
     ("customer_service", "CaseResolved"): lambda d: [
         ("customer_service", "CaseResolved", f"Case {d['case_id']} resolved by {d['agent_id']}: {d['outcome']}")
+    ],
+    ("customer_service", "CaseWaitingOnCustomer"): lambda d: [
+        ("customer_service", "CaseWaitingOnCustomer", f"Case {d['case_id']} waits on the customer: {d['note']}")
+    ],
+    ("customer_service", "CaseCustomerReplied"): lambda d: [
+        ("customer_service", "CaseCustomerReplied", f"Customer replied on {d['case_id']}: {d['note']}")
+    ],
+    ("customer_service", "CaseTargetBreached"): lambda d: [
+        (
+            "customer_service",
+            "CaseTargetBreached",
+            f"Case {d['case_id']} ({d['priority']}) missed its {d['target'].replace('_', ' ')} target "
+            f"of {_duration(int(d['target_s']))}",
+        )
+    ],
+    # The review platform is not one of the contract's timeline sources: support received the review.
+    ("reviews", "ReviewSubmitted"): lambda d: [
+        (
+            "customer_service",
+            "ReviewReceived",
+            f"Review {d['review_id']}: {d['rating']} of 5 stars" + (f": {d['text'][:200]}" if d["text"] else ""),
+        )
     ],
     ("customer_service", "CancellationRequestedByAgent"): lambda d: [
         (
@@ -168,6 +191,14 @@ DESCRIBE: dict[tuple[str, str], Describe] = {
         )
     ],
 }
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
 
 
 def _returned(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -52,6 +52,7 @@ def history_view(history: History, as_of: str | None = None) -> dict[str, Any]:
         "refunded_total": str(refunded_total(history)),
         "cases": history["cases"],
         "agent_requests": history["agent_requests"],
+        "reviews": history.get("reviews", []),
         "timeline": [{field: entry[field] for field in TIMELINE_FIELDS} for entry in history["timeline"]],
     }
 

@@ -15,6 +15,7 @@ from shared.contracts.orders import (
     OrderAcceptedV1,
     OrderCancellationRefusedV1,
     OrderCancelledV1,
+    OrderCustomer,
     OrderRejectedV1,
     OrderStatusChangedV1,
     PricedLine,
@@ -26,7 +27,7 @@ from shared.contracts.orders import (
     SkuQuantity,
     StockReservationRequestedV1,
 )
-from shared.contracts.storefront import Address, Customer
+from shared.contracts.storefront import Address
 from shared.contracts.topics import ORDERS_EVENTS
 from shared.messaging.outbound import Outbound
 
@@ -54,7 +55,7 @@ def _order_message(event: Order.Event) -> Published | None:
                 "OrderAccepted",
                 OrderAcceptedV1(
                     order_id=event.order_id,
-                    customer=Customer.model_validate(event.customer),
+                    customer=OrderCustomer.model_validate(event.customer),
                     shipping_address=Address.model_validate(event.shipping_address),
                     lines=[PricedLine.model_validate(line) for line in event.lines],
                     currency=event.currency,
@@ -81,6 +82,7 @@ def _order_message(event: Order.Event) -> Published | None:
                     shipping_address=Address.model_validate(event.shipping_address),
                     shipping_method=event.shipping_method,
                     promised_delivery_by=event.promised_delivery_by,
+                    customer_id=event.customer_id,
                 ),
             )
         case Order.Cancelled():

@@ -72,6 +72,8 @@ class Order(Aggregate):
         shipping_address: dict[str, str | None]
         shipping_method: str
         promised_delivery_by: date
+        # Whose address it is (the store seals it under that customer's key). A default: older events lack it.
+        customer_id: str | None = None
 
     class ShipmentDispatched(Event):
         shipment_id: str
@@ -231,6 +233,7 @@ class Order(Aggregate):
                 shipping_address=self.shipping_address,
                 shipping_method=self.shipping_method,
                 promised_delivery_by=self.promised_delivery_by,
+                customer_id=self.customer.get("id"),
             )
         self._note_status()
 
@@ -370,6 +373,7 @@ class Order(Aggregate):
         shipping_address: dict[str, str | None],
         shipping_method: str,
         promised_delivery_by: date,
+        customer_id: str | None = None,
     ) -> None:
         self.shipments[shipment_id] = OrderShipment(shipment_id, warehouse, quantities)
 

@@ -76,6 +76,8 @@ class Shipment(Aggregate):
         shipping_method: str
         promised_delivery_by: date
         requested_at: datetime
+        # Whose address it is (the store seals it under that customer's key). A default: older events lack it.
+        customer_id: str | None = None
 
     class Picked(Aggregate.Event):
         shipment_id: str
@@ -149,8 +151,10 @@ class Shipment(Aggregate):
         shipping_method: str,
         promised_delivery_by: date,
         requested_at: datetime,
+        customer_id: str | None = None,
     ) -> None:
         self.shipment_id = shipment_id
+        self.customer_id = customer_id
         self.order_id = order_id
         self.warehouse = warehouse
         self.lines = tuple(lines)

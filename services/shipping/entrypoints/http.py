@@ -12,7 +12,17 @@ from pydantic import BaseModel
 from services.shipping.application import ShippingApplication
 from services.shipping.entrypoints.logistics_http import Page, PageSize, ShipmentPage
 from services.shipping.read_model import ShipmentReadModel
-from shared.http.auth import requires
+from shared.http.auth import Principal, requires
+from shared.personal_data.fields import ADDRESS_FIELDS, redacted, sees_personal_data
+
+# Who reads: addresses only for those with `personal_data:read` (logistics labels parcels; a manager does not).
+Reader = Annotated[Principal, requires("shipments:read")]
+
+
+def _shown(shipment: dict[str, Any], reader: Principal) -> dict[str, Any]:
+    if sees_personal_data(reader.scopes):
+        return shipment
+    return {**shipment, "shipping_address": redacted(shipment["shipping_address"], ADDRESS_FIELDS)}
 
 
 class ShipmentLineView(BaseModel):
@@ -64,9 +74,9 @@ def shipping_router(app: ShippingApplication, read_model: ShipmentReadModel | No
 
         @router.get("/shipments", response_model=list[ShipmentView], summary="Shipments of an order")
         async def shipments_of_order(
-            order_id: Annotated[str, Query(min_length=1, max_length=64)],
+            order_id: Annotated[str, Query(min_length=1, max_length=64)], reader: Reader
         ) -> list[dict[str, Any]]:
-            return await asyncio.to_thread(app.shipments_for_order, order_id)
+            return [_shown(s, reader) for s in await asyncio.to_thread(app.shipments_for_order, order_id)]
 
     else:
         listing = read_model
@@ -83,10 +93,12 @@ def shipping_router(app: ShippingApplication, read_model: ShipmentReadModel | No
             carrier: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
             page: Page = 1,
             page_size: PageSize = 50,
+            *,
+            reader: Reader,
         ) -> list[dict[str, Any]] | dict[str, Any]:
             if order_id is not None:
                 # From the event log: complete the moment it is stored, with steps and tracking.
-                return await asyncio.to_thread(app.shipments_for_order, order_id)
+                return [_shown(s, reader) for s in await asyncio.to_thread(app.shipments_for_order, order_id)]
             return await listing.shipments(status, warehouse, carrier, page, page_size)
 
     @router.get(
@@ -95,10 +107,10 @@ def shipping_router(app: ShippingApplication, read_model: ShipmentReadModel | No
         responses={404: {"model": NotFound, "description": "Unknown shipment"}},
         summary="One shipment with its steps and carrier tracking",
     )
-    async def get_shipment(shipment_id: str) -> dict[str, Any]:
+    async def get_shipment(shipment_id: str, reader: Reader) -> dict[str, Any]:
         shipment = await asyncio.to_thread(app.get_shipment, shipment_id)
         if shipment is None:
             raise HTTPException(status_code=404, detail=f"unknown shipment {shipment_id!r}")
-        return shipment
+        return _shown(shipment, reader)
 
     return router

@@ -275,3 +275,16 @@ def test_a_nul_in_a_field_nobody_reads_is_ignored_like_the_field() -> None:
 def test_internal_contracts_refuse_nul_too() -> None:
     with pytest.raises(ValueError, match=r"note\n.*must not contain NUL characters"):
         CaseNoteAddedV1(case_id="CASE-1", order_id="SO-1", note=f"called{NUL}", agent_id="ag-1")
+
+
+# Personal data in reasons (they are logged, and sent as the DLQ's `error` header).
+
+
+@pytest.mark.parametrize("email", ["ana.secret@exa mple.com", "ana.secret@@example.com", "ana.secret.example.com"])
+def test_a_bad_email_is_refused_without_quoting_any_part_of_it(email: str) -> None:
+    order = order_placed("SO-1")
+    order["customer"]["email"] = email
+
+    reason = refusal(raw("OrderPlaced", order), STOREFRONT_TYPES).reason
+
+    assert reason == "data.customer.email: value is not a valid email address"

@@ -137,3 +137,13 @@ def test_cases_are_listed_with_their_state() -> None:
     assert [(c["case_id"], c["status"], c["notes"]) for c in view["cases"]] == [("CASE-1", "resolved", 1)]
     summaries = [e["summary"] for e in view["timeline"] if e["source"] == "customer_service"]
     assert summaries[0].startswith("Case CASE-1 opened by ag-1") and "resolved by ag-2" in summaries[-1]
+
+
+def test_a_review_shows_once_on_the_timeline_even_when_the_platform_sends_it_again() -> None:
+    review = {"review_id": "RV-1", "order_id": f.ORDER_ID, "rating": 2, "text": "slow"}
+    again = f.event("reviews", "ReviewSubmitted", 820, review)  # a re-send: another event id, same review
+    view = history_view(fold([*f.full_flow(), f.event("reviews", "ReviewSubmitted", 800, review), again]))
+
+    assert [r["review_id"] for r in view["reviews"]] == ["RV-1"]
+    (entry,) = [e for e in view["timeline"] if e["type"] == "ReviewReceived"]
+    assert (entry["source"], entry["summary"]) == ("customer_service", "Review RV-1: 2 of 5 stars: slow")

@@ -7,6 +7,7 @@ import pytest
 from services.customer_service.adapters.outbound import to_outbound
 from services.customer_service.application import SupportApplication, UnknownCase
 from services.customer_service.domain.case import AlreadyEscalated, CaseClosed, SupportCase, UnknownCategory
+from services.customer_service.domain.targets import DEFAULT_TARGETS
 from shared.contracts.customer_service import CancellationRequestedByAgentV1, ReturnRequestedByAgentV1
 from shared.messaging.outbound import Outbound
 
@@ -54,7 +55,7 @@ def test_a_case_is_escalated_once(app: SupportApplication) -> None:
 
 def test_only_known_categories_are_accepted() -> None:
     with pytest.raises(UnknownCategory):
-        SupportCase.open("CASE-1", "SO-1", "angry", "s", "ag-1")
+        SupportCase.open("CASE-1", "SO-1", "angry", "s", "ag-1", "normal", DEFAULT_TARGETS["normal"])
 
 
 def test_an_unknown_case_is_reported(app: SupportApplication) -> None:

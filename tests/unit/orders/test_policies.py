@@ -24,8 +24,11 @@ def test_orders_consumes_the_storefront_the_agents_and_the_saga_replies(app: Ord
             ["ShipmentCancelled", "ShipmentDelivered", "ShipmentDispatched", "ShipmentReturnedToSender"],
             False,
         ),
-        # Agents' requests, handled exactly as the storefront's.
-        "customer_service.events.v1": (["CancellationRequestedByAgent", "ReturnRequestedByAgent"], False),
+        # Agents' requests, handled exactly as the storefront's; erasures destroy the customer's key here too.
+        "customer_service.events.v1": (
+            ["CancellationRequestedByAgent", "PersonalDataErased", "ReturnRequestedByAgent"],
+            False,
+        ),
     }
 
 

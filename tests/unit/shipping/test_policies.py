@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.shipping.application import ShippingApplication
 from services.shipping.policies import subscriptions
-from shared.contracts.topics import CARRIER_TRACKING, ORDERS_EVENTS, WAREHOUSE_EVENTS
+from shared.contracts.topics import CARRIER_TRACKING, CUSTOMER_SERVICE_EVENTS, ORDERS_EVENTS, WAREHOUSE_EVENTS
 from tests.unit.deliveries import deliver_to
 from tests.unit.shipping import factories as f
 
@@ -16,6 +16,7 @@ def test_shipping_handles_its_types_and_dead_letters_only_carrier_tracking(app: 
         ORDERS_EVENTS: (["OrderCancelled", "ShipmentRequested"], False),
         WAREHOUSE_EVENTS: (["ShipmentDispatched", "ShipmentPacked", "ShipmentPicked"], False),
         CARRIER_TRACKING: (["TrackingUpdated"], True),
+        CUSTOMER_SERVICE_EVENTS: (["PersonalDataErased"], False),
     }
 
 
