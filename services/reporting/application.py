@@ -16,8 +16,19 @@ from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 from services.reporting.domain.attention import attention
-from services.reporting.domain.contributions import Buckets, Layer, add_into, contributions, delta, layers, until
+from services.reporting.domain.contributions import (
+    Buckets,
+    Layer,
+    add_into,
+    combined,
+    delta,
+    layers,
+    sections,
+    until,
+    with_rows,
+)
 from services.reporting.domain.facts import (
+    PART_OF,
     STOCK_TYPE,
     Fact,
     Observed,
@@ -34,6 +45,8 @@ from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy, replenishment
 
 STOCK_PREFIX = "stock:"
+# Orders whose contribution sections are kept (the most recently changed): the others recompute all of theirs.
+SECTIONS_CACHED = 50_000
 CROSSINGS = uuid5(NAMESPACE_URL, "fulfillment/reporting/reorder-point-crossed")
 
 
@@ -69,11 +82,17 @@ class PartitionModel:
         self.policy = policy
         self.orders: dict[str, Fact] = {}
         self.stock: dict[str, Fact] = {}
+        # Per order: what it contributes now, its contributions as layers by event time (the same list is kept in
+        # its fact, so a new owner reads them), and the latest time of an event folded into it.
         self.contributed: dict[str, Buckets] = {}
-        # Per order, its contributions as layers by event time (kept in its fact too, so a new owner reads them).
         self.layers: dict[str, list[Layer]] = {}
+        self.latest: dict[str, str] = {}
+        # Per order: its contributions by section, and the parts of its fact changed since its last layer.
+        self.sections: dict[str, dict[str, Buckets]] = {}
+        self.changed: dict[str, set[str]] = {}
         self.buckets: Buckets = {}
-        self.members: dict[str, set[str]] = {}
+        # Per day, per order that contributed to it: its layers on that day (the day's drill-down rows).
+        self.members: dict[str, dict[str, list[tuple[str, dict[str, int]]]]] = {}
         self.attention: dict[str, dict[str, Any]] = {}
         self.version = 0
         self.day_versions: dict[str, int] = {}
@@ -90,13 +109,34 @@ class PartitionModel:
                 model.stock[fact_id[len(STOCK_PREFIX) :]] = fact
             else:
                 model.orders[fact_id] = fact
-                model._recount(fact_id, fact, None)
+                model._load(fact_id, fact)
         return model
+
+    def _load(self, order_id: str, fact: Fact) -> None:
+        times = order_times(fact)
+        stored = fact.get("layers")
+        if stored is None:  # a fact stored before layers were kept
+            found, after = self._layers_from(fact, times, {})
+        else:
+            found = [(at, change) for at, change in stored]
+            after = until(found)
+        self._set_layers(order_id, fact, found)
+        self._index(order_id, found)
+        self.contributed[order_id] = after
+        add_into(self.buckets, after)
+        if times:
+            self.latest[order_id] = times[-1]
+        self._attend(order_id, fact)
 
     def fold(self, events: list[Observed]) -> Changes:
         changes = Changes()
-        # Per order touched: the latest event time it knew before this batch, and the times of the new events.
-        touched: dict[str, tuple[str, list[str]]] = {}
+        # Orders whose events so far came in time order: the time of the events folded but not yet layered. An
+        # order's next later event layers them first, so each distinct event time costs one contributions()
+        # of the live fact (which is the fact as known then). Orders that got an event earlier than one they
+        # knew: the earliest such time, from which their layers are redone at the end of the batch.
+        pending: dict[str, str] = {}
+        redo: dict[str, str] = {}
+        touched: set[str] = set()
         for event in events:
             if (event.source, event.type) == STOCK_TYPE:
                 self._fold_stock(event, changes)
@@ -105,81 +145,132 @@ class PartitionModel:
             if order_id is None:
                 continue
             fact = self.orders.get(order_id) or new_order(order_id)
-            if order_id not in touched:
-                times = order_times(fact)
-                touched[order_id] = (times[-1] if times else "", [])
+            at = event.occurred_at
+            if order_id in redo or at < self.latest.get(order_id, ""):
+                if fold_order(fact, event):
+                    self.orders[order_id] = fact
+                    redo[order_id] = min(at, redo.get(order_id, at))
+                    pending.pop(order_id, None)
+                    touched.add(order_id)
+                continue
+            known = pending.get(order_id)
+            if known is not None and at > known:
+                self._layer(order_id, fact, known, changes)
+                del pending[order_id]
             if fold_order(fact, event):
                 self.orders[order_id] = fact
-                touched[order_id][1].append(event.occurred_at)
+                self.latest[order_id] = at
+                self.changed.setdefault(order_id, set()).add(PART_OF[(event.source, event.type)])
+                pending[order_id] = at
+                touched.add(order_id)
         for order_id in sorted(touched):
-            known_until, new_times = touched[order_id]
-            if not new_times:
-                continue
             fact = self.orders[order_id]
+            if order_id in pending:
+                self._layer(order_id, fact, pending[order_id], changes)
+            elif order_id in redo:
+                self._redo(order_id, fact, redo[order_id], changes)
+            if order_id not in self.layers:
+                self._set_layers(order_id, fact, [])
             changes.facts[order_id] = fact
-            days, attention_changed = self._recount(order_id, fact, (known_until, new_times))
-            changes.days |= days
-            changes.state_changed |= attention_changed
+            changes.state_changed |= self._attend(order_id, fact)
         if changes:
             self.version += 1
             for day in changes.days:
                 self.day_versions[day] = self.version
         return changes
 
-    def _layers(self, fact: Fact, old: list[Layer], new: tuple[str, list[str]] | None) -> list[Layer]:
-        """The order's layers after folding events at `new` times into a fact known until `new[0]`. Events in time
-        order (the usual case) add one layer; an event earlier than what the order knew redoes the layers from it."""
-        if new is None:
-            stored = fact.get("layers")
-            if stored is not None:
-                return [(at, change) for at, change in stored]
-            return layers(fact, self.rule, order_as_of, order_times(fact))
-        known_until, times = new
-        if len(set(times)) == 1 and times[0] >= known_until:
-            change = delta(self.contributed.get(fact["order_id"], {}), contributions(fact, self.rule))
+    def _layer(self, order_id: str, fact: Fact, at: str, changes: Changes) -> None:
+        """The events up to `at` are folded, none later: the layer at `at` is what changed since the last one."""
+        change = self._change(order_id, fact)
+        if not change:
+            return
+        add_into(self.buckets, change)
+        changes.days.update(change)
+        found = self.layers.get(order_id) or self._set_layers(order_id, fact, [])
+        if found and found[-1][0] == at:  # more events at the instant of the last layer (a later batch)
+            last = found.pop()
+            self._unindex(order_id, [last])
+            change = until([last, (at, change)])
             if not change:
-                return old
-            if old and old[-1][0] == times[0]:
-                return [*old[:-1], (times[0], until([old[-1], (times[0], change)]))]
-            return [*old, (times[0], change)]
-        cut = min(times)
-        kept = [layer for layer in old if layer[0] < cut]
-        later = [at for at in order_times(fact) if at >= cut]
-        redone = layers(fact, self.rule, order_as_of, later, before=until(kept))
-        return kept + redone
+                return
+        found.append((at, change))
+        self._index(order_id, [found[-1]])
 
-    def _recount(self, order_id: str, fact: Fact, new: tuple[str, list[str]] | None) -> tuple[set[str], bool]:
-        old = self.layers.get(order_id, [])
-        found = self._layers(fact, old, new)
-        self.layers[order_id] = found
-        fact["layers"] = [[at, change] for at, change in found]
-        after = until(found)
-        before = self.contributed.get(order_id, {})
+    def _change(self, order_id: str, fact: Fact) -> Buckets:
+        """What the order's contributions changed by since its last layer (`contributed` updated): only the
+        sections reading a part its new events wrote are recomputed, when the others are at hand."""
+        cached = self.sections.pop(order_id, None)
+        changed = self.changed.pop(order_id, None)
+        before = self.contributed.setdefault(order_id, {})
+        if cached is None or changed is None:
+            cached = sections(fact, self.rule)
+            after = combined(cached)
+            change = delta(before, after)
+            self.contributed[order_id] = after
+        else:
+            change = {}
+            for name, section in sections(fact, self.rule, changed).items():
+                add_into(change, delta(cached[name], section))
+                cached[name] = section
+            change = with_rows(before, change)
+            add_into(before, change)
+        self.sections[order_id] = cached  # the most recent last
+        if len(self.sections) > SECTIONS_CACHED:
+            del self.sections[next(iter(self.sections))]
+        return change
+
+    def _redo(self, order_id: str, fact: Fact, cut: str, changes: Changes) -> None:
+        """An event earlier than one the order knew: its layers from that time on, from the fact as known then."""
+        found = self.layers.get(order_id) or self._set_layers(order_id, fact, [])
+        kept = bisect.bisect_left(found, cut, key=lambda layer: layer[0])
+        old = found[kept:]
+        redone, after = self._layers_from(fact, [at for at in order_times(fact) if at >= cut], until(found[:kept]))
+        self._unindex(order_id, old)
+        found[kept:] = redone
+        self._index(order_id, redone)
+        change = delta(self.contributed.get(order_id, {}), after)
         self.contributed[order_id] = after
-        add_into(self.buckets, delta(before, after))
-        same = 0
-        while same < min(len(old), len(found)) and old[same] == found[same]:
-            same += 1
-        days = {day for _, change in (*old[same:], *found[same:]) for day in change}
-        now_days = {day for _, change in found for day in change}
-        for day in now_days:
-            self.members.setdefault(day, set()).add(order_id)
-        for day in {day for _, change in old for day in change} - now_days:
-            self.members.get(day, set()).discard(order_id)
+        self.sections.pop(order_id, None)
+        self.changed.pop(order_id, None)
+        add_into(self.buckets, change)
+        changes.days.update(day for _, layer in (*old, *redone) for day in layer)
+
+    def _layers_from(self, fact: Fact, times: list[str], before: Buckets) -> tuple[list[Layer], Buckets]:
+        found = layers(fact, self.rule, order_as_of, times, before)
+        return found, until(found, None, before)
+
+    def _set_layers(self, order_id: str, fact: Fact, found: list[Layer]) -> list[Layer]:
+        self.layers[order_id] = found
+        fact["layers"] = found  # the same list: stored with the fact as it grows
+        return found
+
+    def _index(self, order_id: str, found: list[Layer]) -> None:
+        for at, change in found:
+            for day, counters in change.items():
+                self.members.setdefault(day, {}).setdefault(order_id, []).append((at, counters))
+
+    def _unindex(self, order_id: str, found: list[Layer]) -> None:
+        """Take layers (the order's latest ones) out of the rows of their days."""
+        for _, change in reversed(found):
+            for day in change:
+                rows = self.members[day]
+                rows[order_id].pop()
+                if not rows[order_id]:
+                    del rows[order_id]
+
+    def _attend(self, order_id: str, fact: Fact) -> bool:
         now = attention(fact, self.rule)
         changed = self.attention.get(order_id) != now
         if now is None:
             self.attention.pop(order_id, None)
         else:
             self.attention[order_id] = now
-        return days, changed
+        return changed
 
     def rows(self, day: str) -> dict[str, list[tuple[str, dict[str, int]]]]:
         """What each order contributed to `day`, as its layers on that day (drill-downs, figures as of a time)."""
-        return {
-            order_id: [(at, change[day]) for at, change in self.layers[order_id] if day in change]
-            for order_id in sorted(self.members.get(day, set()))
-        }
+        found = self.members.get(day, {})
+        return {order_id: found[order_id] for order_id in sorted(found)}
 
     def level_days(self) -> set[str]:
         return {level[0][:10] for fact in self.stock.values() for level in fact["levels"]}

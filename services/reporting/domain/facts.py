@@ -233,6 +233,22 @@ ORDER_HANDLERS: dict[tuple[str, str], OrderHandler] = {
     ("customer_service", "CaseResolved"): _case_resolved,
 }
 
+# The part of an order's fact each event writes (which contribution sections must be recomputed after it).
+PART_OF: dict[tuple[str, str], str] = {
+    event: part
+    for part, events in {
+        "placed": [("orders", "OrderAccepted")],
+        "cancelled": [("orders", "OrderCancelled")],
+        "returns": [("orders", "ReturnApproved"), ("orders", "ReturnReceived"), ("orders", "RefundIssued")],
+        "reserved": [("inventory", "StockReserved")],
+        "backordered": [("inventory", "StockBackordered")],
+        "cases": [(source, type_) for source, type_ in ORDER_HANDLERS if source == "customer_service"],
+        "shipments": [(source, type_) for source, type_ in ORDER_HANDLERS if source == "shipping"],
+    }.items()
+    for event in events
+}
+assert PART_OF.keys() == ORDER_HANDLERS.keys()
+
 STOCK_TYPE = ("inventory", "StockLevelChanged")
 
 
