@@ -202,15 +202,17 @@ class PartitionModel:
         cached = self.sections.pop(order_id, None)
         changed = self.changed.pop(order_id, None)
         before = self.contributed.setdefault(order_id, {})
+        change: Buckets = {}
         if cached is None or changed is None:
             cached = sections(fact, self.rule)
             after = combined(cached)
             change = delta(before, after)
             self.contributed[order_id] = after
         else:
-            change = {}
-            for name, section in sections(fact, self.rule, changed).items():
-                add_into(change, delta(cached[name], section))
+            for name, section in sections(fact, self.rule, frozenset(changed)).items():
+                # No counter is written by two sections: their changes merge without adding.
+                for day, counters in delta(cached[name], section).items():
+                    change.setdefault(day, {}).update(counters)
                 cached[name] = section
             change = with_rows(before, change)
             add_into(before, change)

@@ -288,15 +288,20 @@ SECTIONS: dict[str, tuple[Section, frozenset[str]]] = {
 }
 
 
-def sections(fact: Fact, rule: ShipByRule, changed: Iterable[str] | None = None) -> dict[str, Buckets]:
+@lru_cache(maxsize=256)
+def _reading(changed: frozenset[str] | None) -> tuple[tuple[str, Section], ...]:
+    return tuple(
+        (name, write) for name, (write, reads) in SECTIONS.items() if changed is None or not changed.isdisjoint(reads)
+    )
+
+
+def sections(fact: Fact, rule: ShipByRule, changed: frozenset[str] | None = None) -> dict[str, Buckets]:
     """The sections (all, or those reading a part in `changed`), without the row counts."""
-    wanted = set(changed) if changed is not None else None
     found: dict[str, Buckets] = {}
-    for name, (write, reads) in SECTIONS.items():
-        if wanted is not None and wanted.isdisjoint(reads):
-            continue
+    placed = fact["placed"] is not None
+    for name, write in _reading(changed):
         out = _Adder()
-        if name == "cases" or fact["placed"] is not None:
+        if placed or name == "cases":
             write(out, fact, rule)
         found[name] = out.days
     return found
@@ -317,29 +322,25 @@ def with_rows(before: Buckets, change: Buckets) -> Buckets:
     for day, counters in change.items():
         old = before.get(day, {})
         appeared: set[str] = set()
-        gone = False
+        lost: set[str] = set()
         for name, amount in counters.items():
             was = old.get(name, 0)
             if not was:
                 if amount:
                     appeared.update(families_of(name))
             elif was + amount == 0:
-                gone = True
-        if gone:  # a counter left the day: which families it still adds to, from all its counters
-            now = {
-                family
+                lost.update(families_of(name))
+        for family in appeared:
+            if not old.get(ROWS + family):
+                counters[ROWS + family] = 1
+        # A counter left the day: does another of the family's counters stay?
+        for family in lost - appeared:
+            if not any(
+                family in families_of(name) and old.get(name, 0) + counters.get(name, 0)
                 for name in old.keys() | counters.keys()
-                if not name.startswith(ROWS) and old.get(name, 0) + counters.get(name, 0)
-                for family in families_of(name)
-            }
-            for family in FAMILY_PREFIXES:
-                difference = (family in now) - old.get(ROWS + family, 0)
-                if difference:
-                    counters[ROWS + family] = difference
-        else:
-            for family in appeared:
-                if not old.get(ROWS + family):
-                    counters[ROWS + family] = 1
+                if not name.startswith(ROWS)
+            ):
+                counters[ROWS + family] = -1
     return {day: counters for day, counters in change.items() if counters}
 
 
