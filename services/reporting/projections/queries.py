@@ -54,7 +54,8 @@ class KpiQueries:
         # Lifetime values, and the support cases open at `as_of`, need every day before the range too.
         whole = family == "customers" or (family == "support" and as_of is not None)
         first = date.min.isoformat() if whole else start.isoformat()
-        last = end.isoformat() if as_of is None else max(end.isoformat(), as_of[:10])
+        # The cases open at `as_of` were opened by then: the days up to it, beyond the range too.
+        last = max(end.isoformat(), as_of[:10]) if family == "support" and as_of is not None else end.isoformat()
         days = await self.reader.days(gen, first, last, customers=family == "customers", as_of=as_of)
         figure = await self._figure_fn(family, gen, days, as_of)
         result: dict[str, Any] = {

@@ -102,16 +102,15 @@ class ReadModelReader:
         key = (generation, partition, day, version, as_of, customers)
         found = self._as_of.get(key)
         if found is None:
-            found = Counter()
+            summed: dict[str, int] = {}
             for layers in (await self.rows(generation, partition, day, version)).values():
                 for at, change in layers:
                     if at > as_of:
                         break
-                    found.update(
-                        change if customers else {k: v for k, v in change.items() if not k.startswith(CUSTOMER_PREFIX)}
-                    )
+                    for name, amount in change.items():
+                        summed[name] = summed.get(name, 0) + amount
             # Layers that cancel out (an order placed, then cancelled) leave zeros: not a counter, as in a bucket.
-            found = Counter({k: v for k, v in found.items() if v})
+            found = Counter({k: v for k, v in summed.items() if v and (customers or not k.startswith(CUSTOMER_PREFIX))})
             self._as_of[key] = found
             while len(self._as_of) > AS_OF_CACHED:
                 self._as_of.popitem(last=False)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from services.reporting.application import PartitionModel
+from services.reporting.domain.contributions import add_into, contributions
 from services.reporting.projections.queries import Family, KpiQueries
 from tests.reporting_scenario import (
     END,
@@ -110,6 +111,29 @@ async def test_figures_do_not_depend_on_how_the_topics_interleaved() -> None:
             if not queue:
                 queues.remove(queue)
         assert await figures(fold(shuffled)[0]) == reference
+
+
+@pytest.mark.parametrize("batch", [1, 3, 1000])
+async def test_what_the_fold_keeps_is_what_the_facts_give_afresh(batch: int) -> None:
+    """The fold keeps each order's contributions incrementally (only what an event's part of the fact reads is
+    recomputed; layers redone from a late event's time): whatever the arrival order, they equal the contributions
+    of the final facts, the day buckets are their sum, and each day's rows add up to its bucket."""
+    shuffled = list(events())
+    random.Random(7).shuffle(shuffled)
+    rule = settings().ship_by_rule()
+    for arrival in (events(), shuffled):
+        for model in fold(arrival, batch=batch)[0].values():
+            expected: dict[str, dict[str, int]] = {}
+            for order_id, fact in model.orders.items():
+                assert model.contributed[order_id] == contributions(fact, rule), order_id
+                add_into(expected, contributions(fact, rule))
+            assert {day: c for day, c in model.buckets.items() if c} == {day: c for day, c in expected.items() if c}
+            for day, bucket in model.buckets.items():
+                rows: Counter[str] = Counter()
+                for layers in model.rows(day).values():
+                    for _, change in layers:
+                        rows.update(change)
+                assert {k: v for k, v in rows.items() if v} == bucket, day
 
 
 async def test_the_drill_down_lists_the_orders_behind_the_figures() -> None:
