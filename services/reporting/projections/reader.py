@@ -19,6 +19,7 @@ from services.reporting.projections.store import CUSTOMER_PREFIX, Bucket, Report
 # Rows documents kept per process (a day and partition each): the days read as of a time, and drill-downs.
 ROWS_CACHED = 512
 AS_OF_CACHED = 4096
+LEVELS_CACHED = 256
 
 
 class ReadModelReader:
@@ -31,6 +32,7 @@ class ReadModelReader:
         self._signatures: dict[tuple[str, str], tuple[tuple[int, int], ...]] = {}
         self._rows: OrderedDict[tuple[str, int, str], tuple[int, Rows]] = OrderedDict()
         self._as_of: OrderedDict[tuple[str, int, str, int, str, bool], Counter[str]] = OrderedDict()
+        self._levels: OrderedDict[tuple[str, int, str], tuple[int, dict[str, list[list[Any]]]]] = OrderedDict()
 
     async def generation(self, requested: str | None = None) -> str:
         return requested or await self.store.active_generation()
@@ -148,7 +150,21 @@ class ReadModelReader:
         return dict(zip(versions, found, strict=True))
 
     async def levels(self, generation: str, day: str) -> dict[str, list[list[Any]]]:
-        """Every stock item's levels on a day (and the one before it), over all partitions."""
+        """Every stock item's levels on a day (and the one before it), over all partitions. A partition's levels
+        change only with its state (a stock level folded), whose version its head announces once they are stored:
+        kept while that version holds."""
         heads = await self.store.heads(generation)
-        found = await asyncio.gather(*(self.store.levels(generation, day, p) for p in heads))
-        return {name: levels for part in found for name, levels in part.items()}
+        stale = [
+            p for p, head in heads.items() if self._levels.get((generation, p, day), (-1, {}))[0] != head.state_version
+        ]
+        fetched = await asyncio.gather(*(self.store.levels(generation, day, p) for p in stale))
+        for partition, levels in zip(stale, fetched, strict=True):
+            self._levels[(generation, partition, day)] = (heads[partition].state_version, levels)
+        found: dict[str, list[list[Any]]] = {}
+        for partition in heads:
+            key = (generation, partition, day)
+            self._levels.move_to_end(key)
+            found.update(self._levels[key][1])
+        while len(self._levels) > LEVELS_CACHED:
+            self._levels.popitem(last=False)
+        return found
