@@ -45,8 +45,9 @@ from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy, replenishment
 
 STOCK_PREFIX = "stock:"
-# Orders whose contribution sections are kept (the most recently changed): the others recompute all of theirs.
-SECTIONS_CACHED = 50_000
+# Orders whose contribution sections are kept (the most recently changed, more than a partition has in flight):
+# the others recompute all of theirs at their next event.
+SECTIONS_CACHED = 10_000
 CROSSINGS = uuid5(NAMESPACE_URL, "fulfillment/reporting/reorder-point-crossed")
 
 
