@@ -150,6 +150,7 @@ class PartitionModel:
             if order_id in redo or at < self.latest.get(order_id, ""):
                 if fold_order(fact, event):
                     self.orders[order_id] = fact
+                    self.latest[order_id] = max(at, self.latest.get(order_id, ""))
                     redo[order_id] = min(at, redo.get(order_id, at))
                     pending.pop(order_id, None)
                     touched.add(order_id)

@@ -190,9 +190,9 @@ async def _as_of_figures(models: dict[int, PartitionModel], as_of: str | None) -
     return found
 
 
-@pytest.mark.parametrize("batch", [1, 1000])
+@pytest.mark.parametrize("batch", [1, 2, 3, 5, 1000])
 async def test_the_figures_as_of_any_time_are_those_of_the_events_that_occurred_by_then(batch: int) -> None:
-    """Whatever order the events came in (shuffled; one by one, or all in one batch)."""
+    """Whatever order the events came in (shuffled; one by one, in small batches, or all in one batch)."""
     scenario = events()
     shuffled = list(scenario)
     random.Random(5).shuffle(shuffled)
@@ -202,6 +202,21 @@ async def test_the_figures_as_of_any_time_are_those_of_the_events_that_occurred_
         as_of = at.replace("Z", ".000000Z") if len(at) == 20 else at
         known_then, _ = fold([event for event in scenario if event.occurred_at <= at])
         assert await _as_of_figures(models, as_of) == await _as_of_figures(known_then, None), at
+
+
+async def test_an_event_after_a_late_one_in_its_batch_still_bounds_what_is_in_time_order() -> None:
+    """O2's placement arrives late, in the batch of its delivery; its dispatch (earlier than that delivery) comes
+    next: the figures as of each of its times are those of the events that occurred by then."""
+    scenario = events()
+    o2 = sorted((e for e in scenario if e.key == "O2"), key=lambda e: e.occurred_at)
+    placed, reserved, created, created_too, dispatched, delivered, *later = o2
+    models, _ = fold([e for e in scenario if e.key != "O2"], batch=1000)
+    for batch in ([reserved, created, created_too], [placed, delivered], [dispatched], later):
+        models, _ = fold(batch, models, batch=1000)
+    for event in o2:
+        known_then, _ = fold([e for e in scenario if e.occurred_at <= event.occurred_at])
+        as_of = event.occurred_at.replace("Z", ".000000Z")
+        assert await _as_of_figures(models, as_of) == await _as_of_figures(known_then, None), event.occurred_at
 
 
 async def test_a_late_return_leaves_the_figures_as_of_before_it_unchanged() -> None:
