@@ -45,9 +45,9 @@ from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy, replenishment
 
 STOCK_PREFIX = "stock:"
-# Orders whose contribution sections are kept (the most recently changed, more than a partition has in flight):
+# Orders whose contribution sections are kept (the most recently changed: about a week of a busy partition):
 # the others recompute all of theirs at their next event.
-SECTIONS_CACHED = 10_000
+SECTIONS_CACHED = 2_000
 CROSSINGS = uuid5(NAMESPACE_URL, "fulfillment/reporting/reorder-point-crossed")
 
 
@@ -92,8 +92,9 @@ class PartitionModel:
         self.sections: dict[str, dict[str, Buckets]] = {}
         self.changed: dict[str, set[str]] = {}
         self.buckets: Buckets = {}
-        # Per day, per order that contributed to it: its layers on that day (the day's drill-down rows).
-        self.members: dict[str, dict[str, list[tuple[str, dict[str, int]]]]] = {}
+        # Per day, the orders with a layer on it (whose layers on that day are its drill-down rows). Sets per day,
+        # not rows per order and day: a process's objects are what each full garbage collection walks.
+        self.members: dict[str, set[str]] = {}
         self.attention: dict[str, dict[str, Any]] = {}
         self.version = 0
         self.day_versions: dict[str, int] = {}
@@ -191,10 +192,12 @@ class PartitionModel:
         found = self.layers.get(order_id) or self._set_layers(order_id, fact, [])
         if found and found[-1][0] == at:  # more events at the instant of the last layer (a later batch)
             last = found.pop()
-            self._unindex(order_id, [last])
             change = until([last, (at, change)])
-            if not change:
-                return
+            if change:
+                found.append((at, change))
+                self._index(order_id, [found[-1]])
+            self._unindex(order_id, [last])
+            return
         found.append((at, change))
         self._index(order_id, [found[-1]])
 
@@ -206,16 +209,20 @@ class PartitionModel:
         before = self.contributed.setdefault(order_id, {})
         change: Buckets = {}
         if cached is None or changed is None:
-            cached = sections(fact, self.rule)
-            after = combined(cached)
+            computed = sections(fact, self.rule)
+            after = combined(computed)
+            cached = {name: section for name, section in computed.items() if section}  # an absent one is empty
             change = delta(before, after)
             self.contributed[order_id] = after
         else:
             for name, section in sections(fact, self.rule, frozenset(changed)).items():
                 # No counter is written by two sections: their changes merge without adding.
-                for day, counters in delta(cached[name], section).items():
+                for day, counters in delta(cached.get(name, {}), section).items():
                     change.setdefault(day, {}).update(counters)
-                cached[name] = section
+                if section:
+                    cached[name] = section
+                else:
+                    cached.pop(name, None)
             change = with_rows(before, change)
             add_into(before, change)
         self.sections[order_id] = cached  # the most recent last
@@ -229,9 +236,9 @@ class PartitionModel:
         kept = bisect.bisect_left(found, cut, key=lambda layer: layer[0])
         old = found[kept:]
         redone, after = self._layers_from(fact, [at for at in order_times(fact) if at >= cut], until(found[:kept]))
-        self._unindex(order_id, old)
         found[kept:] = redone
         self._index(order_id, redone)
+        self._unindex(order_id, old)
         change = delta(self.contributed.get(order_id, {}), after)
         self.contributed[order_id] = after
         self.sections.pop(order_id, None)
@@ -249,18 +256,16 @@ class PartitionModel:
         return found
 
     def _index(self, order_id: str, found: list[Layer]) -> None:
-        for at, change in found:
-            for day, counters in change.items():
-                self.members.setdefault(day, {}).setdefault(order_id, []).append((at, counters))
-
-    def _unindex(self, order_id: str, found: list[Layer]) -> None:
-        """Take layers (the order's latest ones) out of the rows of their days."""
-        for _, change in reversed(found):
+        for _, change in found:
             for day in change:
-                rows = self.members[day]
-                rows[order_id].pop()
-                if not rows[order_id]:
-                    del rows[order_id]
+                self.members.setdefault(day, set()).add(order_id)
+
+    def _unindex(self, order_id: str, gone: list[Layer]) -> None:
+        """After layers left the order's list: it is no longer a row of the days none of its layers is on."""
+        days = {day for _, change in gone for day in change}
+        days.difference_update(day for _, change in self.layers[order_id] for day in change)
+        for day in days:
+            self.members[day].discard(order_id)
 
     def _attend(self, order_id: str, fact: Fact) -> bool:
         now = attention(fact, self.rule)
@@ -273,8 +278,10 @@ class PartitionModel:
 
     def rows(self, day: str) -> dict[str, list[tuple[str, dict[str, int]]]]:
         """What each order contributed to `day`, as its layers on that day (drill-downs, figures as of a time)."""
-        found = self.members.get(day, {})
-        return {order_id: found[order_id] for order_id in sorted(found)}
+        return {
+            order_id: [(at, change[day]) for at, change in self.layers[order_id] if day in change]
+            for order_id in sorted(self.members.get(day, ()))
+        }
 
     def level_days(self) -> set[str]:
         return {level[0][:10] for fact in self.stock.values() for level in fact["levels"]}
