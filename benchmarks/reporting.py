@@ -37,17 +37,17 @@ from pymongo import AsyncMongoClient
 
 from cli.tokens import bearer
 from deploy.local.layout import LocalLayout
-from services.reporting.application import STOCK_PREFIX, PartitionModel
+from services.reporting.application import PartitionModel
 from services.reporting.config import ReportingSettings
 from services.reporting.digests.render import to_csv, to_html, to_pdf
 from services.reporting.digests.service import Digests
 from services.reporting.domain.digest import DigestPeriod
 from services.reporting.domain.facts import Observed
-from services.reporting.projections.blobs import pack
 from services.reporting.projections.queries import KpiQueries
 from services.reporting.projections.reader import ReadModelReader
+from services.reporting.projections.rebuild import write_generation
 from services.reporting.projections.reports import ReportStore
-from services.reporting.projections.store import ReportingStore, bucket_document, bucket_id
+from services.reporting.projections.store import ReportingStore
 from shared.messaging.broker import ensure_topics
 from shared.messaging.ownership import partition_of
 from tests.kafka_probe import producer
@@ -168,18 +168,10 @@ def fold_in_memory(events: list[Event], settings: ReportingSettings) -> tuple[di
 
 
 async def write(store: ReportingStore, models: dict[int, PartitionModel]) -> None:
-    """As a rebuild writes a generation: facts, buckets, members, states and heads in bulk."""
+    """As a rebuild writes a generation."""
     generation = await store.active_generation()
     await store.create_collections(generation)
-    db = store.database
-    for partition, model in models.items():
-        facts = {**model.orders, **{STOCK_PREFIX + k: v for k, v in model.stock.items()}}
-        await store.write_snapshot(generation, partition, facts, 1)
-        buckets = [bucket_document(d, partition, 1, c) for d, c in model.buckets.items()]
-        members = [{"_id": bucket_id(d, partition), "blob": pack(sorted(ids))} for d, ids in model.members.items()]
-        await db[f"{generation}_buckets"].insert_many(buckets, ordered=False)
-        await db[f"{generation}_members"].insert_many(members, ordered=False)
-        await store.save_head(generation, partition, 1, dict.fromkeys(model.buckets, 1), model.state(), 1)
+    await write_generation(store, generation, models)
 
 
 def describe(latencies: list[float]) -> str:
@@ -203,6 +195,11 @@ async def query_benchmark(
     rule, policy = settings.ship_by_rule(), settings.replenishment_policy()
     warm = KpiQueries(ReadModelReader(store), rule, policy)
     month = (last - timedelta(days=29), last)
+    before = (last - timedelta(days=39), last - timedelta(days=10))
+    then = f"{before[1].isoformat()}T13:30:00.000000Z"
+    page5: str | None = None
+    for _ in range(4):
+        page5 = (await warm.kpis("fulfillment", *month, explain=True, cursor=page5)).get("next_cursor")
     cases: list[tuple[str, Callable[[KpiQueries], Awaitable[Any]]]] = [
         ("fulfillment, 30 days", lambda q: q.kpis("fulfillment", *month)),
         ("fulfillment, 30 days by day", lambda q: q.kpis("fulfillment", *month, by="day")),
@@ -212,6 +209,12 @@ async def query_benchmark(
         ("support, 30 days", lambda q: q.kpis("support", *month)),
         ("inventory, 30 days", lambda q: q.kpis("inventory", *month)),
         ("replenishment", lambda q: q.replenishment(today=last)),
+        # As known at a past instant: the days whose orders were still moving then read their rows.
+        ("fulfillment, 30 days as of 10 d ago", lambda q: q.kpis("fulfillment", *before, as_of=then)),
+        ("customers, 30 days as of 10 d ago", lambda q: q.kpis("customers", *before, as_of=then)),
+        ("inventory, 30 days as of 10 d ago", lambda q: q.kpis("inventory", *before, as_of=then)),
+        ("drill-down, returns 30 days, 100 rows", lambda q: q.kpis("returns", *month, explain=True, limit=100)),
+        ("drill-down, page 5 of 100 rows", lambda q: q.kpis("fulfillment", *month, explain=True, cursor=page5)),
     ]
     for name, call in cases:
         await call(warm)  # fills this process's cache, as a replica's first query does
@@ -220,7 +223,7 @@ async def query_benchmark(
             max(3, count // 10),
             lambda call=call: call(KpiQueries(ReadModelReader(store), rule, policy)),  # type: ignore[misc]
         )
-        print(f"  {name:36s} warm {describe(warm_latencies)}   cold {describe(cold_latencies)}")
+        print(f"  {name:40s} warm {describe(warm_latencies)}   cold {describe(cold_latencies)}")
 
 
 async def live(orders: int, days: int, bootstrap: str, mongodb_url: str, replicas: int = 1) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -32,7 +32,14 @@ class By(StrEnum):
 
 
 From = Annotated[str | None, typer.Option("--from", help="First UTC day, YYYY-MM-DD (default: 29 days before --to)")]
-To = Annotated[str | None, typer.Option("--to", help="Last UTC day, YYYY-MM-DD (default: today)")]
+To = Annotated[str | None, typer.Option("--to", help="Last UTC day, YYYY-MM-DD (default: today, or --as-of's day)")]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="The figures as known at this instant (RFC 3339 with offset or Z): only events that occurred by then",
+    ),
+]
 
 # The columns of a per-period table, per family.
 PERIOD_COLUMNS: dict[Family, list[tuple[str, str]]] = {
@@ -69,6 +76,19 @@ def checked_day(name: str, value: str | None) -> str | None:
         raise typer.BadParameter(f"{value!r} is not a day (YYYY-MM-DD)", param_hint=name) from None
 
 
+def checked_instant(name: str, value: str | None) -> str | None:
+    """An RFC 3339 time with its offset, passed on as written (the service reads it in UTC)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a time (e.g. 2026-11-05T18:00:00Z)", param_hint=name) from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} has no offset (add Z or e.g. +01:00)", param_hint=name)
+    return value
+
+
 def flatten(figures: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
     """Nested figures as (KPI, value) rows: `cycle_time.placed_to_delivered.p50_h`."""
     rows: list[dict[str, Any]] = []
@@ -93,16 +113,20 @@ def _item(value: Any) -> str:
 
 
 @app.command("summary")
-def summary(start: From = None, end: To = None) -> None:
+def summary(start: From = None, end: To = None, as_of: AsOf = None) -> None:
     """The headline figures of every family."""
-    found = client.get(
-        REPORTING, "/kpis", {"from": checked_day("--from", start), "to": checked_day("--to", end)}, role=ROLE
-    )
-    show_summary(found)
+    params = {
+        "from": checked_day("--from", start),
+        "to": checked_day("--to", end),
+        "as_of": checked_instant("--as-of", as_of),
+    }
+    show_summary(client.get(REPORTING, "/kpis", params, role=ROLE))
 
 
 def show_summary(found: dict[str, Any]) -> None:
     out = console()
+    if "as_of" in found:
+        out.print(f"as of {found['as_of']} (only events that occurred by then)")
     for family in Family:
         figures = found.get(family.value, {})
         if family is Family.inventory:
@@ -120,7 +144,11 @@ def show(
     end: To = None,
     by: Annotated[By | None, typer.Option(help="One row per day, week or month")] = None,
     explain: Annotated[bool, typer.Option(help="List the orders behind the figures")] = False,
-    limit: Annotated[int, typer.Option(min=1, max=5000, help="At most this many orders with --explain")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=5000, help="At most this many rows with --explain")] = 50,
+    cursor: Annotated[
+        str | None, typer.Option(help="With --explain: the next page, from the last one's caption")
+    ] = None,
+    as_of: AsOf = None,
 ) -> None:
     """One family of KPIs: every figure, per period with --by, the orders behind them with --explain."""
     params = {
@@ -129,9 +157,13 @@ def show(
         "by": by.value if by else None,
         "explain": "true" if explain else None,
         "limit": limit if explain else None,
+        "cursor": cursor if explain else None,
+        "as_of": checked_instant("--as-of", as_of),
     }
     found = client.get(REPORTING, f"/kpis/{family.value}", params, role=ROLE)
     out = console()
+    if "as_of" in found:
+        out.print(f"as of {found['as_of']} (only events that occurred by then)")
     title = f"{family.value} {found['from']} .. {found['to']}"
     if family is Family.inventory:
         out.print(table(title, INVENTORY_COLUMNS, found["total"]["items"]))
@@ -144,9 +176,12 @@ def show(
     if "ship_by_rule" in found:
         out.print(f"ship-by rule: {found['ship_by_rule']}")
     if explain:
-        rows = [{"order_id": r["order_id"], "contributes": _counters(r)} for r in found.get("orders", [])]
-        view = table(f"orders behind {family.value}", [("Order", "order_id"), ("Contributes", "contributes")], rows)
-        view.caption = f"{len(rows)} shown of {found.get('orders_total', len(rows))}"
+        rows = [{**r, "contributes": _counters(r)} for r in found.get("orders", [])]
+        columns = [("Day", "day"), ("Order", "order_id"), ("Contributes", "contributes")]
+        view = table(f"orders behind {family.value}", columns, rows)
+        view.caption = f"{len(rows)} rows (order x day) shown of {found.get('rows_total', len(rows))}"
+        if found.get("next_cursor"):
+            view.caption += f"; next page: --cursor '{found['next_cursor']}'"
         out.print(view)
 
 

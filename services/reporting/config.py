@@ -14,8 +14,10 @@ from shared.settings import ServiceSettings
 
 class ReportingSettings(ServiceSettings):
     http_port: int = Field(8005, ge=1, le=65535, validation_alias=AliasChoices("REPORTING_HTTP_PORT", "http_port"))
-    # A read model: waiting a little gathers an order's events into one write.
+    # A read model: waiting a little gathers an order's events into one write; and a batch costs a few store
+    # writes whatever its size, so a backlog is folded in larger batches than the services' default 500.
     batch_linger_ms: int = Field(200, ge=0, le=5_000)
+    max_batch: int = Field(2_000, ge=1, le=10_000)
     # The ship-by rule (README, "KPIs for the manager"): calendar days after the placement day per shipping
     # method (JSON), for other methods, and the UTC hour from which an order counts from the next day.
     ship_by_days: dict[str, int] = Field(default_factory=lambda: {"standard": 1, "express": 0})

@@ -8,10 +8,10 @@ reaches the facts. reporting dead-letters nothing it does not handle (it is neve
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from services.reporting.domain.facts import ORDER_HANDLERS, STOCK_TYPE, Observed
+from services.reporting.domain.rules import iso
 from services.reporting.projections.projection import PartitionProjection
 from shared.contracts.customer_service import CUSTOMER_SERVICE_TYPES
 from shared.contracts.envelope import Contract, Message
@@ -27,11 +27,6 @@ TOPICS: tuple[tuple[Topic, Mapping[str, type[Contract]]], ...] = (
     (SHIPPING_EVENTS, SHIPPING_TYPES),
     (CUSTOMER_SERVICE_EVENTS, CUSTOMER_SERVICE_TYPES),
 )
-
-
-def iso(moment: datetime) -> str:
-    """Fixed-width UTC, so that string order is time order and `[:10]` is the UTC day."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def folded_types(source: str) -> list[str]:

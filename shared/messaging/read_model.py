@@ -4,12 +4,12 @@ redelivered batch changes nothing; nothing to relay."""
 
 from __future__ import annotations
 
-import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
 from aiokafka import ConsumerRecord
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared.contracts.envelope import Message
 from shared.messaging.consumer import OwnerDuty, Rejected
@@ -50,20 +50,33 @@ class ReadModelWorker:
         messages = [(self.edge.topic(record.topic).owner, message) for record, message, _ in readable]
         headers = [traceparent_header(record) for record, _, _ in readable]
         if messages:
-            # One span per message, in the order's trace (internal events carry it), around the batch's write.
-            with contextlib.ExitStack() as spans:
-                for (_, message), incoming in zip(messages, headers, strict=True):
-                    parent, links = span_parent(message.traceparent, incoming)
-                    spans.enter_context(
-                        self.telemetry.tracer.start_as_current_span(
-                            f"project {message.type}",
-                            context=parent,
-                            links=links,
-                            kind=SpanKind.CONSUMER,
-                            attributes=_attributes(message),
-                        )
+            # One span per message, in the order's trace (internal events carry it), around the batch's write. Started
+            # and ended together, never made current (nothing inside the write makes spans): entering each as the
+            # current span of a nested context cost about three times as much, a fifth of a read model's fold.
+            tracer = self.telemetry.tracer
+            spans = []
+            for (_, message), incoming in zip(messages, headers, strict=True):
+                parent, links = span_parent(message.traceparent, incoming)
+                spans.append(
+                    tracer.start_span(
+                        f"project {message.type}",
+                        context=parent,
+                        links=links,
+                        kind=SpanKind.CONSUMER,
+                        attributes=_attributes(message),
                     )
+                )
+            try:
                 await self.apply_batch(messages)
+            except BaseException as error:
+                for span in spans:
+                    span.record_exception(error)
+                    span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+                raise
+            finally:
+                ended = time.time_ns()
+                for span in spans:
+                    span.end(ended)
             if self.traces is not None:
                 for _, message in messages:
                     order_id = getattr(message.data, "order_id", None)

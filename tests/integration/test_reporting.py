@@ -6,9 +6,11 @@ same figures as the live read model; a poison event goes to the DLQ with the fie
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +61,35 @@ async def kafka(infrastructure: Infrastructure) -> AsyncIterator[AIOKafkaProduce
         yield client
 
 
+# O7's return reaches the warehouse on 11-09: it is published last, after the figures before it were read.
+LATE_RETURN = ("O7", "ReturnReceived")
+BEFORE_THE_RETURN = "2026-11-09T09:59:59Z"
+
+
+@dataclass
+class Published:
+    count: int
+    # The returns figures as served just before the late return was published (the live figure at the time).
+    before_late_return: dict[str, Any]
+
+
 @pytest.fixture(scope="module")
-async def published(reporting: RunningStack, kafka: AIOKafkaProducer) -> int:
+async def published(reporting: RunningStack, kafka: AIOKafkaProducer) -> Published:
     prefix = reporting.env["TOPIC_PREFIX"]
     scenario = events()
+    late = next(e for e in scenario if (e.key, e.type) == LATE_RETURN)
     for event in scenario:
-        await kafka.send_and_wait(prefix + event.topic, event.value(), key=event.key.encode())
-    return len(scenario)
+        if event is not late:
+            await kafka.send_and_wait(prefix + event.topic, event.value(), key=event.key.encode())
+    url = reporting.url("reporting")
+    # Everything else is in: R5's 2 returned units and its refund, the scenario's 8 delivered units.
+    before = await eventually(
+        lambda: kpis(url, "returns"),
+        lambda f: (f["total"]["returned_units"], f["total"]["delivered_units"], f["total"]["refunds"]) == (2, 8, 1),
+        what="every event but the late return",
+    )
+    await kafka.send_and_wait(prefix + late.topic, late.value(), key=late.key.encode())
+    return Published(len(scenario), before["total"])
 
 
 async def kpis(url: str, family: str, **params: Any) -> dict[str, Any]:
@@ -83,7 +107,7 @@ def urls(stack: RunningStack) -> list[str]:
     return [stack.url("reporting"), *(replica.url for replica in stack.extra["reporting"])]
 
 
-async def test_every_kpi_of_the_scenario_from_either_replica(reporting: RunningStack, published: int) -> None:
+async def test_every_kpi_of_the_scenario_from_either_replica(reporting: RunningStack, published: Published) -> None:
     for url in urls(reporting):
         fulfillment = await eventually(
             lambda url=url: kpis(url, "fulfillment"),  # type: ignore[misc]
@@ -120,18 +144,64 @@ async def test_every_kpi_of_the_scenario_from_either_replica(reporting: RunningS
         )
 
 
-async def test_the_drill_down_names_the_orders(reporting: RunningStack, published: int) -> None:
+async def test_the_drill_down_names_the_orders(reporting: RunningStack, published: Published) -> None:
+    url = reporting.url("reporting")
     found = await eventually(
-        lambda: kpis(reporting.url("reporting"), "fulfillment", explain="true", by="day"),
-        lambda f: f["orders_total"] == 7,
-        what="seven orders behind the fulfillment KPIs",
+        lambda: kpis(url, "fulfillment", explain="true", by="day", limit=1000),
+        lambda f: subset(f["total"], EXPECTED_FULFILLMENT) == EXPECTED_FULFILLMENT,
+        what="the fulfillment KPIs of the scenario",
     )
     assert {row["order_id"] for row in found["orders"]} == {f"O{n}" for n in range(1, 8)}
-    assert sum(period["orders"] for period in found["periods"]) == 7
+    assert found["rows_total"] == len(found["orders"]) and "next_cursor" not in found
+    orders_rows = [row for row in found["orders"] if row["contributes"].get("orders")]
+    assert sum(period["orders"] for period in found["periods"]) == len(orders_rows) == 7
+
+
+async def test_drill_down_pages_follow_the_cursor(reporting: RunningStack, published: Published) -> None:
+    url = reporting.url("reporting")
+    whole = await eventually(
+        lambda: kpis(url, "returns", explain="true", limit=1000),
+        lambda f: subset(f["total"], EXPECTED_RETURNS) == EXPECTED_RETURNS,
+        what="the returns KPIs of the scenario",
+    )
+    rows: list[dict[str, Any]] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page = await kpis(url, "returns", explain="true", limit=2, **({"cursor": cursor} if cursor else {}))
+        assert len(page["orders"]) <= 2 and page["rows_total"] == whole["rows_total"]
+        rows += page["orders"]
+        pages += 1
+        cursor = page.get("next_cursor")
+        if cursor is None:
+            break
+    assert rows == whole["orders"] and pages == -(-len(rows) // 2)
+    returned = sum(v for r in rows for k, v in r["contributes"].items() if k.startswith("returned_condition|"))
+    assert returned == EXPECTED_RETURNS["returned_units"]
+
+
+async def test_figures_as_of_before_a_late_return_are_those_served_before_it(
+    reporting: RunningStack, published: Published
+) -> None:
+    for url in urls(reporting):
+        now = await eventually(
+            lambda url=url: kpis(url, "returns"),  # type: ignore[misc]
+            lambda found: subset(found["total"], EXPECTED_RETURNS) == EXPECTED_RETURNS,
+            what="the late return counted",
+        )
+        assert now["total"] != published.before_late_return
+        before = await kpis(url, "returns", as_of=BEFORE_THE_RETURN)
+        assert before["total"] == published.before_late_return
+        assert before["as_of"] == "2026-11-09T09:59:59.000000Z"
+        # The same instant written with an offset; and as of the return's own time it counts.
+        assert (await kpis(url, "returns", as_of="2026-11-09T10:59:59+01:00"))["total"] == before["total"]
+        assert (await kpis(url, "returns", as_of="2026-11-09T10:00:00Z"))["total"] == now["total"]
+        drill = await kpis(url, "returns", explain="true", limit=1000, as_of=BEFORE_THE_RETURN)
+        assert "O7" not in {row["order_id"] for row in drill["orders"] if row["day"] == "2026-11-09"}
 
 
 async def test_reorder_points_and_one_event_per_crossing(
-    reporting: RunningStack, published: int, infrastructure: Infrastructure
+    reporting: RunningStack, published: Published, infrastructure: Infrastructure
 ) -> None:
     async def replenishment() -> Any:
         async with httpx.AsyncClient(base_url=reporting.url("reporting"), headers=bearer("manager")) as client:
@@ -150,7 +220,9 @@ async def test_reorder_points_and_one_event_per_crossing(
     assert {r.key for r in records} <= {b"A", b"B"}
 
 
-async def test_a_rebuild_from_the_topics_equals_the_live_read_model(reporting: RunningStack, published: int) -> None:
+async def test_a_rebuild_from_the_topics_equals_the_live_read_model(
+    reporting: RunningStack, published: Published
+) -> None:
     url = reporting.url("reporting")
     await eventually(
         lambda: kpis(url, "fulfillment"),
@@ -168,16 +240,23 @@ async def test_a_rebuild_from_the_topics_equals_the_live_read_model(reporting: R
 
         done = await eventually(status, lambda s: s["status"] in ("done", "failed"), what="the rebuild")
     assert done["status"] == "done", done
-    assert done["records"] >= published
+    assert done["records"] >= published.count
     for family in FAMILIES:
         live = await kpis(url, family, by="day")
         rebuilt = await kpis(url, family, by="day", generation=done["generation"])
         assert rebuilt["generation"] != live["generation"]
         assert (rebuilt["total"], rebuilt["periods"]) == (live["total"], live["periods"]), family
+        for as_of in (BEFORE_THE_RETURN, "2026-11-04T12:00:00+01:00"):
+            live_then = await kpis(url, family, by="day", as_of=as_of)
+            rebuilt_then = await kpis(url, family, by="day", as_of=as_of, generation=done["generation"])
+            assert (rebuilt_then["total"], rebuilt_then["periods"]) == (live_then["total"], live_then["periods"])
+    assert (await kpis(url, "returns", as_of=BEFORE_THE_RETURN, generation=done["generation"]))["total"] == (
+        published.before_late_return
+    )
 
 
 async def test_a_poison_event_goes_to_the_dlq_naming_the_field(
-    reporting: RunningStack, kafka: AIOKafkaProducer, infrastructure: Infrastructure, published: int
+    reporting: RunningStack, kafka: AIOKafkaProducer, infrastructure: Infrastructure, published: Published
 ) -> None:
     prefix = reporting.env["TOPIC_PREFIX"]
     bad = envelope("OrderAccepted", {"order_id": "BAD-1", "currency": "EUR"}, occurred_at="2026-11-03T10:00:00Z")
@@ -199,11 +278,22 @@ async def test_bad_query_parameters_are_refused_naming_the_field(reporting: Runn
         assert not_a_date.status_code == 422 and "from" in not_a_date.text
         unknown = await client.get("/kpis/happiness")
         assert unknown.status_code == 422
+        for bad in ("yesterday", "2026-11-05", "2026-11-05T10:00:00", "0001-01-01T00:30:00+01:00", "2026-13-01T00:00Z"):
+            refused = await client.get("/kpis/returns", params={"as_of": bad})
+            assert refused.status_code == 422 and "as_of" in refused.text, (bad, refused.text)
+        ancient = await client.get("/kpis/returns", params={"as_of": "0999-12-31T23:00:00-02:00", "from": "0999-12-01"})
+        assert ancient.status_code == 200, ancient.text
+        assert ancient.json()["as_of"] == "1000-01-01T01:00:00.000000Z" and ancient.json()["to"] == "1000-01-01"
+        assert ancient.json()["total"]["returned_units"] == 0
+        early = await client.get("/kpis/returns", params={"as_of": "0500-06-01T00:00:00Z", "from": "0500-05-01"})
+        assert early.status_code == 200 and early.json()["as_of"] == "0500-06-01T00:00:00.000000Z", early.text
         anonymous = await httpx.AsyncClient(base_url=reporting.url("reporting")).get("/kpis/fulfillment")
         assert anonymous.status_code == 401
 
 
-async def test_the_cli_prints_the_kpis_and_what_to_order_as_tables(reporting: RunningStack, published: int) -> None:
+async def test_the_cli_prints_the_kpis_and_what_to_order_as_tables(
+    reporting: RunningStack, published: Published
+) -> None:
     url = reporting.url("reporting")
     await eventually(
         lambda: kpis(url, "fulfillment"),
@@ -224,3 +314,11 @@ async def test_the_cli_prints_the_kpis_and_what_to_order_as_tables(reporting: Ru
     assert [("LIS-1" in line, "MAD-1" in line) for line in lines] == [(True, False), (False, True)]  # by days of supply
     bad = CliRunner().invoke(cli, ["kpi", "show", "fulfillment", "--from", "last week"], env=env)
     assert bad.exit_code != 0 and "--from" in bad.output
+    then = CliRunner().invoke(
+        cli, ["kpi", "show", "returns", "--from", START, "--to", END, "--as-of", BEFORE_THE_RETURN], env=env
+    )
+    assert then.exit_code == 0, then.output
+    assert "as of 2026-11-09T09:59:59.000000Z" in then.output
+    assert re.search(rf"returned_units\s+│\s+{published.before_late_return['returned_units']}\s", then.output)
+    naive = CliRunner().invoke(cli, ["kpi", "summary", "--as-of", "2026-11-05T10:00:00"], env=env)
+    assert naive.exit_code != 0 and "--as-of" in naive.output

@@ -4,6 +4,7 @@ latest fact of each id; a snapshot drops what is before it; a second writer of a
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from pymongo.errors import DuplicateKeyError
 from services.reporting.config import ReportingSettings
 from services.reporting.domain.facts import Observed
 from services.reporting.projections.projection import PartitionProjection, WriterCollision
+from services.reporting.projections.queries import KpiQueries
+from services.reporting.projections.reader import ReadModelReader
 from services.reporting.projections.store import ReportingStore
 from tests.reporting_scenario import events
 
@@ -78,3 +81,36 @@ async def test_a_stale_owner_collides_retries_from_the_store_and_counts_nothing_
     assert sorted(facts) == sorted(e.data["order_id"] for e in placed[:5])
     days = {day: counters.get("orders", 0) for day, (_, counters) in (await store.stored_buckets("g0", 1)).items()}
     assert sum(days.values()) == 5  # O3 was in both batches: counted once
+
+
+async def test_stock_figures_as_of_a_time_take_a_level_that_arrived_after_they_were_read(store: ReportingStore) -> None:
+    """A replica keeps the day's stock levels it read while the partition's state holds: a late level (occurred
+    before `as_of`, folded after the first read) is in the next answer."""
+    config = ReportingSettings()
+
+    async def nothing(_: Any) -> None:
+        return None
+
+    owners = [
+        PartitionProjection(store, p, config.ship_by_rule(), config.replenishment_policy(), nothing, "g0")
+        for p in (0, 1)
+    ]
+    for owner in owners:
+        await owner.assigned()
+
+    def level(event_id: str, at: str, on_hand: int) -> Observed:
+        data = {"sku": "A", "warehouse": "LIS-1", "on_hand": on_hand, "allocated": 0, "available": on_hand,
+                "cause": "received", "order_id": None}  # fmt: skip
+        return Observed(event_id, "inventory", "StockLevelChanged", at, data)
+
+    queries = KpiQueries(ReadModelReader(store), config.ship_by_rule(), config.replenishment_policy())
+
+    async def available_as_of(as_of: str) -> list[int]:
+        found = await queries.kpis("inventory", date(2026, 11, 1), date(2026, 11, 3), generation="g0", as_of=as_of)
+        return [item["available"] for item in found["total"]["items"]]
+
+    await owners[0].apply([level("L1", "2026-11-03T08:00:00.000000Z", 10)])
+    assert await available_as_of("2026-11-03T12:00:00.000000Z") == [10]
+    await owners[0].apply([level("L2", "2026-11-03T10:00:00.000000Z", 4)])
+    assert await available_as_of("2026-11-03T12:00:00.000000Z") == [4]
+    assert await available_as_of("2026-11-03T09:00:00.000000Z") == [10]

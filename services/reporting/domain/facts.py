@@ -166,8 +166,9 @@ def _dispatched(f: Fact, d: dict[str, Any], at: str) -> None:
 
 
 def _delivered(f: Fact, d: dict[str, Any], at: str) -> None:
-    # The carrier's time of delivery, and shipping's verdict on it (the carrier's local date vs the promise).
-    _shipment(f, d).update(delivered_at=d["delivered_at"], late=d["late"], lines=d["lines"])
+    # The carrier's time of delivery, and shipping's verdict on it (the carrier's local date vs the promise); the
+    # event's own time too, which is what "as of" goes by.
+    _shipment(f, d).update(delivered_at=d["delivered_at"], late=d["late"], lines=d["lines"], delivered_seen_at=at)
 
 
 def _returned_to_sender(f: Fact, d: dict[str, Any], at: str) -> None:
@@ -232,7 +233,126 @@ ORDER_HANDLERS: dict[tuple[str, str], OrderHandler] = {
     ("customer_service", "CaseResolved"): _case_resolved,
 }
 
+# The part of an order's fact each event writes (which contribution sections must be recomputed after it).
+PART_OF: dict[tuple[str, str], str] = {
+    event: part
+    for part, events in {
+        "placed": [("orders", "OrderAccepted")],
+        "cancelled": [("orders", "OrderCancelled")],
+        "returns": [("orders", "ReturnApproved"), ("orders", "ReturnReceived"), ("orders", "RefundIssued")],
+        "reserved": [("inventory", "StockReserved")],
+        "backordered": [("inventory", "StockBackordered")],
+        "cases": [(source, type_) for source, type_ in ORDER_HANDLERS if source == "customer_service"],
+        "shipments": [(source, type_) for source, type_ in ORDER_HANDLERS if source == "shipping"],
+    }.items()
+    for event in events
+}
+assert PART_OF.keys() == ORDER_HANDLERS.keys()
+
 STOCK_TYPE = ("inventory", "StockLevelChanged")
+
+
+# As of an instant: the fact as it was when only the events that occurred by then had been folded. Every part of a
+# fact carries the time of the event that wrote it, so leaving out the later parts is the fold of the earlier
+# events. Two parts carry no time of their own: a shipment's warehouse and lines, which shipping fixes when it
+# creates the shipment and repeats unchanged in each later event; they go with the shipment's first event.
+
+
+def _seen(at: str | None, until: str) -> str | None:
+    return at if at is not None and at <= until else None
+
+
+def _shipment_as_of(s: dict[str, Any], until: str) -> dict[str, Any] | None:
+    delivered_seen = _seen(s.get("delivered_seen_at", s["delivered_at"]), until)
+    dispatched = _seen(s["dispatched_at"], until)
+    times = {
+        "created_at": _seen(s["created_at"], until),
+        # Picked and packed keep the earliest: if it is later than `until`, so were both.
+        "picked_at": _seen(s["picked_at"], until),
+        "dispatched_at": dispatched,
+        "returned_at": _seen(s["returned_at"], until),
+        "cancelled_at": _seen(s["cancelled_at"], until),
+        # The latest exception only (no KPI reads it; what needs attention now does).
+        "exception_at": _seen(s["exception_at"], until),
+    }
+    if not any(times.values()) and delivered_seen is None:
+        return None
+    return {
+        **s,
+        **times,
+        "carrier": s["carrier"] if dispatched else None,
+        "delivered_at": s["delivered_at"] if delivered_seen else None,
+        "late": s["late"] if delivered_seen else None,
+        **({"delivered_seen_at": delivered_seen} if "delivered_seen_at" in s else {}),
+    }
+
+
+def _return_as_of(r: dict[str, Any], until: str) -> dict[str, Any] | None:
+    approved, received = _seen(r["approved_at"], until), _seen(r["received_at"], until)
+    refunds = [x for x in r.get("refunds", []) if x["at"] <= until]
+    if approved is None and received is None and not refunds:
+        return None
+    return {
+        "approved_at": approved,
+        "lines": r["lines"] if approved else [],
+        "reason": r["reason"] if approved else None,
+        "received_at": received,
+        "resellable": r["resellable"] if received else [],
+        "damaged": r["damaged"] if received else [],
+        "refunds": refunds,
+    }
+
+
+def _case_as_of(c: dict[str, Any], until: str) -> dict[str, Any] | None:
+    opened, resolved = _seen(c["opened_at"], until), _seen(c["resolved_at"], until)
+    responses = [at for at in c["responses"] if at <= until]
+    if opened is None and resolved is None and not responses:
+        return None
+    return {
+        "opened_at": opened,
+        "category": c["category"] if opened else None,
+        "responses": responses,
+        "resolved_at": resolved,
+    }
+
+
+def _kept(parts: dict[str, Any], view: Callable[[dict[str, Any], str], dict[str, Any] | None], until: str) -> Any:
+    seen = {name: view(part, until) for name, part in parts.items()}
+    return {name: part for name, part in seen.items() if part is not None}
+
+
+def order_as_of(fact: Fact, until: str) -> Fact:
+    """The order's fact as known at `until` (a fixed-width UTC ISO time): only what events up to it wrote."""
+    placed, cancelled = fact["placed"], fact["cancelled"]
+    return {
+        **fact,
+        "placed": placed if placed is not None and placed["at"] <= until else None,
+        "reserved": [r for r in fact["reserved"] if r["at"] <= until],
+        "backordered": [b for b in fact["backordered"] if b["at"] <= until],
+        "shipments": _kept(fact["shipments"], _shipment_as_of, until),
+        "cancelled": cancelled if cancelled is not None and cancelled["at"] <= until else None,
+        "returns": _kept(fact["returns"], _return_as_of, until),
+        "cases": _kept(fact["cases"], _case_as_of, until),
+    }
+
+
+def order_times(fact: Fact) -> list[str]:
+    """Every instant at which an event changed the order's fact, in order: where its figures can change."""
+    found: set[str | None] = set()
+    if fact["placed"] is not None:
+        found.add(fact["placed"]["at"])
+    if fact["cancelled"] is not None:
+        found.add(fact["cancelled"]["at"])
+    found.update(r["at"] for r in fact["reserved"])
+    found.update(b["at"] for b in fact["backordered"])
+    for s in fact["shipments"].values():
+        found.update((s["created_at"], s["picked_at"], s["dispatched_at"], s["returned_at"], s["cancelled_at"]))
+        found.update((s["exception_at"], s.get("delivered_seen_at", s["delivered_at"])))
+    for r in fact["returns"].values():
+        found.update((r["approved_at"], r["received_at"], *(x["at"] for x in r.get("refunds", []))))
+    for c in fact["cases"].values():
+        found.update((c["opened_at"], c["resolved_at"], *c["responses"]))
+    return sorted(at for at in found if at is not None)
 
 
 def stock_key(sku: str, warehouse: str) -> str:
@@ -254,14 +374,14 @@ def fold_stock(fact: Fact, event: Observed) -> bool:
         # In order (the usual case: one writer per sku publishes in order): only the level's own day changes.
         previous = levels[-1] if levels else None
         levels.append(level)
-        _add_level(fact["days"], previous, level)
+        add_level(fact["days"], previous, level)
     else:
         bisect.insort(levels, level)
         fact["days"] = daily_stock(levels)
     return True
 
 
-def _add_level(days: dict[str, dict[str, int]], previous: list[Any] | None, level: list[Any]) -> None:
+def add_level(days: dict[str, dict[str, int]], previous: list[Any] | None, level: list[Any]) -> None:
     at, on_hand, allocated, available, cause = level
     before_on_hand, before_allocated = (previous[1], previous[2]) if previous else (0, 0)
     # A day's lowest level includes the one carried into it: a stock-out that began yesterday covers its morning.
@@ -278,7 +398,7 @@ def _add_level(days: dict[str, dict[str, int]], previous: list[Any] | None, leve
 def daily_stock(levels: list[list[Any]]) -> dict[str, dict[str, int]]:
     days: dict[str, dict[str, int]] = {}
     for index, level in enumerate(levels):
-        _add_level(days, levels[index - 1] if index else None, level)
+        add_level(days, levels[index - 1] if index else None, level)
     return days
 
 

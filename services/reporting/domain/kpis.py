@@ -205,6 +205,15 @@ def customers(counters: Counters, lifetime_top: list[dict[str, Any]]) -> dict[st
     }
 
 
+def open_cases(counters: Counters) -> list[dict[str, Any]]:
+    """The cases open as known by the counters of every day so far: `case_open|<category>|<opened at>`."""
+    return [
+        {"category": parts[0], "opened_at": parts[1]}
+        for parts, value in indexed(counters).groups.get("case_open", ())
+        for _ in range(value)
+    ]
+
+
 def support(counters: Counters, open_cases: list[dict[str, Any]], now: str) -> dict[str, Any]:
     c = indexed(counters)
     ages = Counter[str]()

@@ -9,10 +9,33 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Any
 
+from services.reporting.domain.facts import add_level
+
 DayFigures = dict[str, dict[str, int]]
+
+
+def known_at(days: DayFigures, day_levels: list[list[Any]] | None, as_of: str) -> tuple[DayFigures, int | None]:
+    """An item's daily figures and available level as known at `as_of` (a fixed-width UTC time): the days before
+    as they are, its day from the levels of that day up to `as_of` (`day_levels`: the level before the day, then
+    the day's; None when the item had no level that day). Available is None when it was not stocked yet."""
+    day = as_of[:10]
+    known = {d: figures for d, figures in days.items() if d < day}
+    previous: list[Any] | None = None
+    if day_levels:
+        previous = day_levels[0] or None
+        for level in day_levels[1:]:
+            if level[0] > as_of:
+                break
+            add_level(known, previous, level)
+            previous = level
+    if previous is not None:
+        return known, int(previous[3])
+    latest = max(known, default=None)
+    return known, None if latest is None else known[latest]["close"]
 
 
 def day_range(start: date, end: date) -> list[date]:
@@ -70,9 +93,15 @@ class ReplenishmentPolicy:
         return NormalDist().inv_cdf(self.service_level)
 
 
-def demand_series(days: DayFigures, end: date, window: int) -> list[int]:
-    """Units allocated per day over the `window` days ending with `end` (days without demand count as 0)."""
-    return [days.get(d.isoformat(), {}).get("demand", 0) for d in day_range(end - timedelta(days=window - 1), end)]
+@lru_cache(maxsize=1024)
+def window(end: date, length: int) -> tuple[str, ...]:
+    """The `length` days ending with `end`, as names (the crossing check asks for them at every stock level)."""
+    return tuple(d.isoformat() for d in day_range(end - timedelta(days=length - 1), end))
+
+
+def demand_series(days: DayFigures, end: date, length: int) -> list[int]:
+    """Units allocated per day over the `length` days ending with `end` (days without demand count as 0)."""
+    return [days[d]["demand"] if d in days else 0 for d in window(end, length)]
 
 
 def replenishment(sku: str, days: DayFigures, available: int, end: date, policy: ReplenishmentPolicy) -> dict[str, Any]:

@@ -77,8 +77,9 @@ class PartitionProjection:
         await self.store.save_days(
             self.generation,
             self.partition,
-            {day: (version, model.buckets.get(day, {})) for day in repaired},
-            {day: sorted(model.members.get(day, set())) for day in repaired},
+            {day: (version, model.buckets.get(day, {}), model.rows(day)) for day in repaired},
+            # Every day's stock levels: a crash after the facts were stored may have left the newest ones unwritten.
+            {day: model.levels(day) for day in model.level_days()},
         )
         model.state_version = version
         await self.store.save_head(self.generation, self.partition, version, model.day_versions, model.state(), version)
@@ -130,8 +131,11 @@ class PartitionProjection:
         await self.store.save_days(
             self.generation,
             self.partition,
-            {day: (model.day_versions.get(day, model.version), model.buckets.get(day, {})) for day in changes.days},
-            {day: sorted(model.members.get(day, set())) for day in changes.member_days},
+            {
+                day: (model.day_versions.get(day, model.version), model.buckets.get(day, {}), model.rows(day))
+                for day in changes.days
+            },
+            {day: model.levels(day) for day in changes.level_days},
         )
         if changes.state_changed:
             model.state_version = model.version

@@ -12,26 +12,17 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from services.reporting.domain import kpis
-from services.reporting.domain.contributions import contributions, perfect_score
+from services.reporting.domain.contributions import FAMILY_PREFIXES, ROWS
 from services.reporting.domain.periods import By, Period, split
 from services.reporting.domain.rules import ShipByRule
-from services.reporting.domain.stock import ReplenishmentPolicy, inventory_row, replenishment
+from services.reporting.domain.stock import ReplenishmentPolicy, inventory_row, known_at, replenishment
 from services.reporting.projections.reader import ReadModelReader
 
 Family = Literal["fulfillment", "inventory", "returns", "customers", "support"]
 FAMILIES: tuple[Family, ...] = ("fulfillment", "inventory", "returns", "customers", "support")
 
-# Which counters make up each family, for drill-downs.
-PREFIXES: dict[Family, tuple[str, ...]] = {
-    "fulfillment": (
-        "orders", "units", "cancelled", "backordered", "shipped_orders", "fill_", "split", "perfect|", "ship|",
-        "ship_on_time|", "delivered|", "delivered_on_time|", "cyc|reserved|", "cyc|dispatched|", "cyc|delivered|",
-    ),
-    "inventory": ("bo_units|", "bo_orders|"),
-    "returns": ("returns_received", "returned|", "returned_condition|", "delivered_units|", "refund", "cyc|refund|"),
-    "customers": ("kept_orders", "net_cents", "gross_cents", "cust|"),
-    "support": ("case_opened|", "case_resolved|", "cyc|first_response|", "cyc|resolution|"),
-}  # fmt: skip
+PREFIXES: dict[Family, tuple[str, ...]] = {family: FAMILY_PREFIXES[family] for family in FAMILIES}
+DRILL_DOWN_LIMIT = 5_000
 
 
 def now_iso() -> str:
@@ -54,16 +45,25 @@ class KpiQueries:
         explain: bool = False,
         limit: int = 100,
         generation: str | None = None,
+        as_of: str | None = None,
+        cursor: str | None = None,
     ) -> dict[str, Any]:
+        """`as_of`: a fixed-width UTC time (`iso`): the figures as known then (only events that occurred by then).
+        `cursor`: where the previous page of the drill-down ended."""
         gen = await self.reader.generation(generation)
-        first = date(1970, 1, 1).isoformat() if family == "customers" else start.isoformat()
-        days = await self.reader.days(gen, first, end.isoformat(), customers=family == "customers")
-        figure = await self._figure_fn(family, gen, days)
+        # Lifetime values, and the support cases open at `as_of`, need every day before the range too.
+        whole = family == "customers" or (family == "support" and as_of is not None)
+        first = date.min.isoformat() if whole else start.isoformat()
+        # The cases open at `as_of` were opened by then: the days up to it, beyond the range too.
+        last = max(end.isoformat(), as_of[:10]) if family == "support" and as_of is not None else end.isoformat()
+        days = await self.reader.days(gen, first, last, customers=family == "customers", as_of=as_of)
+        figure = await self._figure_fn(family, gen, days, as_of)
         result: dict[str, Any] = {
             "kpi": family,
             "from": start.isoformat(),
             "to": end.isoformat(),
             "generation": gen,
+            **({"as_of": as_of} if as_of is not None else {}),
             "total": figure(Period("total", start, end)),
         }
         if family == "fulfillment":
@@ -73,11 +73,12 @@ class KpiQueries:
             result["periods"] = [{"period": p.label, "from": p.start.isoformat(), "to": p.end.isoformat(), **figure(p)}
                                  for p in split(start, end, by)]  # fmt: skip
         if explain:
-            result["orders"], result["orders_total"] = await self.explain(gen, family, start, end, limit)
+            page = await self.explain(gen, family, start, end, days, limit, cursor, as_of)
+            result.update(page)
         return result
 
     async def _figure_fn(
-        self, family: Family, gen: str, days: dict[str, Counter[str]]
+        self, family: Family, gen: str, days: dict[str, Counter[str]], as_of: str | None = None
     ) -> Callable[[Period], dict[str, Any]]:
         def summed(period: Period) -> Counter[str]:
             total: Counter[str] = Counter()
@@ -92,9 +93,15 @@ class KpiQueries:
         if family == "customers":
 
             def customers(p: Period) -> dict[str, Any]:
-                return kpis.customers(summed(p), self._lifetime_top(gen, days, p.end.isoformat()))
+                return kpis.customers(summed(p), self._lifetime_top(gen, days, p.end.isoformat(), as_of))
 
             return customers
+        if family == "support" and as_of is not None:
+            known: Counter[str] = Counter()
+            for day in sorted(d for d in days if d <= as_of[:10]):
+                known.update(days[day])
+            cases = kpis.open_cases(known)
+            return lambda p: kpis.support(summed(p), cases, as_of)
         states = await self.reader.states(gen)
         if family == "support":
             open_cases = [
@@ -102,6 +109,14 @@ class KpiQueries:
             ]
             return lambda p: kpis.support(summed(p), open_cases, now_iso())
         stock = {name: item for state in states for name, item in state["stock"].items()}
+        if as_of is not None:
+            day_levels = await self.reader.levels(gen, as_of[:10])
+            stock = {}
+            for state in states:
+                for name, item in state["stock"].items():
+                    item_days, available = known_at(item["days"], day_levels.get(name), as_of)
+                    if available is not None:
+                        stock[name] = {**item, "days": item_days, "available": available}
 
         def inventory(p: Period) -> dict[str, Any]:
             counters = summed(p)
@@ -123,10 +138,12 @@ class KpiQueries:
 
         return inventory
 
-    def _lifetime_top(self, gen: str, days: dict[str, Counter[str]], end: str) -> list[dict[str, Any]]:
+    def _lifetime_top(
+        self, gen: str, days: dict[str, Counter[str]], end: str, as_of: str | None = None
+    ) -> list[dict[str, Any]]:
         """Top customers by net revenue over every day up to `end`: recomputed only when one of those days changed."""
         before = sorted(day for day in days if day <= end)
-        key = (gen, end, tuple((day, self.reader.signature(gen, day)) for day in before))
+        key = (gen, end, as_of, tuple((day, self.reader.signature(gen, day)) for day in before))
         if self._lifetime is None or self._lifetime[0] != key:
             to_date: Counter[str] = Counter()
             for day in before:
@@ -162,31 +179,68 @@ class KpiQueries:
         ]
 
     async def explain(
-        self, gen: str, family: Family, start: date, end: date, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
-        days = Period("range", start, end).days()
-        members = await self.reader.members(gen, days)
+        self,
+        gen: str,
+        family: Family,
+        start: date,
+        end: date,
+        days: dict[str, Counter[str]],
+        limit: int,
+        cursor: str | None = None,
+        as_of: str | None = None,
+    ) -> dict[str, Any]:
+        """The orders behind the figures, one row per order and day it contributed to (what it added that day),
+        by day then order id, a page of `limit` rows from after `cursor` ("<day>|<order id>"). Only the days that
+        hold such rows are read, each one once (its rows in every partition), so a page costs about `limit` rows
+        plus one day's rows: never the whole history."""
         prefixes = PREFIXES[family]
+        counted = f"{ROWS}{family}"
+        after_day, _, after_order = (cursor or "").partition("|")
+        wanted = [d for d in Period("range", start, end).days() if d in days and days[d].get(counted, 0) > 0]
+        total = sum(days[d][counted] for d in wanted)
         rows: list[dict[str, Any]] = []
-        total = 0
-        for partition, order_ids in sorted(members.items()):
-            facts = await self.reader.facts(gen, partition) if order_ids else {}
-            for order_id in order_ids:
-                fact = facts.get(order_id)
-                if fact is None:
+        more = False
+        for day in (d for d in wanted if d >= after_day):
+            if len(rows) >= limit:
+                more = True
+                break
+            for order_id, counters in await self._day_rows(gen, day, prefixes, as_of):
+                if day == after_day and order_id <= after_order:
                     continue
+                if len(rows) >= limit:
+                    more = True
+                    break
+                row: dict[str, Any] = {"day": day, "order_id": order_id, "contributes": counters}
+                if family == "fulfillment":
+                    row.update(_perfect_order(counters))
+                rows.append(row)
+        page: dict[str, Any] = {"orders": rows, "rows_total": total}
+        if more and rows:
+            page["next_cursor"] = f"{rows[-1]['day']}|{rows[-1]['order_id']}"
+        return page
+
+    async def _day_rows(
+        self, gen: str, day: str, prefixes: tuple[str, ...], as_of: str | None
+    ) -> list[tuple[str, dict[str, int]]]:
+        found: list[tuple[str, dict[str, int]]] = []
+        for partition_rows in (await self.reader.day_rows(gen, day)).values():
+            for order_id, layers in partition_rows.items():
                 counters: Counter[str] = Counter()
-                for day, values in contributions(fact, self.rule).items():
-                    if start.isoformat() <= day <= end.isoformat():
-                        counters.update({k: v for k, v in values.items() if k.startswith(prefixes)})
-                if not counters:
-                    continue
-                total += 1
-                if len(rows) < limit:
-                    row: dict[str, Any] = {"order_id": order_id, "contributes": dict(sorted(counters.items()))}
-                    if family == "fulfillment" and fact["placed"] is not None:
-                        score, parts = perfect_score(fact, self.rule)
-                        row["perfect_order"] = {"score": score, **parts}
-                    rows.append(row)
-        rows.sort(key=lambda r: r["order_id"])
-        return rows, total
+                for at, change in layers:
+                    if as_of is not None and at > as_of:
+                        break
+                    counters.update({k: v for k, v in change.items() if k.startswith(prefixes)})
+                kept = {k: v for k, v in sorted(counters.items()) if v}
+                if kept:
+                    found.append((order_id, kept))
+        found.sort()
+        return found
+
+
+def _perfect_order(counters: dict[str, int]) -> dict[str, Any]:
+    """The order's perfect-order score and its parts, from what it contributed on its placement day."""
+    score = next((name.split("|")[1] for name in counters if name.startswith("perfect|")), None)
+    if score is None:
+        return {}
+    parts = {part: bool(counters.get(f"perfect_part|{part}", 0)) for part in ("on_time", "in_full", "not_damaged")}
+    return {"perfect_order": {"score": score, **(parts if score != "pending" else {})}}

@@ -22,13 +22,20 @@ from services.reporting.domain.facts import Observed
 from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy
 from services.reporting.projections.blobs import pack
-from services.reporting.projections.store import REBUILDS, ReportingStore, bucket_document, bucket_id
+from services.reporting.projections.store import (
+    REBUILDS,
+    ReportingStore,
+    bucket_document,
+    bucket_id,
+    members_document,
+)
 from shared.messaging.event_log import Edge
 from shared.messaging.kafka_security import KafkaSecurity
 from shared.messaging.ownership import partition_of
 
 log = logging.getLogger(__name__)
 WRITE_BATCH = 500
+FOLD_BATCH = 500
 
 
 class Rebuilder:
@@ -58,7 +65,13 @@ class Rebuilder:
             await self.store.create_collections(generation)
             await self._report(progress)
             models = {p: PartitionModel(p, self.rule, self.policy) for p in range(self.store.partitions)}
-            await self._read_topics(models, progress)
+            read: dict[int, list[Observed]] = {p: [] for p in models}
+            await self._read_topics(read, progress)
+            for partition, events in read.items():
+                # In event time: each order's events then come in order, and each adds one layer (as live).
+                events.sort(key=lambda e: e.occurred_at)
+                for start in range(0, len(events), FOLD_BATCH):
+                    models[partition].fold(events[start : start + FOLD_BATCH])
             await self._write(generation, models)
             progress["status"] = "done"
         except Exception as error:
@@ -69,7 +82,7 @@ class Rebuilder:
         await self._report(progress)
         return progress
 
-    async def _read_topics(self, models: dict[int, PartitionModel], progress: dict[str, Any]) -> None:
+    async def _read_topics(self, read: dict[int, list[Observed]], progress: dict[str, Any]) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             enable_auto_commit=False,
@@ -88,7 +101,7 @@ class Rebuilder:
             while pending:
                 fetched = await consumer.getmany(*pending, timeout_ms=1000, max_records=5000)
                 for tp, records in fetched.items():
-                    self._fold(models, tp, [r for r in records if r.offset < ends[tp]])
+                    self._observe(read, tp, [r for r in records if r.offset < ends[tp]])
                     progress["records"] = progress.get("records", 0) + len(records)
                 for tp in list(pending):
                     if await consumer.position(tp) >= ends[tp]:
@@ -96,37 +109,41 @@ class Rebuilder:
         finally:
             await consumer.stop()
 
-    def _fold(self, models: dict[int, PartitionModel], tp: TopicPartition, records: Sequence[Any]) -> None:
+    def _observe(self, read: dict[int, list[Observed]], tp: TopicPartition, records: Sequence[Any]) -> None:
         topic = self.edge.topic(tp.topic)
-        count = len(models)
+        count = len(read)
         # A record on the wrong partition for its key was forwarded live to the right one: read it there only.
         kept = [
             r for r in records if topic.key != "order_id" or not r.key or partition_of(r.key, count) == tp.partition
         ]
         readable, _ = self.edge.read_batch(kept)
-        events: list[Observed] = [self.observe(topic.owner, message) for _, message, _ in readable]
-        models[tp.partition % count].fold(events)
+        read[tp.partition % count].extend(self.observe(topic.owner, message) for _, message, _ in readable)
 
     async def _write(self, generation: str, models: dict[int, PartitionModel]) -> None:
-        db = self.store.database
-        for partition, model in models.items():
-            facts = {**model.orders, **{STOCK_PREFIX + k: v for k, v in model.stock.items()}}
-            await self.store.write_snapshot(generation, partition, facts, 1)
-            version = 1
-            model.version = model.state_version = version
-            model.day_versions = {day: version for day in model.buckets}
-            buckets = [bucket_document(day, partition, version, c) for day, c in model.buckets.items()]
-            members = [
-                {"_id": bucket_id(day, partition), "blob": pack(sorted(ids))} for day, ids in model.members.items()
-            ]
-            if buckets:
-                await db[f"{generation}_buckets"].insert_many(buckets, ordered=False)
-            if members:
-                await db[f"{generation}_members"].insert_many(members, ordered=False)
-            await self.store.save_head(generation, partition, version, model.day_versions, model.state(), version)
+        await write_generation(self.store, generation, models)
 
     async def _report(self, progress: dict[str, Any]) -> None:
         await self.store.database[REBUILDS].replace_one({"_id": progress["rebuild_id"]}, dict(progress), upsert=True)
+
+
+async def write_generation(store: ReportingStore, generation: str, models: dict[int, PartitionModel]) -> None:
+    """Folded partitions into a new generation, in bulk: facts, buckets, rows, stock levels, states and heads."""
+    db = store.database
+    for partition, model in models.items():
+        facts = {**model.orders, **{STOCK_PREFIX + k: v for k, v in model.stock.items()}}
+        await store.write_snapshot(generation, partition, facts, 1)
+        version = 1
+        model.version = model.state_version = version
+        days = sorted(model.buckets.keys() | model.members.keys())
+        model.day_versions = dict.fromkeys(days, version)
+        rows = {day: model.rows(day) for day in days}
+        buckets = [bucket_document(day, partition, version, model.buckets.get(day, {}), rows[day]) for day in days]
+        members = [members_document(day, partition, version, rows[day]) for day in days]
+        levels = [{"_id": bucket_id(day, partition), "blob": pack(model.levels(day))} for day in model.level_days()]
+        for kind, documents in (("buckets", buckets), ("members", members), ("levels", levels)):
+            if documents:
+                await db[f"{generation}_{kind}"].insert_many(documents, ordered=False)
+        await store.save_head(generation, partition, version, model.day_versions, model.state(), version)
 
 
 class RebuildRunner:

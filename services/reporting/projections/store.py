@@ -5,8 +5,11 @@
   FACTS_PER_ENTRY) and moves the partition's base (`<gen>_factbases`) to its first entry, then drops what is
   before. Loading reads the entries from the base on, the last one of a fact winning. Appending is one insert per
   batch, where one update per changed order would cost a write each (FerretDB: ~2 ms, and a few hundred a second);
-- `<gen>_buckets`: one document per partition and UTC day (`<day>|p<pp>`): the day's counters;
-- `<gen>_members`: the same `_id`s: the ids of the orders that contributed to the day (for drill-downs);
+- `<gen>_buckets`: one document per partition and UTC day (`<day>|p<pp>`): the day's counters, and the first and
+  last time at which any of them changed (`first`, `last`: a figure as of a time between them needs the rows);
+- `<gen>_members`: the same `_id`s: per order that contributed to the day, its layers on that day (what it added
+  at each event time): the drill-down's rows, and the figures as of a time between `first` and `last`;
+- `<gen>_levels`: the same `_id`s: per stock item, the day's stock levels (stock figures as of a time that day);
 - `<gen>_states`: per partition, stock figures per sku x warehouse and what needs attention now;
 - `<gen>_heads`: per partition, a version per day, so readers re-read only the days that changed.
 `meta` names the active generation; `reports` holds the digests.
@@ -15,7 +18,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,10 +60,25 @@ def bucket_id(day: str, partition: int) -> str:
 CUSTOMER_PREFIX = "cust|"
 
 
-def bucket_document(day: str, partition: int, version: int, counters: dict[str, int]) -> dict[str, Any]:
+Rows = dict[str, list[tuple[str, dict[str, int]]]]
+
+
+def bucket_document(day: str, partition: int, version: int, counters: dict[str, int], rows: Rows) -> dict[str, Any]:
     general = {k: v for k, v in counters.items() if not k.startswith(CUSTOMER_PREFIX)}
     customers = {k: v for k, v in counters.items() if k.startswith(CUSTOMER_PREFIX)}
-    return {"_id": bucket_id(day, partition), "v": version, "blob": pack(general), "cust": pack(customers)}
+    times = [at for layers in rows.values() for at, _ in layers]
+    return {
+        "_id": bucket_id(day, partition),
+        "v": version,
+        "first": min(times, default=""),
+        "last": max(times, default=""),
+        "blob": pack(general),
+        "cust": pack(customers),
+    }
+
+
+def members_document(day: str, partition: int, version: int, rows: Rows) -> dict[str, Any]:
+    return {"_id": bucket_id(day, partition), "v": version, "blob": pack(rows)}
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,10 @@ class Bucket:
     version: int
     general: dict[str, int]
     customers: dict[str, int]
+    # The first and last time any of the day's counters changed; a bucket stored before layers were kept has
+    # neither and is read as changing at every time (its rows are read, the next owner rewrites it).
+    first: str = ""
+    last: str = "~"
 
     def counters(self) -> dict[str, int]:
         return {**self.general, **self.customers}
@@ -96,7 +117,7 @@ class ReportingStore:
 
     def collection_names(self, generation: str) -> list[str]:
         facts = [f"{generation}_factlog_{partition_name(p)}" for p in range(self.partitions)]
-        kinds = [f"{generation}_{kind}" for kind in ("buckets", "members", "states", "heads", "factbases")]
+        kinds = [f"{generation}_{kind}" for kind in ("buckets", "members", "levels", "states", "heads", "factbases")]
         return [META, REPORTS, REBUILDS, *kinds, *facts]
 
     async def create_collections(self, generation: str | None = None) -> None:
@@ -149,21 +170,21 @@ class ReportingStore:
         self,
         generation: str,
         partition: int,
-        buckets: dict[str, tuple[int, dict[str, int]]],
-        members: dict[str, list[str]],
+        days: dict[str, tuple[int, dict[str, int], Rows]],
+        levels: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        writes = [
-            self.database[f"{generation}_buckets"].replace_one(
-                {"_id": bucket_id(day, partition)}, bucket_document(day, partition, version, counters), upsert=True
-            )
-            for day, (version, counters) in buckets.items()
-        ]
-        writes += [
-            self.database[f"{generation}_members"].replace_one(
-                {"_id": bucket_id(day, partition)}, {"_id": bucket_id(day, partition), "blob": pack(ids)}, upsert=True
-            )
-            for day, ids in members.items()
-        ]
+        """Per day: its bucket and its rows (the same version), and the stock levels of days that got one."""
+        writes = []
+        for day, (version, counters, rows) in days.items():
+            _id = {"_id": bucket_id(day, partition)}
+            document = bucket_document(day, partition, version, counters, rows)
+            writes.append(self.database[f"{generation}_buckets"].replace_one(_id, document, upsert=True))
+            members = members_document(day, partition, version, rows)
+            writes.append(self.database[f"{generation}_members"].replace_one(_id, members, upsert=True))
+        for day, found in (levels or {}).items():
+            _id = {"_id": bucket_id(day, partition)}
+            document = {**_id, "blob": pack(found)}
+            writes.append(self.database[f"{generation}_levels"].replace_one(_id, document, upsert=True))
         await asyncio.gather(*writes)
 
     async def save_head(
@@ -197,21 +218,39 @@ class ReportingStore:
         found = await self.database[f"{generation}_buckets"].find_one({"_id": bucket_id(day, partition)})
         if found is None:
             return Bucket(0, {}, {})
-        return Bucket(int(found["v"]), unpack(found["blob"]), unpack(found["cust"]) if "cust" in found else {})
+        return Bucket(
+            int(found["v"]),
+            unpack(found["blob"]),
+            unpack(found["cust"]) if "cust" in found else {},
+            str(found.get("first", "")),
+            str(found.get("last", "~")),
+        )
 
     async def stored_buckets(self, generation: str, partition: int) -> dict[str, tuple[int, dict[str, int]]]:
+        """Per day, the version and counters of the partition's stored buckets; version 0 for one stored before
+        layers were kept (so that it counts as differing)."""
         suffix = "|" + partition_name(partition)
         return {
-            d["_id"].split("|")[0]: (int(d["v"]), {**unpack(d["blob"]), **(unpack(d["cust"]) if "cust" in d else {})})
+            d["_id"].split("|")[0]: (
+                int(d["v"]) if "first" in d else 0,
+                {**unpack(d["blob"]), **(unpack(d["cust"]) if "cust" in d else {})} if "first" in d else {"-": 0},
+            )
             async for d in self.database[f"{generation}_buckets"].find({})
             if d["_id"].endswith(suffix)
         }
 
-    async def members(self, generation: str, days: Iterable[str], partition: int) -> list[str]:
-        found = await asyncio.gather(
-            *(self.database[f"{generation}_members"].find_one({"_id": bucket_id(day, partition)}) for day in days)
-        )
-        return [order_id for document in found if document is not None for order_id in unpack(document["blob"])]
+    async def rows(self, generation: str, day: str, partition: int) -> tuple[int, Rows]:
+        """The version and the rows of one day of a partition (no document: version 0, no rows)."""
+        found = await self.database[f"{generation}_members"].find_one({"_id": bucket_id(day, partition)})
+        if found is None or "v" not in found:
+            return 0, {}
+        return int(found["v"]), {
+            order_id: [(at, c) for at, c in layers] for order_id, layers in unpack(found["blob"]).items()
+        }
+
+    async def levels(self, generation: str, day: str, partition: int) -> dict[str, list[list[Any]]]:
+        found = await self.database[f"{generation}_levels"].find_one({"_id": bucket_id(day, partition)})
+        return {} if found is None else dict(unpack(found["blob"]))
 
     async def state(self, generation: str, partition: int) -> tuple[int, dict[str, Any]]:
         found = await self.database[f"{generation}_states"].find_one({"_id": partition_name(partition)})

@@ -42,21 +42,30 @@ def fold(
     events: Iterable[Published],
     models: dict[int, PartitionModel] | None = None,
     config: ReportingSettings | None = None,
+    batch: int = 1,
 ) -> tuple[dict[int, PartitionModel], list[ReorderPointCrossed]]:
-    """One event per batch, as a slow consumer would see them; returns the models and the crossings staged."""
+    """`batch` events per batch (one by one by default, as a slow consumer would see them); returns the models and
+    the crossings staged."""
     config = config or settings()
     edge = Edge(subscriptions(), "")
     models = models if models is not None else {}
     crossings: list[ReorderPointCrossed] = []
-    for event in events:
+    pending: dict[int, list[Any]] = {}
+    listed = list(events)
+    for index, event in enumerate(listed):
         rec = record(event)
-        model = models.setdefault(
-            rec.partition, PartitionModel(rec.partition, config.ship_by_rule(), config.replenishment_policy())
-        )
         readable, rejected = edge.read_batch([rec])
         assert not rejected, rejected[0].reason
-        for _, message, _ in readable:
-            crossings += model.fold([observed(edge.topic(rec.topic).owner, message)]).crossings
+        pending.setdefault(rec.partition, []).extend(
+            observed(edge.topic(rec.topic).owner, message) for _, message, _ in readable
+        )
+        if (index + 1) % batch == 0 or index == len(listed) - 1:
+            for partition, observed_events in pending.items():
+                model = models.setdefault(
+                    partition, PartitionModel(partition, config.ship_by_rule(), config.replenishment_policy())
+                )
+                crossings += model.fold(observed_events).crossings
+            pending = {}
     return models, crossings
 
 
@@ -67,13 +76,19 @@ class ModelsReader:
     async def generation(self, requested: str | None = None) -> str:
         return requested or "g0"
 
-    async def days(self, generation: str, start: str, end: str, customers: bool = False) -> dict[str, Counter[str]]:
+    async def days(
+        self, generation: str, start: str, end: str, customers: bool = False, as_of: str | None = None
+    ) -> dict[str, Counter[str]]:
         result: dict[str, Counter[str]] = {}
         for model in self.models.values():
-            for day, counters in model.buckets.items():
+            for day in model.members:
                 if start <= day <= end:
-                    result.setdefault(day, Counter()).update(counters)
-        return result
+                    for layers in model.rows(day).values():
+                        counters = result.setdefault(day, Counter())
+                        for at, change in layers:
+                            if as_of is None or at <= as_of:
+                                counters.update(change)
+        return {day: Counter({k: v for k, v in c.items() if v}) for day, c in result.items()}
 
     def signature(self, generation: str, day: str) -> tuple[tuple[int, int], ...]:
         return tuple(sorted((p, m.version) for p, m in self.models.items()))
@@ -81,10 +96,8 @@ class ModelsReader:
     async def states(self, generation: str) -> list[dict[str, Any]]:
         return [model.state() for model in self.models.values()]
 
-    async def members(self, generation: str, days: list[str]) -> dict[int, list[str]]:
-        return {
-            p: sorted({o for day in days for o in model.members.get(day, set())}) for p, model in self.models.items()
-        }
+    async def day_rows(self, generation: str, day: str) -> dict[int, Any]:
+        return {p: model.rows(day) for p, model in self.models.items()}
 
-    async def facts(self, generation: str, partition: int) -> dict[str, Any]:
-        return dict(self.models[partition].orders)
+    async def levels(self, generation: str, day: str) -> dict[str, list[list[Any]]]:
+        return {name: levels for model in self.models.values() for name, levels in model.levels(day).items()}

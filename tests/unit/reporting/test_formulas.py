@@ -9,6 +9,7 @@ from statistics import NormalDist
 import pytest
 
 from services.reporting.domain import kpis
+from services.reporting.domain.contributions import combined, with_rows
 from services.reporting.domain.periods import split
 from services.reporting.domain.rules import duration_class, percentile
 from services.reporting.domain.stock import ReplenishmentPolicy, inventory_row, replenishment
@@ -63,3 +64,16 @@ def test_months_and_weeks_are_clipped_to_the_range() -> None:
     ]
     weeks = split(date(2026, 11, 4), date(2026, 11, 10), "week")
     assert [p.label for p in weeks] == ["2026-W45", "2026-W46"]
+
+
+def test_an_order_counts_as_a_row_of_a_day_while_it_adds_to_one_of_the_family_s_counters_there() -> None:
+    case, note = "case_open|late_delivery|2026-11-02T10:00:00.000000Z", "case_opened|late_delivery"
+    before = combined({"cases": {"2026-11-02": {case: 1, note: 1}}})
+    assert before["2026-11-02"]["rows|support"] == 1
+    # One of its two support counters leaves the day: still a row; then the other one: no longer.
+    assert with_rows(before, {"2026-11-02": {case: -1}}) == {"2026-11-02": {case: -1}}
+    assert with_rows(before, {"2026-11-02": {case: -1, note: -1}}) == {
+        "2026-11-02": {case: -1, note: -1, "rows|support": -1}
+    }
+    # A counter of another family arriving makes it a row of that family too.
+    assert with_rows(before, {"2026-11-02": {"orders": 1}}) == {"2026-11-02": {"orders": 1, "rows|fulfillment": 1}}

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from services.reporting.application import PartitionModel
-from services.reporting.projections.queries import KpiQueries
+from services.reporting.domain.contributions import add_into, contributions
+from services.reporting.projections.queries import Family, KpiQueries
 from tests.reporting_scenario import (
     END,
     EXPECTED_CANCELLATIONS,
@@ -32,6 +33,7 @@ from tests.reporting_scenario import (
 from tests.unit.reporting.models import ModelsReader, fold, settings
 
 RANGE = (date.fromisoformat(START), date.fromisoformat(END))
+FAMILIES: tuple[Family, ...] = ("fulfillment", "returns", "customers", "support", "inventory")
 
 
 def queries(models: dict[int, PartitionModel]) -> KpiQueries:
@@ -111,15 +113,126 @@ async def test_figures_do_not_depend_on_how_the_topics_interleaved() -> None:
         assert await figures(fold(shuffled)[0]) == reference
 
 
+@pytest.mark.parametrize("batch", [1, 3, 1000])
+async def test_what_the_fold_keeps_is_what_the_facts_give_afresh(batch: int) -> None:
+    """The fold keeps each order's contributions incrementally (only what an event's part of the fact reads is
+    recomputed; layers redone from a late event's time): whatever the arrival order, they equal the contributions
+    of the final facts, the day buckets are their sum, and each day's rows add up to its bucket."""
+    shuffled = list(events())
+    random.Random(7).shuffle(shuffled)
+    rule = settings().ship_by_rule()
+    for arrival in (events(), shuffled):
+        for model in fold(arrival, batch=batch)[0].values():
+            expected: dict[str, dict[str, int]] = {}
+            for order_id, fact in model.orders.items():
+                assert model.contributed[order_id] == contributions(fact, rule), order_id
+                add_into(expected, contributions(fact, rule))
+            assert {day: c for day, c in model.buckets.items() if c} == {day: c for day, c in expected.items() if c}
+            for day, bucket in model.buckets.items():
+                rows: Counter[str] = Counter()
+                for layers in model.rows(day).values():
+                    for _, change in layers:
+                        rows.update(change)
+                assert {k: v for k, v in rows.items() if v} == bucket, day
+
+
 async def test_the_drill_down_lists_the_orders_behind_the_figures() -> None:
     models, _ = fold(events())
-    result = await queries(models).kpis("fulfillment", *RANGE, explain=True)
-    assert result["orders_total"] == 7
-    perfect = {row["order_id"] for row in result["orders"] if row["perfect_order"]["score"] == "perfect"}
-    assert perfect == {"O1", "O7"}
-    o2 = next(row for row in result["orders"] if row["order_id"] == "O2")
-    assert o2["perfect_order"] == {"score": "imperfect", "on_time": False, "in_full": True, "not_damaged": True}
-    assert o2["contributes"]["split"] == 1
+    result = await queries(models).kpis("fulfillment", *RANGE, explain=True, limit=1000)
+    assert {row["order_id"] for row in result["orders"]} == {f"O{n}" for n in range(1, 8)}
+    assert result["rows_total"] == len(result["orders"]) and "next_cursor" not in result
+    placed = {row["order_id"]: row for row in result["orders"] if "perfect_order" in row}
+    assert {o for o, row in placed.items() if row["perfect_order"]["score"] == "perfect"} == {"O1", "O7"}
+    assert placed["O2"]["perfect_order"] == {
+        "score": "imperfect",
+        "on_time": False,
+        "in_full": True,
+        "not_damaged": True,
+    }
+    assert placed["O2"]["contributes"]["split"] == 1
+
+
+async def test_the_rows_of_a_day_add_up_to_its_figures() -> None:
+    models, _ = fold(events())
+    result = await queries(models).kpis("returns", *RANGE, explain=True, by="day", limit=1000)
+    for period in result["periods"]:
+        rows = [row for row in result["orders"] if row["day"] == period["period"]]
+        returned = sum(v for row in rows for k, v in row["contributes"].items() if k.startswith("returned_condition|"))
+        delivered = sum(v for row in rows for k, v in row["contributes"].items() if k.startswith("delivered_units|"))
+        assert (returned, delivered) == (period["returned_units"], period["delivered_units"]), period["period"]
+
+
+async def test_drill_down_pages_follow_the_cursor_to_the_end() -> None:
+    models, _ = fold(events())
+    q = queries(models)
+    whole = (await q.kpis("fulfillment", *RANGE, explain=True, limit=1000))["orders"]
+    pages, cursor = [], None
+    while True:
+        page = await q.kpis("fulfillment", *RANGE, explain=True, limit=4, cursor=cursor)
+        assert len(page["orders"]) <= 4
+        pages.append(page["orders"])
+        cursor = page.get("next_cursor")
+        if cursor is None:
+            break
+    assert [row for page in pages for row in page] == whole
+    assert len(pages) == -(-len(whole) // 4)
+
+
+def _without_ages(found: dict[str, Any]) -> dict[str, Any]:
+    # Open cases' ages are judged at the query's time: `now` for the live figures, `as_of` for the past ones.
+    return {k: v for k, v in found.items() if k != "open_cases_by_age"}
+
+
+async def _as_of_figures(models: dict[int, PartitionModel], as_of: str | None) -> dict[str, Any]:
+    q = queries(models)
+    found: dict[str, Any] = {family: (await q.kpis(family, *RANGE, as_of=as_of))["total"] for family in FAMILIES}
+    found["support"] = _without_ages(found["support"])
+    return found
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 5, 1000])
+async def test_the_figures_as_of_any_time_are_those_of_the_events_that_occurred_by_then(batch: int) -> None:
+    """Whatever order the events came in (shuffled; one by one, in small batches, or all in one batch)."""
+    scenario = events()
+    shuffled = list(scenario)
+    random.Random(5).shuffle(shuffled)
+    models, _ = fold(shuffled, batch=batch)
+    times = sorted({event.occurred_at for event in scenario})
+    for at in [*times, "2026-11-04T23:59:59.999999Z"]:
+        as_of = at.replace("Z", ".000000Z") if len(at) == 20 else at
+        known_then, _ = fold([event for event in scenario if event.occurred_at <= at])
+        assert await _as_of_figures(models, as_of) == await _as_of_figures(known_then, None), at
+
+
+async def test_an_event_after_a_late_one_in_its_batch_still_bounds_what_is_in_time_order() -> None:
+    """O2's placement arrives late, in the batch of its delivery; its dispatch (earlier than that delivery) comes
+    next: the figures as of each of its times are those of the events that occurred by then."""
+    scenario = events()
+    o2 = sorted((e for e in scenario if e.key == "O2"), key=lambda e: e.occurred_at)
+    placed, reserved, created, created_too, dispatched, delivered, *later = o2
+    models, _ = fold([e for e in scenario if e.key != "O2"], batch=1000)
+    for batch in ([reserved, created, created_too], [placed, delivered], [dispatched], later):
+        models, _ = fold(batch, models, batch=1000)
+    for event in o2:
+        known_then, _ = fold([e for e in scenario if e.occurred_at <= event.occurred_at])
+        as_of = event.occurred_at.replace("Z", ".000000Z")
+        assert await _as_of_figures(models, as_of) == await _as_of_figures(known_then, None), event.occurred_at
+
+
+async def test_a_late_return_leaves_the_figures_as_of_before_it_unchanged() -> None:
+    """O7's return was received on 11-09: the returns of 11-02 .. 11-09 as of 11-08 noon are those known then."""
+    scenario = events()
+    late = next(e for e in scenario if e.type == "ReturnReceived" and e.key == "O7")
+    before, _ = fold([e for e in scenario if e is not late])
+    before_figures = (await queries(before).kpis("returns", *RANGE))["total"]
+    models, _ = fold([late], before)
+    q = queries(models)
+    assert (await q.kpis("returns", *RANGE))["total"]["returned_units"] == before_figures["returned_units"] + 1
+    as_of = (await q.kpis("returns", *RANGE, as_of="2026-11-08T12:00:00.000000Z"))["total"]
+    assert as_of == before_figures
+    assert (await q.kpis("returns", *RANGE, as_of="2026-11-09T10:00:00.000000Z"))["total"] == (
+        await q.kpis("returns", *RANGE)
+    )["total"]
 
 
 async def test_daily_periods_add_up_to_the_range() -> None:
