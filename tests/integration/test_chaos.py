@@ -48,10 +48,12 @@ def run_harness(*args: str, within_s: float) -> tuple[int, str, dict[str, float]
 
 @pytest.mark.timeout(1500)
 def test_a_small_run_under_faults_keeps_every_invariant() -> None:
-    # About five minutes on a 2-core machine against the current services: 150 orders at 2/s (75 s of load
-    # with the faults in it), then the drain.
+    # About seven minutes on a 2-core machine against the current services: 150 orders at 2/s (75 s of load
+    # with the faults in it), then the drain. Two replicas of every service, as production runs them: a kill
+    # takes one of two, and the survivor takes its logs over (what found the owner's fence and the history claims).
     code, output, figures = run_harness(
         "--seed", "14", "--orders", "150", "--rate", "2", "--kills", "6", "--bounces", "1", "--store-restarts", "1",
+        "--replicas", "2",
         within_s=1400,
     )  # fmt: skip
     assert code == 0, output[-8000:]
