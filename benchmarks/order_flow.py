@@ -98,6 +98,9 @@ class Plan:
     # What completes an order: "delivered" (end to end), or "requested" (ShipmentRequested; the warehouse and
     # the carrier are not played), to measure the front half when the back half cannot be.
     complete_at: str = "delivered"
+    # The measured window's rate; None: half the highest rate held. Set it near the ceiling to see what
+    # batching does to the costs per order when the queues are not empty.
+    window_rate: float | None = None
 
 
 FULL = Plan(
@@ -887,7 +890,7 @@ async def drive(fleet: Fleet, infra: Infra, plan: Plan, label: str) -> RunResult
             steps, held = await ramp(ctx)
             if await drain(times, plan.drain_s, label):
                 await report_readiness(fleet, http, label)
-            window = await measure_window(ctx, (held or plan.rates[0]) / 2)
+            window = await measure_window(ctx, plan.window_rate or (held or plan.rates[0]) / 2)
             print_window(label, window)
         finally:
             await watch.close()
@@ -959,7 +962,18 @@ def against_mono(results: list[RunResult], result: mono.MonoResult) -> None:
 
 
 # Plan fields a command-line option of the same name overrides (else the --quick or full preset's value).
-OPTIONS = ("step_s", "threshold", "window_s", "deadline_s", "drain_s", "idle_s", "warmup", "mono_orders", "complete_at")
+OPTIONS = (
+    "step_s",
+    "threshold",
+    "window_s",
+    "window_rate",
+    "deadline_s",
+    "drain_s",
+    "idle_s",
+    "warmup",
+    "mono_orders",
+    "complete_at",
+)
 
 
 def parse_plan(args: argparse.Namespace) -> Plan:
@@ -979,6 +993,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--step-s", type=float, help=f"seconds per ramp step (default {FULL.step_s:g})")
     parser.add_argument("--threshold", type=float, help="share deliveries may fall behind and still hold (0.1)")
     parser.add_argument("--window-s", type=float, help="seconds of the measured window at half the rate held")
+    parser.add_argument("--window-rate", type=float, help="rate of the measured window (default: half the rate held)")
     parser.add_argument("--deadline-s", type=float, help="an order later than this counts as failed (60)")
     parser.add_argument("--drain-s", type=float, help="longest wait for the ramp's backlog (180)")
     parser.add_argument("--idle-s", type=float, help="idle stretch measured before the window (10)")
