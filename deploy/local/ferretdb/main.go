@@ -10,6 +10,8 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net/http"
+	_ "net/http/pprof" // served only when --pprof-addr is set: a CPU profile of the store under load
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,6 +24,10 @@ import (
 func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
 	dataDir := flag.String("data-dir", "data", "directory holding one SQLite file per database")
+	pprofAddr := flag.String("pprof-addr", os.Getenv("FERRETDB_PPROF_ADDR"),
+		"loopback address for Go's /debug/pprof (off when empty)")
+	pragmas := flag.String("sqlite-query", os.Getenv("FERRETDB_SQLITE_QUERY"),
+		"query string added to the SQLite URL, e.g. _pragma=synchronous(normal)")
 	flag.Parse()
 
 	dir, err := filepath.Abs(*dataDir)
@@ -35,7 +41,7 @@ func main() {
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir + "/",
+		SQLiteURL: sqliteURL(dir, *pragmas),
 	})
 	if err != nil {
 		log.Fatalf("ferretdb: %v", err)
@@ -45,8 +51,18 @@ func main() {
 	defer stop()
 
 	go keepIDIndexes(ctx, dir, time.Second)
+	if *pprofAddr != "" {
+		go func() { log.Printf("ferretdb: pprof: %v", http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 
 	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s, data in %s\n", *listen, dir)
 	f.Run(ctx)
 	fmt.Fprintln(os.Stderr, "ferretdb: stopped")
+}
+
+func sqliteURL(dir, query string) string {
+	if query == "" {
+		return "file:" + dir + "/"
+	}
+	return "file:" + dir + "/?" + query
 }
