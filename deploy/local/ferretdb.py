@@ -12,6 +12,13 @@ from deploy.local.layout import HERE, LocalLayout
 from deploy.local.process import InfraError, ManagedProcess, port_open, wait_until
 
 WRAPPER = HERE / "ferretdb"
+# SQLite settings of the local store. FerretDB's defaults are WAL and a 10 s busy timeout, with SQLite's own
+# synchronous=FULL: an fsync at every commit, and FerretDB commits once per updated document. Under WAL,
+# synchronous=NORMAL fsyncs at checkpoints only; a commit is still durable when a process dies (FerretDB or a
+# service killed -9), and only an operating-system crash or power loss can undo the last commits. Measured with
+# the order benchmark at 5 orders/s: placed → ShipmentRequested p50 601 → 267 ms, FerretDB CPU per order down 13 %.
+# This is the local development store; production runs MongoDB. FERRETDB_SQLITE_QUERY overrides it.
+SQLITE_QUERY = "_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)"
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,15 @@ class FerretDBNode:
     def start(self, timeout: float = 30.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process.start(
-            [str(self.binary), "--listen-addr", f"{self.host}:{self.port}", "--data-dir", str(self.data_dir)]
+            [
+                str(self.binary),
+                "--listen-addr",
+                f"{self.host}:{self.port}",
+                "--data-dir",
+                str(self.data_dir),
+                "--sqlite-query",
+                os.environ.get("FERRETDB_SQLITE_QUERY", SQLITE_QUERY),
+            ]
         )
         wait_until(lambda: port_open(self.host, self.port), timeout=timeout, process=self.process, what="ferretdb")
         wait_until(lambda: mongo_answers(self.url), timeout=timeout, process=self.process, what="ferretdb ping")
