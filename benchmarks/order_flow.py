@@ -70,6 +70,9 @@ Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 SERVICES = tuple(SERVICE_MODULES)
 INFRA = ("kafka", "ferretdb")
 STORE_COMMANDS = "fulfillment_store_commands_total"
+# FerretDB runs every document of an update or delete in a transaction of its own: there, these are the cost.
+STORE_STATEMENTS = "fulfillment_store_statements_total"
+WRITES = ("insert", "update", "delete")
 # A step is given up once the orders in flight exceed this many seconds of its offered rate (Little's law: the
 # mean order would take longer than that), so that an overshoot leaves a backlog that drains in a bounded time.
 BACKLOG_S = 10.0
@@ -244,16 +247,34 @@ class Cost:
 
     def commands_per(self, service: str, count: float) -> float:
         commands = self.commands[service]
-        return sum(commands.values()) / count if commands is not None and count else math.nan
+        if commands is None or not count:
+            return math.nan
+        return sum(round_trips(commands).values()) / count
+
+    def statements_per(self, service: str, count: float) -> float:
+        commands = self.commands[service]
+        if commands is None or not count:
+            return math.nan
+        return sum(written(commands).values()) / count
 
 
-def store_commands(metrics_text: str) -> Counter[str]:
-    """Round trips by `<command> <collection kind>` (shards, generations and per-partition logs folded together:
-    `find histories`, `update orders_events_streams`), which says which part of a service spends them."""
+def round_trips(commands: Counter[str]) -> Counter[str]:
+    return Counter({key: n for key, n in commands.items() if not key.startswith("statements ")})
+
+
+def written(commands: Counter[str]) -> Counter[str]:
+    """The documents written, updated or deleted, by `<command> <collection kind>`."""
+    return Counter({key.removeprefix("statements "): n for key, n in commands.items() if key.startswith("statements ")})
+
+
+def store_commands(metrics_text: str, metric: str = STORE_COMMANDS) -> Counter[str]:
+    """Round trips (or, with STORE_STATEMENTS, the documents they write) by `<command> <collection kind>`
+    (shards, generations and per-partition logs folded together: `find histories`, `update
+    orders_events_streams`), which says which part of a service spends them."""
     counts: Counter[str] = Counter()
     for family in text_string_to_metric_families(metrics_text):
         for sample in family.samples:
-            if sample.name == STORE_COMMANDS:
+            if sample.name == metric:
                 kind = collection_kind(sample.labels.get("collection", ""))
                 counts[f"{sample.labels['command']} {kind}".strip()] += int(sample.value)
     return counts
@@ -264,13 +285,18 @@ def collection_kind(name: str) -> str:
 
 
 async def service_commands(http: httpx.AsyncClient, urls: list[str]) -> Counter[str] | None:
+    """Round trips by command and collection kind, summed over replicas, and (keys `statements <command>
+    <kind>`) the statements of the write commands among them."""
     total: Counter[str] = Counter()
     for url in urls:
         try:
-            total.update(store_commands((await http.get(f"{url}/metrics")).text))
+            text = (await http.get(f"{url}/metrics")).text
         except httpx.HTTPError as error:
             print(f"  {url}/metrics did not answer ({type(error).__name__}): its round trips are not counted")
             return None
+        total.update(store_commands(text))
+        written = store_commands(text, STORE_STATEMENTS)
+        total.update({f"statements {key}": n for key, n in written.items() if key.startswith(WRITES)})
     return total
 
 
@@ -823,14 +849,23 @@ def print_costs(label: str, window: Window) -> None:
         if counts is None or idle_counts is None:
             print(f"[{label}]   {service:17}     n/a (its /metrics did not answer)")
             continue
-        raw = sum(counts.values())
-        idle_rate = sum(idle_counts.values()) / idle.seconds
-        top = ", ".join(f"{c} {n / done:.2f}" for c, n in counts.most_common(8)) if done else ""
-        idle_top = ", ".join(f"{c} {n / idle.seconds:.1f}" for c, n in idle_counts.most_common(3))
+        trips, idle_trips = round_trips(counts), round_trips(idle_counts)
+        raw = sum(trips.values())
+        idle_rate = sum(idle_trips.values()) / idle.seconds
+        top = ", ".join(f"{c} {n / done:.2f}" for c, n in trips.most_common(8)) if done else ""
+        idle_top = ", ".join(f"{c} {n / idle.seconds:.1f}" for c, n in idle_trips.most_common(3))
         print(
             f"[{label}]   {service:17} {per(raw, done):7.2f} {per(raw - idle_rate * cost.seconds, done):7.2f}"
             f"   ({top})   idle {idle_rate:.1f}/s ({idle_top})"
         )
+    print(f"[{label}] documents written per order {window.complete_at} (each its own SQLite transaction on FerretDB)")
+    for service in SERVICES:
+        counts = cost.commands[service]
+        if counts is None:
+            continue
+        writes = written(counts)
+        top = ", ".join(f"{c} {n / done:.2f}" for c, n in writes.most_common(8)) if done else ""
+        print(f"[{label}]   {service:17} {per(sum(writes.values()), done):7.2f}   ({top})")
     print(f"[{label}] CPU ms per order {window.complete_at}: raw, net of idle (idle CPU ms/s)")
     for name, seconds in cost.cpu.items():
         idle_rate = idle.cpu[name] / idle.seconds
@@ -938,6 +973,9 @@ def side_by_side(results: list[RunResult]) -> None:
     for service in SERVICES:
         values = [f"{r.window.cost.commands_per(service, r.window.completed):.2f}" for r in results]
         rows.append((f"round trips/order {service}", values))
+    for service in SERVICES:
+        values = [f"{r.window.cost.statements_per(service, r.window.completed):.2f}" for r in results]
+        rows.append((f"documents written/order {service}", values))
     for name in (*SERVICES, *INFRA):
         values = [f"{r.window.cost.cpu.get(name, math.nan) * 1000 / max(1, r.window.completed):.2f}" for r in results]
         rows.append((f"CPU ms/order {name}", values))

@@ -46,6 +46,12 @@ class FulfillmentMetrics:
             unit="{command}",
             description="Round trips to MongoDB/FerretDB by this process, per command",
         )
+        meter.create_observable_counter(
+            "fulfillment.store.statements",
+            [self._observe_store_statements],
+            unit="{statement}",
+            description="Documents written, updated or deleted by those commands (1 for other commands)",
+        )
         self._stuck: Callable[[], int] | None = None
         meter.create_observable_gauge(
             "fulfillment.logs.stuck",
@@ -85,6 +91,10 @@ class FulfillmentMetrics:
 
     def _observe_store_commands(self, options: CallbackOptions) -> Iterable[Observation]:
         for (command, collection), count in STORE_COMMANDS.snapshot().items():
+            yield Observation(count, {"command": command, "collection": collection})
+
+    def _observe_store_statements(self, options: CallbackOptions) -> Iterable[Observation]:
+        for (command, collection), count in STORE_COMMANDS.statements_snapshot().items():
             yield Observation(count, {"command": command, "collection": collection})
 
     def _observe_lag(self, options: CallbackOptions) -> Iterable[Observation]:
