@@ -40,8 +40,9 @@ class ServiceSettings(BaseSettings):
     topic_replication_factor: int = Field(1, ge=1)
     # Records per batch and log: one commit each (shared/messaging/consumer.py).
     max_batch: int = Field(500, ge=1, le=10_000)
-    # How long a log waits, once records arrived, for more to join its batch: fewer, larger commits for a little
-    # latency. 0 for the services on an order's critical path; a read model can afford more.
+    # A log starts a batch at most this often (what arrives meanwhile joins it; a record after a quiet stretch goes
+    # at once): fewer, larger commits for a little latency under load. 0 for the services on an order's critical
+    # path; a read model can afford more.
     batch_linger_ms: int = Field(0, ge=0, le=5_000)
     # A log whose batch has not been stored for this long is reported by /ready.
     stuck_after_s: float = Field(30.0, gt=0)

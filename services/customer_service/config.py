@@ -21,8 +21,9 @@ class TargetSetting(BaseModel):
 
 
 class CustomerServiceSettings(ServiceSettings):
-    # The histories are read models: waiting a little gathers an order's events into one write instead of several.
-    batch_linger_ms: int = Field(200, ge=0, le=5_000)
+    # The histories are read models: under load, one batch a second per log gathers an order's events into one
+    # write instead of one per event (order benchmark at 5 orders/s: store round trips per order 21 -> 16).
+    batch_linger_ms: int = Field(1_000, ge=0, le=5_000)
     http_port: int = Field(
         8004, ge=1, le=65535, validation_alias=AliasChoices("CUSTOMER_SERVICE_HTTP_PORT", "http_port")
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections import defaultdict
@@ -98,6 +99,15 @@ class OwnerDuty(Protocol):
     async def revoked(self) -> None: ...
 
 
+def linger_wait(last_batch_at: float, now: float, linger_s: float, queued: int, max_batch: int) -> float:
+    """How long a log waits before its next batch: it starts one at most every `linger_s`, and what arrives
+    meanwhile joins it. Under load batches fill (a read model writes a document once per interval, not once per
+    record); a record after a quieter stretch, or a full batch, goes at once."""
+    if queued >= max_batch:
+        return 0.0
+    return max(0.0, last_batch_at + linger_s - now)
+
+
 @dataclass
 class _LogState:
     index: int
@@ -111,6 +121,7 @@ class _LogState:
     # Records re-published to their key's partition: only their offsets are committed here.
     forwarded: set[tuple[str, int, int]] = field(default_factory=set)
     closing: bool = False
+    last_batch_at: float = -math.inf  # monotonic time the log's last batch started
 
 
 class ServiceConsumer:
@@ -304,14 +315,19 @@ class ServiceConsumer:
                     continue
                 if state.closing:
                     return
-                if self.linger_s and len(state.queue) < self.max_batch:
-                    await asyncio.sleep(self.linger_s)
+            await self._linger(state)
+            state.last_batch_at = time.monotonic()
             batch, state.queue = state.queue[: self.max_batch], state.queue[self.max_batch :]
             to_handle = [r for r in batch if (r.topic, r.partition, r.offset) not in state.forwarded]
             if to_handle:
                 await self._handle(state, to_handle)
             state.forwarded.difference_update((r.topic, r.partition, r.offset) for r in batch)
             await self._commit(batch)
+
+    async def _linger(self, state: _LogState) -> None:
+        wait = linger_wait(state.last_batch_at, time.monotonic(), self.linger_s, len(state.queue), self.max_batch)
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     async def _guarded(self, state: _LogState, call: Callable[[], Awaitable[None]], what: str) -> None:
         state.busy_since, state.stuck_reason = time.monotonic(), what  # a hang here is reported too

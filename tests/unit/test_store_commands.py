@@ -4,7 +4,9 @@ from shared.telemetry.store_commands import StoreCommandCounter
 
 
 def started(command: dict[str, object]) -> monitoring.CommandStartedEvent:
-    return monitoring.CommandStartedEvent(command, "db", request_id=1, connection_id=("127.0.0.1", 27017), operation_id=1)
+    return monitoring.CommandStartedEvent(
+        command, "db", request_id=1, connection_id=("127.0.0.1", 27017), operation_id=1
+    )
 
 
 def test_write_commands_count_the_documents_they_carry_and_others_count_once() -> None:
