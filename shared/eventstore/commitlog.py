@@ -27,10 +27,15 @@ from pymongo.errors import DuplicateKeyError
 from shared.eventstore import documents as docs
 from shared.eventstore.datastore import Document
 from shared.eventstore.errors import DocumentSizeError, translated_driver_errors
-from shared.eventstore.streams import StreamPages, upsert, upsert_all
+from shared.eventstore.streams import StreamPages, Upsert, upsert, upsert_all
 
 _MAX_APPEND_ATTEMPTS = 10_000
 _KNOWN_POSITIONS_LIMIT = 100_000
+CHECKPOINT_EVERY_S = 1.0
+"""How often the owner of a log stores its checkpoint: the `@projected` watermark and the `@tracking:` positions.
+Its commits carry both already, and any reader that finds the watermark behind the head projects what follows
+(commits, then their trackings), so the stored copy may lag; writing them with every commit was two of the three
+documents FerretDB updated per commit (each its own SQLite transaction)."""
 
 
 class _KnownPositions:
@@ -86,6 +91,10 @@ class CommitLog:
         self._fence: docs.CommitPosition | None = None
         self._projected_upto = 0
         self._known = _KnownPositions()
+        # The owner's checkpoint not stored yet: tracking name → position, and the watermark (0: none pending).
+        self._unsaved_trackings: dict[str, int] = {}
+        self._unsaved_watermark = 0
+        self._checkpointed_at = time.monotonic()
 
     # ----------------------------------------------------------------- writing
 
@@ -148,8 +157,13 @@ class CommitLog:
                 raise LogMoved(msg) from None
             self._note(position)
             self._fence = position
-            self._project_bulk(commit)
+            self._project_bulk(commit, checkpoint=time.monotonic() - self._checkpointed_at >= CHECKPOINT_EVERY_S)
             return commit
+
+    def checkpoint(self) -> None:
+        """Store the owner's checkpoint now (idle, before letting the log go)."""
+        with self._append_lock, translated_driver_errors():
+            self._store(self._checkpoint_writes())
 
     @property
     def fence(self) -> docs.CommitPosition | None:
@@ -172,13 +186,43 @@ class CommitLog:
                 found.append(commit)
         return found
 
-    def _project_bulk(self, commit: docs.Commit) -> None:
+    def _project_bulk(self, commit: docs.Commit, *, checkpoint: bool = True) -> None:
+        """One ordered bulk write: the commit's stream pages, then (now, or at a later checkpoint) the trackings and
+        the watermark — last, so that a stored watermark always covers stored pages and trackings."""
         writes = self.streams.projection_writes(commit.events)
-        for tracking in (*commit.trackings, *([commit.tracking] if commit.tracking else [])):
-            writes.append((docs.TRACKING_PREFIX + tracking.application_name, {"$max": {"n": tracking.notification_id}}))
-        writes.append((docs.WATERMARK_ID, {"$max": {"n": commit.position.number}}))
-        upsert_all(self.streams_collection, writes)  # two writers catching up one commit may race: it resumes
+        with self._lock:
+            for tracking in (*commit.trackings, *([commit.tracking] if commit.tracking else [])):
+                name = tracking.application_name
+                self._unsaved_trackings[name] = max(self._unsaved_trackings.get(name, 0), tracking.notification_id)
+            self._unsaved_watermark = max(self._unsaved_watermark, commit.position.number)
+        self._store(writes + (self._checkpoint_writes() if checkpoint else []))
         self._advance_projected(commit.position.number, publish=False)
+
+    def _checkpoint_writes(self) -> list[Upsert]:
+        with self._lock:
+            writes: list[Upsert] = [
+                (docs.TRACKING_PREFIX + name, {"$max": {"n": n}}) for name, n in sorted(self._unsaved_trackings.items())
+            ]
+            if self._unsaved_watermark:
+                writes.append((docs.WATERMARK_ID, {"$max": {"n": self._unsaved_watermark}}))
+        return writes
+
+    def _store(self, writes: list[Upsert]) -> None:
+        if not writes:
+            return
+        upsert_all(self.streams_collection, writes)  # two writers catching up one commit may race: it resumes
+        stored = {_id: update["$max"]["n"] for _id, update in writes if _id.startswith(docs.TRACKING_PREFIX)}
+        watermark = next((update["$max"]["n"] for _id, update in writes if _id == docs.WATERMARK_ID), None)
+        if watermark is None:
+            return
+        with self._lock:  # forget only what is stored (a later commit may have raised it meanwhile)
+            for _id, n in stored.items():
+                name = _id.removeprefix(docs.TRACKING_PREFIX)
+                if self._unsaved_trackings.get(name) == n:
+                    del self._unsaved_trackings[name]
+            if self._unsaved_watermark == watermark:
+                self._unsaved_watermark = 0
+            self._checkpointed_at = time.monotonic()
 
     def _check_batch(self, events: Sequence[StoredEvent]) -> None:
         keys = {(docs.stream_id(e.originator_id), e.originator_version) for e in events}
@@ -305,7 +349,10 @@ class CommitLog:
 
     def max_tracking_id(self, application_name: str) -> int | None:
         doc = self.tracking.find_one({"_id": docs.TRACKING_PREFIX + application_name})
-        return None if doc is None else docs.decode_counter(self.tracking_name, doc)
+        stored = None if doc is None else docs.decode_counter(self.tracking_name, doc)
+        with self._lock:
+            unsaved = self._unsaved_trackings.get(application_name)
+        return max((n for n in (stored, unsaved) if n is not None), default=None)
 
     @property
     def head(self) -> docs.CommitPosition:

@@ -163,12 +163,14 @@ class EventLogWorker:
         self.owned = False
         for duty in self.also:
             await duty.revoked()
+        await asyncio.to_thread(self._checkpoint)  # the next owner then has less of the log to project again
         await self.relay.save_position()
         await asyncio.to_thread(self.app.forget)
         self.app.positions.clear()
         self.app.inbox.clear()
 
     async def idle(self) -> None:
+        await asyncio.to_thread(self._checkpoint)
         moved = await asyncio.to_thread(self._absorb_others)
         if moved:
             await self.relay.catch_up()
@@ -202,6 +204,11 @@ class EventLogWorker:
                 if commit is not None:
                     self.app.inbox.add(commit.consumed)
 
+    def _checkpoint(self) -> None:
+        recorder = self.app.recorder
+        if isinstance(recorder, MongoApplicationRecorder):
+            recorder.log.checkpoint()
+
     def _absorb_others(self) -> bool:
         """Take in commits someone else appended: forget what they touched, adopt their positions."""
         recorder = self.app.recorder
@@ -213,7 +220,11 @@ class EventLogWorker:
             # Never taken in (an HTTP command on a process that does not own the log): nothing cached is known
             # to be current.
             self.app.forget()
-            commit_log.take_in(commit_log.refresh_head())
+            head = commit_log.refresh_head()
+            commit_log.take_in(head)
+            # What the use case reads next must include the owner's newest commit, whose pages it may not have
+            # written yet: project it here (idempotent) rather than decide on a stale aggregate.
+            commit_log.ensure_projected(head.number)
             return True
         foreign = commit_log.commits_after(fence.number)
         if not foreign:

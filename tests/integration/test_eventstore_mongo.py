@@ -9,6 +9,7 @@ from decimal import Decimal
 from itertools import pairwise
 from threading import Barrier, Event, Thread
 from typing import Any
+from unittest.mock import patch
 from uuid import UUID, uuid4
 
 import pytest
@@ -18,10 +19,10 @@ from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
 from eventsourcing.tests.application import BankAccounts
 from pymongo import MongoClient
 
-from shared.eventstore import CorruptDocumentError, DocumentSizeError, MongoApplicationRecorder
+from shared.eventstore import CorruptDocumentError, DocumentSizeError, MongoApplicationRecorder, commitlog
 from shared.eventstore import documents as docs
 from shared.eventstore.datastore import MongoDatastore, MongoSettings
-from shared.eventstore.recorders import MongoProcessRecorder
+from shared.eventstore.recorders import MongoProcessRecorder, OwnedBatch
 from shared.eventstore.streams import upsert_all
 from tests.integration.eventstore_fixtures import MONGODB_URL, FreshDatabase
 
@@ -218,6 +219,37 @@ class TestIntegrity(FreshDatabase):
         assert recorder.max_tracking_id("upstream") == 7
         assert [e.originator_version for e in recorder.select_events(originator_id)] == [1, 2]
         datastore.close()
+
+    def test_a_new_owner_resumes_at_positions_committed_after_the_last_checkpoint(self) -> None:
+        datastore = MongoDatastore(MongoSettings(url=MONGODB_URL, database=self.database_name))
+        owner = MongoProcessRecorder(datastore, "stored_events")
+        owner.log.take_in(owner.log.refresh_head())
+        streams = datastore.database["stored_events_streams"]
+        name = "orders.processing:t#0"
+        originator_id = uuid4()
+
+        def commit(version: int, offset: int) -> None:
+            batch = OwnedBatch((Tracking(name, offset),), (f"message-{version}",))
+            owner.insert_events([event(originator_id, version)], batch=batch)
+
+        with patch.object(commitlog, "CHECKPOINT_EVERY_S", 3600.0):
+            for version in (1, 2, 3):
+                commit(version, version * 10)
+            # Not stored with each commit (that is the saving), yet the owner itself knows it...
+            assert streams.find_one({"_id": docs.TRACKING_PREFIX + name}) is None
+            assert owner.max_tracking_id(name) == 30
+            # ...and its checkpoint (when idle, before letting the log go) stores it.
+            owner.log.checkpoint()
+            assert (streams.find_one({"_id": docs.TRACKING_PREFIX + name}) or {}).get("n") == 30
+            assert (streams.find_one({"_id": docs.WATERMARK_ID}) or {}).get("n") == 3
+            commit(4, 40)
+        # The owner died before its next checkpoint: the next owner projects the commits after the watermark.
+        next_datastore = MongoDatastore(MongoSettings(url=MONGODB_URL, database=self.database_name))
+        next_owner = MongoProcessRecorder(next_datastore, "stored_events")
+        assert next_owner.max_tracking_id(name) == 40
+        assert [e.originator_version for e in next_owner.select_events(originator_id)] == [1, 2, 3, 4]
+        datastore.close()
+        next_datastore.close()
 
 
 class TestApplicationOptions(FreshDatabase):
