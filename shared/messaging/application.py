@@ -212,12 +212,22 @@ class ServiceApplication(Application[UUID]):
 
     # For the runtime.
 
-    def process(self, deliveries: Sequence[Delivery]) -> Processed:
+    def process(
+        self,
+        deliveries: Sequence[Delivery],
+        *,
+        passed: Sequence[Tracking] = (),
+        before_commit: Callable[[Sequence[tuple[Delivery, InvalidMessage]]], None] | None = None,
+    ) -> Processed:
+        """`passed`: positions of records the batch set aside before any use case (unreadable ones), committed
+        with it so that they are not handled again. `before_commit` gets the deliveries the domain refused once
+        the use cases have run and before the commit: what it does with them (the DLQ) is done before the commit
+        stores their positions, so a crash in between can repeat it but never lose it."""
         with self._processing:
             if self.vault is not None and self.vault.refresh():
                 self.forget()  # a customer was erased elsewhere: drop the plaintext held in memory
             try:
-                return self._process(deliveries)
+                return self._process(deliveries, passed, before_commit)
             except ErasureRaced:
                 self.forget()
                 raise
@@ -234,11 +244,20 @@ class ServiceApplication(Application[UUID]):
             with suppress(KeyError):
                 cache.get(aggregate_id, evict=True)
 
-    def _process(self, deliveries: Sequence[Delivery]) -> Processed:
+    def _process(
+        self,
+        deliveries: Sequence[Delivery],
+        passed: Sequence[Tracking] = (),
+        before_commit: Callable[[Sequence[tuple[Delivery, InvalidMessage]]], None] | None = None,
+    ) -> Processed:
         result = Processed()
         accepted: list[Delivery] = []
         positions: dict[str, int] = {}
         seen: set[str] = set()
+        for set_aside in passed:
+            name = set_aside.application_name
+            if self.positions.get(name, 0) < set_aside.notification_id:
+                positions[name] = max(positions.get(name, 0), set_aside.notification_id)
         for delivery in deliveries:
             tracking = delivery.tracking
             if tracking is not None:
@@ -253,6 +272,8 @@ class ServiceApplication(Application[UUID]):
             seen.add(delivery.message_id)
             accepted.append(delivery)
         unit = self._run(accepted, result)
+        if before_commit is not None and result.refused:
+            before_commit(result.refused)
         consumed = [d.message_id for d in accepted]
         if not unit.aggregates and not positions and not consumed:
             return result

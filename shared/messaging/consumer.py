@@ -72,14 +72,19 @@ class Rejected:
     error_type: str
 
 
+# Copies a record set aside to its topic's DLQ with the reason; returns once the broker has it.
+DeadLetter: TypeAlias = "Callable[[Rejected], Awaitable[None]]"
+
+
 class LogWorker(Protocol):
     """Processes the records of one log; one instance per log, used by one task at a time."""
 
     async def assigned(self) -> None:
         """This process now owns the log: load what the hot path needs."""
 
-    async def handle(self, records: Sequence[Record]) -> list[Rejected]:
-        """Store the batch's effect in one commit (or not at all); return the records set aside."""
+    async def handle(self, records: Sequence[Record], dead_letter: DeadLetter) -> list[Rejected]:
+        """Store the batch's effect in one commit (or not at all); return the records set aside, which the runtime
+        then dead-letters. A worker may dead-letter them itself, before the commit that stores their positions."""
 
     async def revoked(self) -> None:
         """Another process owns the log now: drop state it may change."""
@@ -350,7 +355,7 @@ class ServiceConsumer:
             while True:
                 attempt += 1
                 try:
-                    rejected = await state.worker.handle(batch)
+                    rejected = await state.worker.handle(batch, self._dead_letter_rejected)
                 except asyncio.CancelledError:
                     raise
                 except DETERMINISTIC as error:
@@ -408,6 +413,9 @@ class ServiceConsumer:
         # The effect is stored with its position; a commit lost to a rebalance only means a harmless redelivery.
         with contextlib.suppress(CommitFailedError, KafkaError):
             await consumer.commit(offsets)
+
+    async def _dead_letter_rejected(self, rejected: Rejected) -> None:
+        await self.dead_letter(rejected.record, rejected.reason, rejected.error_type)
 
     async def dead_letter(self, record: Record, reason: str, error_type: str) -> None:
         """Copy the record unchanged (key, value, headers) to `<topic>.dlq`, adding why; retried until it is."""

@@ -4,7 +4,7 @@ the batch's events relayed to Kafka from memory.
 Per batch: decode and validate every record at the edge (the subscription's contracts), turn each into a
 `Delivery` of its use case, run them all through `ServiceApplication.process` off the event loop (one commit),
 then hand the committed events to the log's relay, which publishes them with one flush. A record that can
-never be processed comes back as `Rejected` (the runtime dead-letters it); the partition moves on.
+never be processed is dead-lettered before the commit that stores its position; the partition moves on.
 
 Loading on assignment: the Kafka positions this log consumed up to and the ids of recent messages (from the
 newest commits), and the relay's backlog (what was committed but maybe not published before the last owner
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 from uuid import UUID
@@ -31,7 +32,7 @@ from shared.contracts.topics import Topic
 from shared.eventstore.commitlog import LogMoved
 from shared.eventstore.recorders import MongoApplicationRecorder
 from shared.messaging.application import Delivery, ServiceApplication
-from shared.messaging.consumer import OwnerDuty, Rejected
+from shared.messaging.consumer import DeadLetter, OwnerDuty, Rejected
 from shared.messaging.relay import LogRelay
 from shared.messaging.subscriptions import Subscription
 from shared.telemetry.logs import event_id_var, order_id_var
@@ -45,6 +46,7 @@ Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 Readable = tuple[Record, Message[Any], Callable[[Message[Any]], None]]
 # How many of the newest commits a new owner reads to remember which messages it consumed.
 INBOX_COMMITS_ON_ASSIGNMENT = 200
+DEAD_LETTERED_MEMORY = 10_000
 FAULT_EXIT_CODE = 70
 
 
@@ -121,6 +123,9 @@ class EventLogWorker:
         self.telemetry = telemetry
         self.traces = traces
         self.owned = False
+        # Records this process dead-lettered lately (topic, partition, offset): a batch retried after a collision
+        # does not copy them twice.
+        self._dead_lettered: OrderedDict[tuple[str, int, int], None] = OrderedDict()
         # Other work of this log's owner (a projection of the log, say): started and stopped with ownership.
         self.also: list[OwnerDuty] = []
 
@@ -133,20 +138,35 @@ class EventLogWorker:
         for duty in self.also:
             await duty.assigned()
 
-    async def handle(self, records: Sequence[Record]) -> list[Rejected]:
-        readable, rejected = self.edge.read_batch(records)
+    async def handle(self, records: Sequence[Record], dead_letter: DeadLetter) -> list[Rejected]:
+        """Records set aside go to the DLQ before the commit that stores their positions (so a crash between can
+        repeat a DLQ copy but never lose one), and a record at or below its stored position is not even read: a
+        redelivered poison record is not dead-lettered again."""
+        if self.app.dedup:
+            records = [r for r in records if not self._stored(r)]
+        readable, unreadable = self.edge.read_batch(records)
+        for item in unreadable:
+            await self._dead_letter_once(item, dead_letter)
         # Trace lookups of the batch at once, not one round trip after another.
         deliveries = list(await asyncio.gather(*(self._delivery(*item) for item in readable)))
         by_delivery = {id(delivery): item[0] for delivery, item in zip(deliveries, readable, strict=True)}
-        if not deliveries:
-            return rejected
+        if not deliveries and not unreadable:
+            return []
+        loop = asyncio.get_running_loop()
+
+        def before_commit(refused: Sequence[tuple[Delivery, InvalidMessage]]) -> None:
+            for delivery, invalid in refused:  # from the storing thread: the copies are sent on the event loop
+                item = Rejected(by_delivery[id(delivery)], invalid.reason, invalid.error_type)
+                asyncio.run_coroutine_threadsafe(self._dead_letter_once(item, dead_letter), loop).result()
+
+        passed = [self._tracking(item.record) for item in unreadable]
         try:
-            processed = await asyncio.to_thread(self.app.process, deliveries)
+            processed = await asyncio.to_thread(
+                self.app.process, deliveries, passed=passed, before_commit=before_commit
+            )
         except LogMoved:
             await asyncio.to_thread(self._absorb_others)
             raise
-        for delivery, invalid in processed.refused:
-            rejected.append(Rejected(by_delivery[id(delivery)], invalid.reason, invalid.error_type))
         for record in records:
             self.telemetry.metrics.consumed.add(1, {"topic": record.topic, "group": self.group_id})
         if self.crash_before_publishing and any(
@@ -157,7 +177,24 @@ class EventLogWorker:
         await self.relay.publish(processed.events, processed.notification_ids)
         if self.traces is not None:
             await self.traces.flush()
-        return rejected
+        return []
+
+    def _tracking(self, record: Record) -> Tracking:
+        return Tracking(tracking_name(self.group_id, record.topic, record.partition), record.offset + 1)
+
+    def _stored(self, record: Record) -> bool:
+        tracking = self._tracking(record)
+        return self.app.positions.get(tracking.application_name, 0) >= tracking.notification_id
+
+    async def _dead_letter_once(self, item: Rejected, dead_letter: DeadLetter) -> None:
+        """A batch run again (another writer's commit came first) sets the same records aside: one copy each."""
+        where = (item.record.topic, item.record.partition, item.record.offset)
+        if where in self._dead_lettered:
+            return
+        await dead_letter(item)
+        self._dead_lettered[where] = None
+        while len(self._dead_lettered) > DEAD_LETTERED_MEMORY:
+            self._dead_lettered.popitem(last=False)
 
     async def revoked(self) -> None:
         self.owned = False

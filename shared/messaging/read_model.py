@@ -12,7 +12,7 @@ from aiokafka import ConsumerRecord
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared.contracts.envelope import Message
-from shared.messaging.consumer import OwnerDuty, Rejected
+from shared.messaging.consumer import DeadLetter, OwnerDuty, Rejected
 from shared.messaging.event_log import Edge, traceparent_header
 from shared.telemetry.providers import Telemetry
 from shared.telemetry.trace_context import OrderTraces, span_parent
@@ -45,7 +45,7 @@ class ReadModelWorker:
         for duty in self.also:
             await duty.assigned()
 
-    async def handle(self, records: Sequence[Record]) -> list[Rejected]:
+    async def handle(self, records: Sequence[Record], dead_letter: DeadLetter) -> list[Rejected]:
         readable, rejected = self.edge.read_batch(records)
         messages = [(self.edge.topic(record.topic).owner, message) for record, message, _ in readable]
         headers = [traceparent_header(record) for record, _, _ in readable]

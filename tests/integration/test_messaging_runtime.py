@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import OperationalError
@@ -116,9 +117,8 @@ async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> None:
 Service = tuple[ServiceRuntime, CounterApplication, LogSet[CounterApplication]]
 
 
-@pytest.fixture
-async def counter_service(infrastructure: Infrastructure, unique: str) -> AsyncIterator[Service]:
-    settings = ServiceSettings(
+def counter_settings(infrastructure: Infrastructure, unique: str) -> ServiceSettings:
+    return ServiceSettings(
         kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
         mongodb_url=infrastructure.mongodb_url,
         topic_prefix=f"{unique}.",
@@ -127,14 +127,9 @@ async def counter_service(infrastructure: Infrastructure, unique: str) -> AsyncI
         stuck_after_s=1.0,
         **infrastructure.kafka_settings(),
     )
-    await ensure_topics(
-        settings.kafka_bootstrap_servers,
-        2,
-        1,
-        names=[IN.name, IN.dlq, OUT.name],
-        prefix=settings.topic_prefix,
-        security=infrastructure.security(),
-    )
+
+
+async def start_counter_service(settings: ServiceSettings) -> Service:
     runtime = ServiceRuntime.create("counters", settings)
 
     def subscriptions(app: CounterApplication) -> list[Subscription]:
@@ -143,8 +138,23 @@ async def counter_service(infrastructure: Infrastructure, unique: str) -> AsyncI
 
     logs = runtime.event_logs(lambda env: CounterApplication(env=env), subscriptions, to_outbound, logs=1)
     await runtime.start()
-    yield runtime, logs.reader(), logs
-    await runtime.stop()
+    return runtime, logs.reader(), logs
+
+
+@pytest.fixture
+async def counter_service(infrastructure: Infrastructure, unique: str) -> AsyncIterator[Service]:
+    settings = counter_settings(infrastructure, unique)
+    await ensure_topics(
+        settings.kafka_bootstrap_servers,
+        2,
+        1,
+        names=[IN.name, IN.dlq, OUT.name],
+        prefix=settings.topic_prefix,
+        security=infrastructure.security(),
+    )
+    service = await start_counter_service(settings)
+    yield service
+    await service[0].stop()
 
 
 async def test_a_redelivered_event_id_has_no_second_effect(
@@ -211,6 +221,50 @@ async def test_bad_messages_go_to_the_dlq_unchanged_and_the_partition_keeps_flow
     assert headers[1]["error"].startswith(b"data.by:")
     assert b"unknown event type 'Subtracted'" in headers[2]["error"]
     assert app.value("b") == 7  # nothing of the bad messages was stored
+
+
+async def test_records_read_again_from_the_start_change_nothing_and_are_not_dead_lettered_again(
+    counter_service: Service, infrastructure: Infrastructure
+) -> None:
+    runtime, app, _ = counter_service
+    settings = runtime.settings
+    topic = settings.topic_prefix + IN.name
+    poison = envelope("Counted", {"counter": "r", "by": 0})
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": "r", "by": 5}), key=b"r", partition=0)
+        await kafka.send_and_wait(topic, poison, key=b"r", partition=0)  # the partition's last record
+    assert [r.value for r in await read_all(infrastructure.kafka_bootstrap_servers, topic + ".dlq", expect=1)] == [
+        poison
+    ]
+    await eventually(lambda: app.value("r") == 5)
+    await runtime.stop()
+
+    # The group's Kafka offsets are lost (a commit lost to a rebalance or a crash, an operator's reset): the
+    # partition is read again from its first record.
+    group = runtime.group_id("processing")
+    rewind = AIOKafkaConsumer(
+        bootstrap_servers=infrastructure.kafka_bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+        **infrastructure.security().client_kwargs(),
+    )
+    await rewind.start()
+    try:
+        rewind.assign([TopicPartition(topic, 0)])
+        await rewind.commit({TopicPartition(topic, 0): 0})
+    finally:
+        await rewind.stop()
+
+    again, app_again, _ = await start_counter_service(settings)
+    try:
+        async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+            await kafka.send_and_wait(topic, envelope("Counted", {"counter": "r", "by": 1}), key=b"r", partition=0)
+        await eventually(lambda: app_again.value("r") == 6)  # read after the two old ones: those came first
+        dead = await read_all(infrastructure.kafka_bootstrap_servers, topic + ".dlq", expect=2, within=3.0)
+        assert [record.value for record in dead] == [poison]  # one copy: its position was stored with the commit
+        assert app_again.value("r") == 6  # and the first record had no second effect
+    finally:
+        await again.stop()
 
 
 async def test_the_relay_publishes_the_log_in_order_and_resends_the_same_event_ids_after_losing_its_position(
