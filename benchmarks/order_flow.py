@@ -1,7 +1,8 @@
 """Order flow benchmark: the four services as processes on a fresh namespace of the local Kafka and FerretDB,
 measured from outside. Prints figures as it goes; asserts nothing.
 
-Run: ``uv run python -m benchmarks.order_flow [--quick] [--replicas N | --compare-replicas] [--step-s S] ...``
+Run: ``uv run python -m benchmarks.order_flow [--quick] [--replicas N | --compare-replicas | --compare-protection]
+[--step-s S] ...``
 (``--help`` lists every option; ``--quick`` is a ~3 minute version of the same run).
 
 In one run:
@@ -25,7 +26,9 @@ In one run:
    benchmark); the round trips and CPU of an idle stretch just before are printed too (background polling).
    Peak RSS (VmHWM) at the end: services since their start (this run), Kafka and FerretDB since theirs.
 4. `--replicas N` runs N processes per service (each its own port, same environment); `--compare-replicas`
-   runs 1 and 2 on fresh namespaces and prints them side by side.
+   runs 1 and 2 on fresh namespaces and prints them side by side; `--compare-protection` runs the services as
+   they are (protected) and with HTTP token checks and personal-data sealing off (UNSAFE_DISABLE_HTTP_AUTH,
+   UNSAFE_DISABLE_PERSONAL_DATA_SEALING; the dev profile accepts them), and prints them side by side the same way.
 5. B_mono (benchmarks/mono.py): the same orders through the same domain code in one process in memory;
    prints system ÷ B_mono.
 The machine is shared and small: figures are noisy, compare runs made back to back.
@@ -946,12 +949,47 @@ async def drive(fleet: Fleet, infra: Infra, plan: Plan, label: str) -> RunResult
         return RunResult(label, steps, held, window, rss, world.send_errors)
 
 
-def run_configuration(infra: Infra, replicas: int, plan: Plan, extra_env: dict[str, str] | None = None) -> RunResult:
-    label = f"{replicas} replica" + ("s" if replicas > 1 else "")
+@dataclass(frozen=True)
+class Configuration:
+    """What one run of the plan starts: `replicas` processes per service, with `env` added to their environment."""
+
+    label: str
+    replicas: int = 1
+    env: tuple[tuple[str, str], ...] = ()
+
+
+# Both switches of protection off (the services accept them in the dev profile only). Kafka's SASL/SCRAM stays on:
+# the local broker is shared by every stack on it, and SCRAM costs only when a client connects.
+UNPROTECTED_ENV = (("UNSAFE_DISABLE_HTTP_AUTH", "true"), ("UNSAFE_DISABLE_PERSONAL_DATA_SEALING", "true"))
+PROTECTION_NOTE = (
+    "unprotected = UNSAFE_DISABLE_HTTP_AUTH (no token verified) + UNSAFE_DISABLE_PERSONAL_DATA_SEALING (personal "
+    "data stored in plaintext); Kafka SASL/SCRAM stays on in both (the local broker is shared, and SCRAM costs only "
+    "at connection time)"
+)
+
+
+def replicas_label(replicas: int) -> str:
+    return f"{replicas} replica" + ("s" if replicas > 1 else "")
+
+
+def configurations(args: argparse.Namespace) -> list[Configuration]:
+    """The runs, back to back on fresh namespaces: one, or the two of a comparison."""
+    if args.compare_replicas:
+        return [Configuration(replicas_label(n), n) for n in (1, 2)]
+    if args.compare_protection:
+        return [
+            Configuration("protected", args.replicas),
+            Configuration("unprotected", args.replicas, UNPROTECTED_ENV),
+        ]
+    return [Configuration(replicas_label(args.replicas), args.replicas)]
+
+
+def run_configuration(infra: Infra, configuration: Configuration, plan: Plan) -> RunResult:
+    label, replicas = configuration.label, configuration.replicas
     # Kept after the run (a few MB): when orders fail, the services' logs say why.
     logs = Path(tempfile.mkdtemp(prefix="order_flow-"))
     started = time.perf_counter()
-    fleet = Fleet.start(infra, replicas, extra_env or {}, logs)
+    fleet = Fleet.start(infra, replicas, dict(configuration.env), logs)
     try:
         print(f"[{label}] {len(SERVICES)} services x {replicas} ready in {time.perf_counter() - started:.0f} s "
               f"(namespace {fleet.namespace}, logs in {logs})", flush=True)  # fmt: skip
@@ -1056,7 +1094,13 @@ def arguments() -> argparse.Namespace:
         help="what completes an order: delivered (end to end, default) or ShipmentRequested (no warehouse/carrier)",
     )
     parser.add_argument("--replicas", type=int, default=1, help="processes per service (1)")
-    parser.add_argument("--compare-replicas", action="store_true", help="run 1 and 2 replicas, print side by side")
+    comparison = parser.add_mutually_exclusive_group()
+    comparison.add_argument("--compare-replicas", action="store_true", help="run 1 and 2 replicas, print side by side")
+    comparison.add_argument(
+        "--compare-protection",
+        action="store_true",
+        help="run with and without HTTP auth and personal-data sealing (Kafka SASL on in both), print side by side",
+    )
     return parser.parse_args()
 
 
@@ -1067,9 +1111,13 @@ def main() -> None:
     up(layout)
     infra = Infra(layout)
     started = time.perf_counter()
-    results = [run_configuration(infra, n, plan) for n in ((1, 2) if args.compare_replicas else (args.replicas,))]
+    if args.compare_protection:
+        print(PROTECTION_NOTE, flush=True)
+    results = [run_configuration(infra, configuration, plan) for configuration in configurations(args)]
     if len(results) > 1:
         side_by_side(results)
+    if args.compare_protection:
+        print(PROTECTION_NOTE)
     if plan.mono_orders:
         result = mono.run(plan.mono_orders)
         for line in mono.describe(result):

@@ -26,7 +26,7 @@ from shared.eventstore.datastore import SOCKET_TIMEOUT_MS
 from shared.http.auth import install_access_control
 from shared.http.health import health_router
 from shared.http.metrics import metrics_router
-from shared.http.tokens import auth_settings_problem
+from shared.http.tokens import UNAUTHENTICATED_SUBJECT, auth_settings_problem
 from shared.messaging.application import ServiceApplication
 from shared.messaging.broker import create_broker, ensure_topics
 from shared.messaging.consumer import LogWorker, ServiceConsumer
@@ -36,6 +36,8 @@ from shared.messaging.kafka_security import KafkaSecurity
 from shared.messaging.logs import LogSet
 from shared.messaging.relay import LogRelay, ToOutbound
 from shared.messaging.subscriptions import Subscription
+from shared.personal_data import sealing_disabled, sealing_settings_problem
+from shared.personal_data.mapper import stop_sealing
 from shared.settings import ServiceSettings
 from shared.store_collections import create_collection
 from shared.telemetry import OrderTraces, Telemetry, create_telemetry
@@ -131,6 +133,9 @@ class ServiceRuntime:
             log_name = self.name if logs == 1 else f"{self.name}_p{index:02d}"
             writer = make_app(self.event_store_env(log_name))
             reader = make_app({**self.event_store_env(log_name), "AGGREGATE_CACHE_MAXSIZE": ""})
+            if sealing_disabled(self.settings):
+                stop_sealing(writer.mapper)
+                stop_sealing(reader.mapper)
             relay = LogRelay(
                 log_name,
                 writer,
@@ -240,9 +245,23 @@ class ServiceRuntime:
         if self.started:
             return
         s = self.settings
-        refused = auth_settings_problem(s) or next((p for check in self.settings_checks if (p := check())), None)
+        refused = (
+            auth_settings_problem(s)
+            or sealing_settings_problem(s)
+            or next((p for check in self.settings_checks if (p := check())), None)
+        )
         if refused:
             raise StartupError(f"{self.name}: {refused}")
+        # Accepted (the dev profile), and said in the log, so that nobody reads figures or data of such a run as
+        # those of a protected one.
+        if s.unsafe_disable_http_auth:
+            log.warning(
+                "%s: UNSAFE_DISABLE_HTTP_AUTH: no token checked, every caller is %r with every scope",
+                self.name,
+                UNAUTHENTICATED_SUBJECT,
+            )
+        if s.unsafe_disable_personal_data_sealing:
+            log.warning("%s: UNSAFE_DISABLE_PERSONAL_DATA_SEALING: personal data is stored in plaintext", self.name)
         try:
             await self.mongo.admin.command("ping")
             await self.create_collections(self.collections)

@@ -62,5 +62,12 @@ class ServiceSettings(BaseSettings):
     auth_jwks: str | None = None
     # Clock difference tolerated between the identity provider and this host.
     auth_leeway_s: float = Field(30.0, ge=0, le=300)
+    # Protection off, to measure what it costs (benchmarks/order_flow.py --compare-protection). Only the dev profile
+    # accepts them: any other refuses to start with either set (auth_settings_problem, sealing_settings_problem).
+    # No token is checked: every HTTP caller is `dev.unauthenticated` with every scope (shared/http/auth.py).
+    unsafe_disable_http_auth: bool = False
+    # Personal fields are written in plaintext instead of sealed; what was sealed still opens, lookups still work,
+    # and an erasure then erases nothing written meanwhile (shared/personal_data/sealing.py).
+    unsafe_disable_personal_data_sealing: bool = False
     # A larger request body is refused with 413 before any route reads it (shared/http/limits.py).
     max_request_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024, le=16 * 1_048_576)

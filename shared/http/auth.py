@@ -8,6 +8,10 @@ No token, or one that does not verify → 401 with `WWW-Authenticate: Bearer`; a
 403 naming the missing scope. Routes that declare nothing stay open: only `/health`, `/ready`, `/metrics` and the
 docs should (tests/integration/test_access_control.py checks every service's OpenAPI document for it).
 The verifier is the app's (`install_access_control`), built from its settings, never a module global.
+
+With UNSAFE_DISABLE_HTTP_AUTH (dev profile only: `auth_settings_problem` refuses it elsewhere) no token is read
+or checked: every caller of every route is `UNAUTHENTICATED_SUBJECT` with every scope, which is what events then
+record. It exists so that the order benchmark can show what verifying tokens costs (`--compare-protection`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityS
 
 from shared.http.limits import RequestLimits, install_quiet_validation_errors
 from shared.http.scopes import ROLE_SCOPES, SCOPES
-from shared.http.tokens import AuthSettings, InvalidToken, Principal, TokenVerifier
+from shared.http.tokens import (
+    DEV_PROFILE,
+    UNAUTHENTICATED_SUBJECT,
+    AuthSettings,
+    InvalidToken,
+    Principal,
+    TokenVerifier,
+)
 
 __all__ = ["Principal", "install_access_control", "requires"]
 
@@ -42,6 +53,12 @@ _bearer = HTTPBearer(auto_error=False, scheme_name=SCHEME, bearerFormat="JWT", d
 def install_access_control(app: FastAPI, settings: AuthSettings, *, max_body_bytes: int) -> None:
     """Every service's app: the token verifier its routes' `requires` use, and the request limits."""
     app.state.token_verifier = TokenVerifier.from_settings(settings)
+    # None: tokens are checked. Else the principal every request is served as, whatever it sends. The profile is
+    # looked at again here, not only at start: an app built without the runtime (a test's) is never left open.
+    unchecked = settings.unsafe_disable_http_auth and settings.auth_profile == DEV_PROFILE
+    app.state.unchecked_principal = (
+        Principal(UNAUTHENTICATED_SUBJECT, frozenset(SCOPES), roles=("admin",)) if unchecked else None
+    )
     app.add_middleware(RequestLimits, max_body_bytes=max_body_bytes)
     install_quiet_validation_errors(app)
 
@@ -51,6 +68,9 @@ async def _authenticate(
     required: SecurityScopes,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    unchecked: Principal | None = request.app.state.unchecked_principal
+    if unchecked is not None:
+        return unchecked
     if credentials is None:
         raise _unauthorized("a bearer token is required (Authorization: Bearer <JWT>)", None)
     verifier: TokenVerifier = request.app.state.token_verifier

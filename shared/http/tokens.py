@@ -3,7 +3,8 @@
 Two ways to trust a signer, chosen by settings: a shared secret (HS256, `AUTH_SECRET`) or a key set (RS256/ES256,
 `AUTH_JWKS`: a JWKS file or an https URL, e.g. the identity provider's `/.well-known/jwks.json`). The dev profile
 ships a built-in secret so that a laptop works out of the box; any other profile refuses to start with it
-(`auth_settings_problem`), since everyone who has read this file could mint tokens with it.
+(`auth_settings_problem`), since everyone who has read this file could mint tokens with it. The same goes for
+UNSAFE_DISABLE_HTTP_AUTH (no token checked at all), there to measure what access control costs.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ MIN_SECRET_BYTES = 32
 KEY_SET_ALGORITHMS = ("RS256", "ES256")
 # What ends up on events and timelines as the actor (the contract's agent id: shared/contracts/customer_service.py).
 SUBJECT = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+# The actor of every request served with UNSAFE_DISABLE_HTTP_AUTH: what events and timelines then record, so that
+# such an action is never mistaken for a person's. Not `dev:…`: the contracts' agent ids allow no colon. No token
+# may claim it (`principal_of`), so the subject on an event always says whether a token was checked.
+UNAUTHENTICATED_SUBJECT = "dev.unauthenticated"
 
 
 class InvalidToken(Exception):
@@ -57,10 +62,24 @@ class AuthSettings(Protocol):
     auth_audience: str
     auth_jwks: str | None
     auth_leeway_s: float
+    unsafe_disable_http_auth: bool
+
+
+def dev_only_problem(setting: str, profile: str, danger: str) -> str | None:
+    """The refusal of a setting only the dev profile accepts, in the words of the dev secret's; None in dev."""
+    if profile == DEV_PROFILE:
+        return None
+    return f"{setting}: refused with AUTH_PROFILE={profile} (only {DEV_PROFILE!r} accepts it): {danger}"
 
 
 def auth_settings_problem(settings: AuthSettings) -> str | None:
     """Why these settings must not serve requests, naming the setting to fix; None when they may."""
+    if settings.unsafe_disable_http_auth:
+        problem = dev_only_problem(
+            "UNSAFE_DISABLE_HTTP_AUTH", settings.auth_profile, "every caller would be served as an admin; unset it"
+        )
+        if problem:
+            return problem
     if settings.auth_jwks:
         problem = _key_set_problem(settings.auth_jwks)
         if problem:
@@ -207,6 +226,8 @@ def principal_of(claims: Mapping[str, Any]) -> Principal:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not SUBJECT.match(subject):
         raise InvalidToken("sub: must be 1-64 characters of letters, digits, '.', '_', '@' or '-'")
+    if subject == UNAUTHENTICATED_SUBJECT:
+        raise InvalidToken(f"sub: {UNAUTHENTICATED_SUBJECT!r} is reserved for requests no token was checked for")
     roles = claims.get("roles", [])
     if isinstance(roles, str):
         roles = roles.split()

@@ -15,7 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
 
-from shared.personal_data.sealing import Sealer
+from shared.personal_data.sealing import PlaintextSealer, Sealer
 
 # Events that name no customer (stored before events carried one) are sealed under this subject: never
 # plaintext, though no customer's erasure reaches them.
@@ -78,3 +78,11 @@ class PersonalDataMapper(Mapper[UUID]):
                 if isinstance(value, Mapping):
                     state[spec.attribute] = self.sealer.open(value, spec.attribute)
         return domain_event
+
+
+def stop_sealing(mapper: Mapper[UUID]) -> None:
+    """UNSAFE_DISABLE_PERSONAL_DATA_SEALING for an application's event log, once the application is built (its
+    event store, repository and notification log already hold this mapper): new events are stored in plaintext,
+    stored sealed ones still open."""
+    if isinstance(mapper, PersonalDataMapper):
+        mapper.sealer = PlaintextSealer(mapper.sealer.vault)

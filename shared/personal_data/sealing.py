@@ -6,6 +6,9 @@ one AES-GCM message per value (12-byte random nonce, 128-bit tag), bound by its 
 and to what the value is (`context`, e.g. "shipping_address"), so a sealed value cannot be moved elsewhere
 unnoticed. Opening restores the fields; when the key is destroyed they read `ERASED`. Fields that are None or
 already `ERASED` stay as they are (nothing personal in them), and a value without `sealed` opens as itself.
+
+`PlaintextSealer` (UNSAFE_DISABLE_PERSONAL_DATA_SEALING, dev profile only) seals nothing, so that the order
+benchmark can show what sealing costs: the same stores and reads, minus AES-GCM and the vault's key writes.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import base64
 import json
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.http.tokens import DEV_PROFILE, dev_only_problem
 from shared.personal_data.vault import KeyVault
 
 SEALED = "sealed"
@@ -55,6 +59,40 @@ class Sealer:
         plaintext = AESGCM(secret).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _associated(kid, context))
         opened.update(json.loads(plaintext))
         return opened
+
+
+class PlaintextSealer(Sealer):
+    """Stores values as they are. Opening is the Sealer's: what was sealed before the switch still opens (and its
+    erasure still works), and a plain value opens as itself. Lookups are keyed hashes either way (BlindIndex)."""
+
+    def seal(self, value: Mapping[str, Any], subject: str, fields: Iterable[str], context: str) -> dict[str, Any]:
+        return dict(value)
+
+
+class SealingSettings(Protocol):
+    auth_profile: str
+    unsafe_disable_personal_data_sealing: bool
+
+
+def sealing_disabled(settings: SealingSettings) -> bool:
+    """The switch, obeyed in the dev profile only: where it is refused (at start) it never takes effect either,
+    so that a process built without the start-up check (a test's, a script's) still seals."""
+    return settings.unsafe_disable_personal_data_sealing and settings.auth_profile == DEV_PROFILE
+
+
+def sealer_for(vault: KeyVault, settings: SealingSettings) -> Sealer:
+    return PlaintextSealer(vault) if sealing_disabled(settings) else Sealer(vault)
+
+
+def sealing_settings_problem(settings: SealingSettings) -> str | None:
+    """Refused outside dev like the dev token secret (shared/http/tokens.py), and checked at start with it."""
+    if not settings.unsafe_disable_personal_data_sealing:
+        return None
+    return dev_only_problem(
+        "UNSAFE_DISABLE_PERSONAL_DATA_SEALING",
+        settings.auth_profile,
+        "names, emails and addresses would be stored in plaintext, beyond the reach of erasure; unset it",
+    )
 
 
 def _associated(kid: str, context: str) -> bytes:

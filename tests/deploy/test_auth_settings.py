@@ -25,3 +25,5 @@ def test_every_prod_service_runs_the_prod_profile_with_its_signing_secret_from_a
         assert env["AUTH_ISSUER"].get("value") not in (None, DEV_ISSUER), name
         assert "value" not in env["AUTH_SECRET"], f"{name}: AUTH_SECRET must come from a Secret, not the repo"
         assert env["AUTH_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": "fulfillment-auth", "key": "secret"}, name
+        # The prod profile refuses them at start anyway; a manifest that sets one is a mistake to catch here first.
+        assert not [variable for variable in env if variable.startswith("UNSAFE_")], name

@@ -218,3 +218,27 @@ def test_the_dev_secret_is_refused_at_start_outside_the_dev_profile(
     lines = (result.stdout + result.stderr).strip().splitlines()
     assert result.returncode == 1
     assert len(lines) == 1 and "AUTH_SECRET" in lines[0] and "AUTH_PROFILE=prod" in lines[0], lines
+
+
+@pytest.mark.parametrize(
+    ("service", "switch"),
+    [("customer_service", "UNSAFE_DISABLE_HTTP_AUTH"), ("orders", "UNSAFE_DISABLE_PERSONAL_DATA_SEALING")],
+)
+def test_a_protection_switch_is_refused_at_start_outside_the_dev_profile(
+    service: str, switch: str, infrastructure: Infrastructure
+) -> None:
+    result = run_briefly(
+        service,
+        {
+            **infrastructure.env(),
+            f"{service.upper()}_HTTP_PORT": str(free_port()),
+            "AUTH_PROFILE": "prod",
+            "AUTH_ISSUER": "https://id.example.com/",
+            "AUTH_SECRET": "p" * 40,
+            "PERSONAL_DATA_LOOKUP_KEY": "k" * 32,
+            switch: "true",
+        },
+    )
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert result.returncode == 1
+    assert len(lines) == 1 and lines[0].startswith(f"{service}: {switch}: refused with AUTH_PROFILE=prod"), lines

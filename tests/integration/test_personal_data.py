@@ -1,5 +1,6 @@
 """Personal data end to end, on the real stack: stored only sealed, shown only to roles that need it, never
-logged, and erased everywhere by `DELETE /customers/{id}/personal-data` while the orders stay counted."""
+logged, and erased everywhere by `DELETE /customers/{id}/personal-data` while the orders stay counted; stored in
+the clear only with UNSAFE_DISABLE_PERSONAL_DATA_SEALING (the dev profile's switch for measuring what sealing costs)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from pymongo import AsyncMongoClient
@@ -17,6 +19,7 @@ from cli.tokens import bearer
 from tests.actors import Outside
 from tests.factories import new_id, order_placed
 from tests.flow import deliver_all, order_reaches, shipments_created, stock_ready
+from tests.integration.conftest import Infrastructure, outside_of
 from tests.stack import RunningStack, eventually
 from tests.support_desk import call, history, history_shows
 
@@ -197,3 +200,36 @@ async def test_an_erased_customers_next_order_gets_a_new_key(
         assert await vault_keys(mongo, prefix, service, customer["id"]) == [False, True], service
     assert await orders_by_email(stack, customer["email"]) == [second]
     assert await plaintext_found(mongo, prefix, personal_strings(customer)) == []
+
+
+@pytest.mark.parametrize("sealing", ["on", "off"])
+async def test_the_orders_log_holds_a_name_in_plaintext_only_with_sealing_switched_off(
+    sealing: str, infrastructure: Infrastructure, mongo: AsyncMongoClient[dict[str, Any]], tmp_path: Path
+) -> None:
+    # Orders alone, on a namespace of its own: the one service whose log an OrderPlaced reaches first.
+    namespace = f"ps{uuid.uuid4().hex[:6]}{sealing}"
+    switch = {"UNSAFE_DISABLE_PERSONAL_DATA_SEALING": "true"} if sealing == "off" else {}
+    orders = RunningStack(
+        {**infrastructure.env(), "TOPIC_PREFIX": f"{namespace}.", "DATABASE_PREFIX": f"{namespace}_", **switch},
+        tmp_path,
+    )
+    customer, order_id = a_customer(), new_id("SO")
+    try:
+        orders.start("orders")
+        async with outside_of(orders, infrastructure) as world:
+            await world.place(placed_by(customer, order_id, new_id("SKU")))
+            shown = await eventually(
+                lambda: orders.get("orders", f"/orders/{order_id}", as_role="support_agent"),
+                lambda response: response.status_code == 200,
+                what=f"{order_id} stored",
+            )
+    finally:
+        orders.stop()
+
+    # Read back in the clear either way (the API opens what is sealed); stored in the clear only with the switch.
+    assert shown.json()["customer"]["name"] == customer["name"]
+    found = await plaintext_found(mongo, f"{namespace}_", [customer["name"]])
+    if sealing == "off":
+        assert found and all(place.startswith(f"{namespace}_orders.") for place in found), found
+    else:
+        assert found == []

@@ -12,7 +12,7 @@ from cryptography.exceptions import InvalidTag
 from pymongo import MongoClient
 from pymongo.collection import Collection
 
-from shared.personal_data import ERASED, KEYS_COLLECTION, ErasureRaced, KeyVault, Sealer
+from shared.personal_data import ERASED, KEYS_COLLECTION, ErasureRaced, KeyVault, PlaintextSealer, Sealer
 from tests.integration.conftest import Infrastructure
 
 
@@ -72,3 +72,19 @@ def test_a_writer_that_missed_an_erasure_does_not_seal_under_a_new_key(keys: Col
         writer.current("C-1")
     # Run again (after dropping what it held), it seals the new order's data under a new key.
     assert writer.current("C-1").kid == "key:C-1#1"
+
+
+def test_with_sealing_off_new_values_need_no_key_and_what_was_sealed_still_opens_and_erases(
+    keys: Collection[dict[str, Any]],
+) -> None:
+    sealed = Sealer(KeyVault(keys)).seal({"id": "C-1", "email": "ana@example.com"}, "C-1", ("email",), "customer")
+    unsealed = PlaintextSealer(KeyVault(keys))
+
+    plain = unsealed.seal({"id": "C-2", "email": "rui@example.com"}, "C-2", ("email",), "customer")
+    assert plain == {"id": "C-2", "email": "rui@example.com"}
+    assert keys.count_documents({"subject": "C-2"}) == 0  # no key made for what is stored in the clear
+    assert unsealed.open(sealed, "customer") == {"id": "C-1", "email": "ana@example.com"}
+
+    assert KeyVault(keys).erase("C-1", "E-1") == 1
+    unsealed.vault.refresh(force=True)
+    assert unsealed.open(sealed, "customer") == {"id": "C-1", "email": ERASED}

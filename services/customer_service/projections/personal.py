@@ -15,7 +15,7 @@ from typing import Any
 
 from services.customer_service.config import CustomerServiceSettings
 from shared.eventstore.datastore import MongoDatastore, MongoSettings
-from shared.personal_data import ERASED, KEYS_COLLECTION, BlindIndex, KeyVault, Sealer
+from shared.personal_data import ERASED, KEYS_COLLECTION, BlindIndex, KeyVault, Sealer, sealer_for
 from shared.personal_data.fields import ADDRESS_FIELDS, CUSTOMER_FIELDS
 
 SUMMARY_FIELDS = ("email", "customer_name")
@@ -106,5 +106,6 @@ def personal_documents(settings: CustomerServiceSettings, database: str) -> Open
             server_selection_timeout_ms=int(settings.startup_timeout_s * 1000),
         )
     )
-    sealer = Sealer(KeyVault(datastore.database[KEYS_COLLECTION]))
+    # Plaintext with UNSAFE_DISABLE_PERSONAL_DATA_SEALING (dev only); the lookups stay keyed hashes either way.
+    sealer = sealer_for(KeyVault(datastore.database[KEYS_COLLECTION]), settings)
     return OpenedVault(PersonalDocuments(sealer, BlindIndex(settings.personal_data_lookup_key)), datastore)
