@@ -21,6 +21,9 @@ class DeadLetter:
     value: bytes | None
     error: str
     error_type: str
+    # Where the copied record was (its topic, partition and offset, from the copy's headers): a copy repeated by
+    # a crash between dead-lettering and the commit that stores the record's position names the same place.
+    original: tuple[str, str, str] = ("", "", "")
 
 
 async def read_dead_letters(bootstrap: str, client_kwargs: dict[str, Any], topic_prefix: str = "") -> list[DeadLetter]:
@@ -60,6 +63,10 @@ def _letter(origin: str, record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
         record.value,
         (headers.get("error") or b"").decode(errors="replace"),
         (headers.get("error-type") or b"").decode(errors="replace"),
+        tuple(  # type: ignore[arg-type]
+            (headers.get(name) or b"").decode(errors="replace")
+            for name in ("original-topic", "original-partition", "original-offset")
+        ),
     )
 
 
