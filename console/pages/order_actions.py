@@ -53,7 +53,10 @@ def order_actions_router() -> APIRouter:
                 await services.customer_service.post(
                     user.token, order_path(order_id, "cancellation"), {"reason": reason}
                 )
-                outcome = "Cancellation requested: the status and the timeline below show when the order is cancelled."
+                outcome = (
+                    "Cancellation requested: shipping checks that nothing has left the warehouse; the status and the "
+                    "timeline below show when the order is cancelled (or, if a parcel had left, why it was refused)."
+                )
             except ServiceFailed as failed:
                 status, problem = failed.status, str(failed)
         return answer(request, "cancel_form.html", status, order_id, reason=reason, outcome=outcome, problem=problem)

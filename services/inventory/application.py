@@ -121,11 +121,15 @@ class InventoryApplication(ServiceApplication):
         shipped = merge_lines(Line(line.sku, line.quantity) for line in payload.lines)
         consumed_lines: list[Line] = []
         for line in shipped:
-            # Only what was allocated to the order there is consumed; anything beyond was never ours to count.
+            # What was allocated to the order there is consumed (on hand and allocated drop).
             quantity = min(line.quantity, reservation.allocated_at(line.sku, payload.warehouse))
             if quantity > 0:
                 work.stock_item(line.sku, payload.warehouse).ship(payload.order_id, quantity)
             consumed_lines.append(Line(line.sku, quantity))
+            # Units beyond it left all the same (a dispatch after the order's release: see ship_unallocated).
+            beyond = line.quantity - quantity
+            if beyond > 0 and work.sku_stock(line.sku).holds(payload.warehouse):
+                work.stock_item(line.sku, payload.warehouse).ship_unallocated(payload.order_id, beyond)
         reservation.record_shipment(payload.shipment_id, payload.warehouse, shipped, consumed_lines)
         self._take_back_waiting_returns(work, reservation)
         self._save(work)

@@ -14,6 +14,8 @@ from shared.contracts.envelope import InvalidMessage
 from shared.contracts.inventory import ReturnRestockedV1, StockBackorderedV1, StockReservedV1
 from shared.contracts.orders import SkuQuantity
 from shared.contracts.shipping import (
+    OrderShipmentsCancellationRefusedV1,
+    OrderShipmentsCancelledV1,
     ShipmentCancelledV1,
     ShipmentDeliveredV1,
     ShipmentDispatchedV1,
@@ -136,6 +138,16 @@ class OrdersApplication(ServiceApplication):
             order.record_shipment_cancelled(payload.shipment_id)
         self.stage(order)
 
+    def confirm_cancellation(self, payload: OrderShipmentsCancelledV1) -> None:
+        order = self._order(payload.order_id)
+        order.confirm_cancellation(payload.cancellation_id)
+        self.stage(order)
+
+    def refuse_cancellation(self, payload: OrderShipmentsCancellationRefusedV1) -> None:
+        order = self._order(payload.order_id)
+        order.refuse_cancellation(payload.cancellation_id)
+        self.stage(order)
+
     # Queries.
 
     def get_order(self, order_id: str) -> dict[str, Any] | None:
@@ -183,6 +195,8 @@ class OrdersApplication(ServiceApplication):
             ],
             "cancellation": _cancellation(order),
             "cancellation_refusals": list(order.cancellation_refusals),
+            # Put to shipping, not answered yet: the order is not cancelled (and may still be refused).
+            "cancellation_pending": None if order.pending_cancellation is None else dict(order.pending_cancellation),
             "returns": returns,
             "refunds": [{"return_id": rid, "amount": str(amount)} for rid, amount in order.refunds.items()],
             "totals": {

@@ -46,6 +46,9 @@ def subscriptions(app: OrdersApplication) -> list[Subscription]:
                 "ShipmentDelivered": lambda message: app.record_shipment_delivered(message.data),
                 "ShipmentReturnedToSender": lambda message: app.record_shipment_returned_to_sender(message.data),
                 "ShipmentCancelled": lambda message: app.record_shipment_cancelled(message.data),
+                # Shipping's answer to a pending cancellation: it alone knows whether a parcel has left.
+                "OrderShipmentsCancelled": lambda message: app.confirm_cancellation(message.data),
+                "OrderShipmentsCancellationRefused": lambda message: app.refuse_cancellation(message.data),
             },
         ),
         # Agents' requests, relayed by customer_service: the same rules and refusals as the storefront's, with

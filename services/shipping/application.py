@@ -24,7 +24,7 @@ from services.shipping.domain.shipment import (
 from services.shipping.domain.tracking_number_index import TrackingNumberIndex, TrackingNumberInUse
 from shared.contracts.carrier import TrackingUpdatedV1
 from shared.contracts.envelope import InvalidMessage
-from shared.contracts.orders import OrderCancelledV1, ShipmentRequestedV1
+from shared.contracts.orders import OrderCancellationPendingV1, OrderCancelledV1, ShipmentRequestedV1
 from shared.contracts.warehouse import ShipmentDispatchedV1, ShipmentScanV1
 from shared.messaging.application import ServiceApplication
 from shared.personal_data.fields import ADDRESS_FIELDS
@@ -62,22 +62,34 @@ class ShippingApplication(ServiceApplication):
             requested_at=occurred_at or _now(),
             customer_id=request.customer_id,
         )
-        order = self._find(OrderShipments, OrderShipments.create_id(request.order_id))
-        if order is None:
-            order = OrderShipments(order_id=request.order_id)
+        order = self._order_shipments(request.order_id)
         order.add(request.shipment_id)
+        if order.cancelled_because is not None:
+            # Requested before orders heard the cancellation was confirmed (a request in flight, or one orders made
+            # while the cancellation was pending): it must never leave, so it is cancelled as it is created.
+            shipment.cancel(order.cancelled_because, occurred_at or _now())
         self.stage(shipment, order)
         # Scans that came before the request, in the order they came.
         key = f"shipment:{request.shipment_id}"
         self._release(key, lambda early: self._apply_scan(shipment, early.type, early.fields, early.at))
 
+    def decide_cancellation(self, pending: OrderCancellationPendingV1, occurred_at: datetime | None = None) -> None:
+        """Orders' pending cancellation: every shipment of the order is stopped, or — one has left — none is."""
+        order = self._order_shipments(pending.order_id)
+        shipments = [self._shipment(shipment_id) for shipment_id in order.shipment_ids]
+        order.decide_cancellation(pending.cancellation_id, pending.reason, shipments, occurred_at or _now())
+        self.stage(*shipments, order)
+
     def cancel_order_shipments(self, cancelled: OrderCancelledV1, occurred_at: datetime | None = None) -> None:
-        """Cancels every shipment of the order not yet dispatched; a dispatched one records a refusal."""
-        order = self._find(OrderShipments, OrderShipments.create_id(cancelled.order_id))
-        shipments = [self._shipment(shipment_id) for shipment_id in (order.shipment_ids if order else [])]
+        """The order is cancelled. Normally shipping confirmed it and nothing is left to stop; an order cancelled by
+        orders alone had no open shipment. Still: cancel what is not dispatched (a dispatched one records a
+        refusal), and keep the order closed, so that no shipment of it requested later can leave."""
+        order = self._order_shipments(cancelled.order_id)
+        shipments = [self._shipment(shipment_id) for shipment_id in order.shipment_ids]
         for shipment in shipments:
             shipment.cancel(cancelled.reason, occurred_at or _now())
-        self.stage(*shipments)
+        order.close(cancelled.reason)
+        self.stage(*shipments, order)
 
     def record_picked(self, scan: ShipmentScanV1, occurred_at: datetime | None = None) -> None:
         self._scan(PICKED_SCAN, scan.shipment_id, {}, occurred_at or _now())
@@ -182,6 +194,9 @@ class ShippingApplication(ServiceApplication):
             return []
         today = today or _now().date()
         return [_shipment_view(self._shipment(shipment_id), today) for shipment_id in order.shipment_ids]
+
+    def _order_shipments(self, order_id: str) -> OrderShipments:
+        return self._find(OrderShipments, OrderShipments.create_id(order_id)) or OrderShipments(order_id=order_id)
 
     def _shipment(self, shipment_id: str) -> Shipment:
         shipment = self._find(Shipment, Shipment.create_id(shipment_id))

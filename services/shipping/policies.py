@@ -22,6 +22,7 @@ def subscriptions(app: ShippingApplication) -> list[Subscription]:
             payload_types=ORDERS_TYPES,
             handlers={
                 "ShipmentRequested": lambda message: app.create_shipment(message.data, message.occurred_at),
+                "OrderCancellationPending": lambda message: app.decide_cancellation(message.data, message.occurred_at),
                 "OrderCancelled": lambda message: app.cancel_order_shipments(message.data, message.occurred_at),
             },
         ),

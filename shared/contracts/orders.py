@@ -1,7 +1,9 @@
 """Topic `orders.events.v1`: what the orders service publishes from its event log (key: order_id).
 
 The orders service owns the fulfillment saga: `StockReservationRequested` and `ShipmentRequested` are its
-requests to inventory and shipping; `OrderCancelled` asks both to undo what is open.
+requests to inventory and shipping; `OrderCancelled` asks both to undo what is open. A cancellation of an order
+with shipments still open is first `OrderCancellationPending`: shipping, which alone knows whether a parcel has
+left, decides it (`OrderShipmentsCancelled` or `OrderShipmentsCancellationRefused` on `shipping.events.v1`).
 """
 
 from __future__ import annotations
@@ -81,6 +83,19 @@ class ShipmentRequestedV1(Contract):
     customer_id: str | None = None
 
 
+class OrderCancellationPendingV1(Contract):
+    """A cancellation orders would accept, put to shipping: only shipping knows whether a parcel already left.
+
+    Shipping answers for `cancellation_id` ("{order_id}-C{n}"): it stops every shipment of the order not yet
+    dispatched (and any requested later), or refuses if one is dispatched. The order is not cancelled yet.
+    """
+
+    order_id: OrderId
+    cancellation_id: str
+    reason: str
+    requested_by: str
+
+
 class OrderCancelledV1(Contract):
     order_id: OrderId
     reason: str
@@ -88,6 +103,9 @@ class OrderCancelledV1(Contract):
     # The amount to give back: the captured payment (0 when it was only authorized: the hold is released).
     refund_amount: Decimal = Decimal("0")
     currency: str | None = None
+    # The pending cancellation shipping confirmed; None when orders decided alone (no shipment was open), and in
+    # events published before cancellations were put to shipping.
+    cancellation_id: str | None = None
 
 
 class OrderCancellationRefusedV1(Contract):
@@ -95,6 +113,8 @@ class OrderCancellationRefusedV1(Contract):
     reason: str
     refusal: str
     requested_by: str
+    # The pending cancellation shipping refused; None when orders refused alone (it had seen the dispatch).
+    cancellation_id: str | None = None
 
 
 class ReturnApprovedV1(Contract):
@@ -145,6 +165,7 @@ ORDERS_TYPES: dict[str, type[Contract]] = {
     "OrderRejected": OrderRejectedV1,
     "StockReservationRequested": StockReservationRequestedV1,
     "ShipmentRequested": ShipmentRequestedV1,
+    "OrderCancellationPending": OrderCancellationPendingV1,
     "OrderCancelled": OrderCancelledV1,
     "OrderCancellationRefused": OrderCancellationRefusedV1,
     "ReturnApproved": ReturnApprovedV1,

@@ -78,6 +78,27 @@ class ShipmentCancellationRefusedV1(Contract):
     refusal: str
 
 
+class OrderShipmentsCancelledV1(Contract):
+    """Shipping's yes to a pending cancellation: no shipment of the order has left, none ever will.
+
+    `shipment_ids` are the shipments stopped now (each also has its `ShipmentCancelled`); a shipment of the
+    order requested later is cancelled on arrival.
+    """
+
+    order_id: OrderId
+    cancellation_id: str
+    shipment_ids: list[str]
+
+
+class OrderShipmentsCancellationRefusedV1(Contract):
+    """Shipping's no to a pending cancellation: `dispatched` already left; no shipment of the order was changed."""
+
+    order_id: OrderId
+    cancellation_id: str
+    refusal: str
+    dispatched: list[str]
+
+
 SHIPPING_TYPES: dict[str, type[Contract]] = {
     "ShipmentCreated": ShipmentCreatedV1,
     "ShipmentPicked": ShipmentProgressedV1,
@@ -88,4 +109,6 @@ SHIPPING_TYPES: dict[str, type[Contract]] = {
     "ShipmentReturnedToSender": ShipmentReturnedToSenderV1,
     "ShipmentCancelled": ShipmentCancelledV1,
     "ShipmentCancellationRefused": ShipmentCancellationRefusedV1,
+    "OrderShipmentsCancelled": OrderShipmentsCancelledV1,
+    "OrderShipmentsCancellationRefused": OrderShipmentsCancellationRefusedV1,
 }

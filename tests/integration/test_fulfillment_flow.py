@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -174,6 +175,88 @@ async def test_cancellation_after_dispatch_is_refused_and_the_order_continues(
     assert "return" in json.dumps(refused["cancellation_refusals"]).lower()
     await outside.track(tracking, "delivered")
     await order_reaches(stack, order_id, "delivered")
+
+
+async def _decided(stack: RunningStack, order_id: str) -> dict[str, Any]:
+    """The order once its cancellation is decided: cancelled, or refused with nothing left pending."""
+    found = await eventually(
+        lambda: order(stack, order_id),
+        lambda o: (
+            o is not None
+            and o["cancellation_pending"] is None
+            and (o["cancellation"] is not None or bool(o["cancellation_refusals"]))
+        ),
+        what=f"{order_id}: cancellation decided",
+    )
+    assert found is not None
+    return found
+
+
+async def _consistent(stack: RunningStack, sku: str, order_id: str, shipment_id: str, on_hand_before: int) -> str:
+    """Either cancelled with nothing shipped and the stock all back, or refused with the parcel gone and its units
+    off on hand; never one service's story against another's. Returns which."""
+    decided = await _decided(stack, order_id)
+    units = decided["lines"][0]["ordered"]
+    if decided["cancellation"] is not None:
+        assert decided["status"] == "cancelled" and decided["cancellation_refusals"] == []
+        assert decided["cancellation"]["refund_amount"] == decided["totals"]["paid"]
+        assert (await shipment_reaches(stack, shipment_id, "cancelled"))["carrier"] is None
+        assert decided["lines"][0]["shipped"] == 0
+        outcome, on_hand = "cancelled", on_hand_before
+    else:
+        assert decided["cancellation_refusals"][0]["refusal"] == "already dispatched; request a return instead"
+        assert (await order_reaches(stack, order_id, "shipped"))["cancellation"] is None
+        await shipment_reaches(stack, shipment_id, "dispatched")
+        outcome, on_hand = "refused", on_hand_before - units
+    await eventually(
+        lambda: stock_in(stack, sku, "LIS-1"),
+        lambda s: (s["on_hand"], s["allocated"]) == (on_hand, 0),
+        what=f"{sku}: {on_hand} on hand, nothing allocated after the order was {outcome}",
+    )
+    return outcome
+
+
+async def test_a_cancellation_racing_the_dispatch_scan_ends_consistent(outside: Outside, stack: RunningStack) -> None:
+    """The fault harness's race: the warehouse's dispatch scan (to shipping) and the customer's cancellation (to
+    orders) sent at once, for several orders; topics are not ordered with each other, so either may win."""
+    placed = []
+    for _ in range(3):
+        sku, order_id = new_id("SKU"), new_id("SO")
+        await stock_ready(outside, stack, sku, "LIS-1", 5)
+        await outside.place(order_placed(order_id, [(sku, 3, "3.00")]))
+        placed.append((sku, order_id))
+    created = {order_id: (await shipments_created(stack, order_id))[0]["shipment_id"] for _, order_id in placed}
+    for _, order_id in placed:
+        await order_reaches(stack, order_id, "reserved")
+
+    await asyncio.gather(
+        *(outside.dispatch(created[order_id], f"TN{order_id.replace('-', '')[-14:]}") for _, order_id in placed),
+        *(outside.cancel(order_id) for _, order_id in placed),
+    )
+
+    for sku, order_id in placed:
+        await _consistent(stack, sku, order_id, created[order_id], on_hand_before=5)
+
+
+async def test_a_dispatch_orders_has_not_seen_makes_shipping_refuse_the_cancellation(
+    outside: Outside, stack: RunningStack
+) -> None:
+    """The defect found by the fault harness, made certain: shipping dispatched, orders (down) had not heard of it
+    when the cancellation came. Orders used to cancel and refund while the parcel left; shipping now refuses."""
+    sku, order_id = new_id("SKU"), new_id("SO")
+    await stock_ready(outside, stack, sku, "LIS-1", 5)
+    await outside.place(order_placed(order_id, [(sku, 3, "3.00")]))
+    (created,) = await shipments_created(stack, order_id)
+    await order_reaches(stack, order_id, "reserved")
+    stack.terminate("orders")
+    try:
+        await outside.dispatch(created["shipment_id"], f"TN{order_id.replace('-', '')[-14:]}")
+        await shipment_reaches(stack, created["shipment_id"], "dispatched")
+        await outside.cancel(order_id)
+    finally:
+        stack.start("orders")
+
+    assert await _consistent(stack, sku, order_id, created["shipment_id"], on_hand_before=5) == "refused"
 
 
 async def test_a_carrier_exception_then_delivery(outside: Outside, stack: RunningStack) -> None:

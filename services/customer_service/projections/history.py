@@ -37,6 +37,8 @@ def new_history(order_id: str) -> History:
         "shipments": [],
         "cancellation": None,
         "cancellation_refusals": [],
+        # A cancellation orders has put to shipping and not decided yet (histories folded before it lack the key).
+        "cancellation_pending": None,
         "returns": [],
         "refunds": [],
         "cases": [],
@@ -102,7 +104,24 @@ def _status_changed(h: History, d: dict[str, Any], e: ReceivedEvent) -> None:
     h["status"] = d["status"]
 
 
+def _cancellation_pending(h: History, d: dict[str, Any], e: ReceivedEvent) -> None:
+    h["cancellation_pending"] = {
+        "at": e.occurred_at,
+        "cancellation_id": d["cancellation_id"],
+        "reason": d["reason"],
+        "requested_by": d["requested_by"],
+    }
+
+
+def _decided(h: History, d: dict[str, Any]) -> None:
+    """The pending cancellation `d` answers is no longer pending (all three are orders' events, in order)."""
+    pending = h.get("cancellation_pending")
+    if pending is not None and pending["cancellation_id"] == d.get("cancellation_id"):
+        h["cancellation_pending"] = None
+
+
 def _cancelled(h: History, d: dict[str, Any], e: ReceivedEvent) -> None:
+    _decided(h, d)
     h["cancellation"] = {
         "at": e.occurred_at,
         "reason": d["reason"],
@@ -113,6 +132,7 @@ def _cancelled(h: History, d: dict[str, Any], e: ReceivedEvent) -> None:
 
 
 def _cancellation_refused(h: History, d: dict[str, Any], e: ReceivedEvent) -> None:
+    _decided(h, d)
     h["cancellation_refusals"].append(
         {"at": e.occurred_at, "reason": d["reason"], "refusal": d["refusal"], "requested_by": d["requested_by"]}
     )
@@ -334,6 +354,7 @@ HANDLERS: dict[tuple[str, str], Apply] = {
     ("orders", "OrderAccepted"): _accepted,
     ("orders", "OrderRejected"): _rejected,
     ("orders", "OrderStatusChanged"): _status_changed,
+    ("orders", "OrderCancellationPending"): _cancellation_pending,
     ("orders", "OrderCancelled"): _cancelled,
     ("orders", "OrderCancellationRefused"): _cancellation_refused,
     ("orders", "ReturnApproved"): _return_decided("approved"),

@@ -37,6 +37,12 @@ def _from_storefront(requested_by: str, type_: str, summary: str) -> list[tuple[
     return [("storefront", type_, summary)] if requested_by == "storefront" else []
 
 
+def _request_unless_pending(d: dict[str, Any]) -> list[tuple[str, str, str]]:
+    if d.get("cancellation_id"):
+        return []  # OrderCancellationPending showed the request
+    return _from_storefront(d["requested_by"], "OrderCancellationRequested", f"Cancellation requested: {d['reason']}")
+
+
 DESCRIBE: dict[tuple[str, str], Describe] = {
     ("orders", "OrderAccepted"): lambda d: [
         *_placed(d),
@@ -52,8 +58,18 @@ DESCRIBE: dict[tuple[str, str], Describe] = {
     ("orders", "ShipmentRequested"): lambda d: [
         ("orders", "ShipmentRequested", f"Shipment {d['shipment_id']} requested from {d['warehouse']}")
     ],
-    ("orders", "OrderCancelled"): lambda d: [
+    # A cancellation with shipments open is pending first: that event stands for the request, the outcome (with the
+    # same cancellation_id) does not repeat it.
+    ("orders", "OrderCancellationPending"): lambda d: [
         *_from_storefront(d["requested_by"], "OrderCancellationRequested", f"Cancellation requested: {d['reason']}"),
+        (
+            "orders",
+            "OrderCancellationPending",
+            "Cancellation pending: shipping is asked to stop the shipments" + _by(d["requested_by"]),
+        ),
+    ],
+    ("orders", "OrderCancelled"): lambda d: [
+        *_request_unless_pending(d),
         (
             "orders",
             "OrderCancelled",
@@ -62,7 +78,7 @@ DESCRIBE: dict[tuple[str, str], Describe] = {
         ),
     ],
     ("orders", "OrderCancellationRefused"): lambda d: [
-        *_from_storefront(d["requested_by"], "OrderCancellationRequested", f"Cancellation requested: {d['reason']}"),
+        *_request_unless_pending(d),
         ("orders", "OrderCancellationRefused", f"Cancellation refused: {d['refusal']}" + _by(d["requested_by"])),
     ],
     ("orders", "ReturnApproved"): lambda d: [
@@ -133,6 +149,20 @@ DESCRIBE: dict[tuple[str, str], Describe] = {
     ],
     ("shipping", "ShipmentCancelled"): lambda d: [
         ("shipping", "ShipmentCancelled", f"Shipment {d['shipment_id']} cancelled: {d['reason']}")
+    ],
+    ("shipping", "OrderShipmentsCancelled"): lambda d: [
+        (
+            "shipping",
+            "OrderShipmentsCancelled",
+            f"Shipping confirmed the cancellation: nothing had left ({len(d['shipment_ids'])} shipments stopped)",
+        )
+    ],
+    ("shipping", "OrderShipmentsCancellationRefused"): lambda d: [
+        (
+            "shipping",
+            "OrderShipmentsCancellationRefused",
+            f"Shipping refused the cancellation: {', '.join(d['dispatched'])} {d['refusal']}",
+        )
     ],
     ("shipping", "ShipmentCancellationRefused"): lambda d: [
         ("shipping", "ShipmentCancellationRefused", f"Shipment {d['shipment_id']} not cancelled: {d['refusal']}")

@@ -47,6 +47,7 @@ def history_view(history: History, as_of: str | None = None) -> dict[str, Any]:
         "shipments": history["shipments"],
         "cancellation": history["cancellation"],
         "cancellation_refusals": history["cancellation_refusals"],
+        "cancellation_pending": history.get("cancellation_pending"),
         "returns": history["returns"],
         "refunds": history["refunds"],
         "refunded_total": str(refunded_total(history)),
@@ -123,6 +124,9 @@ def cancellation_refusal(history: History) -> str | None:
         return f"order {history['order_id']} is already cancelled"
     if history["status"] == "rejected":
         return f"order {history['order_id']} was rejected; there is nothing to cancel"
+    if history.get("cancellation_pending") is not None:
+        # Orders answers one cancellation at a time: a second request would change nothing.
+        return f"order {history['order_id']} has a cancellation pending: shipping is deciding it"
     dispatched = [s["shipment_id"] for s in history["shipments"] if s["status"] in SHIPPED]
     if dispatched or history["status"] in ("partially_shipped", "shipped", "delivered", "returned", "refunded"):
         return (

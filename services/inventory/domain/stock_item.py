@@ -66,6 +66,13 @@ class StockItem(Aggregate):
     class Shipped(OrderLevelChanged):
         cause = "shipped"
 
+    class ShippedUnallocated(OrderLevelChanged):
+        """Units left the warehouse for an order that no longer held them (see `ship_unallocated`): `quantity`
+        came off on hand; `short` more left too, but are counted as allocated to other orders."""
+
+        cause = "shipped"
+        short: int
+
     class Restocked(OrderLevelChanged):
         """Returned goods: `quantity` resellable units back on hand; damaged ones are counted apart."""
 
@@ -130,6 +137,20 @@ class StockItem(Aggregate):
             **self._levels(on_hand=self.on_hand - quantity, allocated=self.allocated - quantity),
         )
 
+    def ship_unallocated(self, order_id: str, quantity: int) -> None:
+        """A parcel left with units not allocated to the order (any more): stock follows the goods, so on hand drops.
+
+        Shipping decides cancellations, so this should not happen (a cancelled order's shipments cannot be
+        dispatched); if it does, leaving on hand as it was would promise units that are gone. They come out of what
+        is available. Units beyond that are allocated to other orders: taking them from those orders is not
+        inventory's call (nor can on hand go below allocated), so they stay counted and are recorded as `short`
+        on the event, for the warehouse's count (StockAdjusted) and the stock planners to settle.
+        """
+        taken = min(quantity, self.available)
+        self._record_unallocated_shipment(
+            order_id=order_id, quantity=taken, short=quantity - taken, **self._levels(on_hand=self.on_hand - taken)
+        )
+
     def restock(self, order_id: str, resellable: int, damaged: int) -> None:
         self._record_restock(
             order_id=order_id, quantity=resellable, damaged=damaged, **self._levels(on_hand=self.on_hand + resellable)
@@ -187,6 +208,12 @@ class StockItem(Aggregate):
     ) -> None:
         self.on_hand = on_hand
         self.allocated = allocated
+
+    @event(ShippedUnallocated)
+    def _record_unallocated_shipment(
+        self, sku: str, warehouse: str, on_hand: int, allocated: int, order_id: str, quantity: int, short: int
+    ) -> None:
+        self.on_hand = on_hand
 
     @event(Restocked)
     def _record_restock(

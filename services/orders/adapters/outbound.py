@@ -13,6 +13,7 @@ from services.orders.domain.return_authorization import ReturnAuthorization
 from shared.contracts.envelope import Contract
 from shared.contracts.orders import (
     OrderAcceptedV1,
+    OrderCancellationPendingV1,
     OrderCancellationRefusedV1,
     OrderCancelledV1,
     OrderCustomer,
@@ -85,6 +86,16 @@ def _order_message(event: Order.Event) -> Published | None:
                     customer_id=event.customer_id,
                 ),
             )
+        case Order.CancellationPending():
+            return (
+                "OrderCancellationPending",
+                OrderCancellationPendingV1(
+                    order_id=event.order_id,
+                    cancellation_id=event.cancellation_id,
+                    reason=event.reason,
+                    requested_by=event.requested_by,
+                ),
+            )
         case Order.Cancelled():
             return (
                 "OrderCancelled",
@@ -94,6 +105,7 @@ def _order_message(event: Order.Event) -> Published | None:
                     requested_by=event.requested_by,
                     refund_amount=event.refund_amount,
                     currency=event.currency,
+                    cancellation_id=event.cancellation_id,
                 ),
             )
         case Order.CancellationRefused():
@@ -104,6 +116,7 @@ def _order_message(event: Order.Event) -> Published | None:
                     reason=event.reason,
                     refusal=event.refusal,
                     requested_by=event.requested_by,
+                    cancellation_id=event.cancellation_id,
                 ),
             )
         case Order.StatusChanged():

@@ -88,16 +88,26 @@ class Order(Aggregate):
     class ShipmentCancelled(Event):
         shipment_id: str
 
+    class CancellationPending(Event):
+        """A cancellation orders would accept while a shipment is open: put to shipping, which decides it."""
+
+        cancellation_id: str
+        reason: str
+        requested_by: str
+
     class Cancelled(Event):
         reason: str
         requested_by: str
         refund_amount: Decimal
         currency: str
+        # The pending cancellation shipping confirmed (None: decided by orders alone, or stored before).
+        cancellation_id: str | None = None
 
     class CancellationRefused(Event):
         reason: str
         refusal: str
         requested_by: str
+        cancellation_id: str | None = None
 
     class ReturnRequested(Event):
         return_id: str
@@ -184,6 +194,9 @@ class Order(Aggregate):
         self.shipments: dict[str, OrderShipment] = {}
         self.cancellation: dict[str, Any] | None = None
         self.cancellation_refusals: list[dict[str, str]] = []
+        # The cancellation put to shipping and not answered yet ({cancellation_id, reason, requested_by}).
+        self.pending_cancellation: dict[str, str] | None = None
+        self.cancellations_requested = 0
         self.return_ids: list[str] = []
         # Quantities under approved, not yet received authorizations: what a new return cannot claim again.
         self.open_returns: dict[str, dict[str, int]] = {}
@@ -278,13 +291,59 @@ class Order(Aggregate):
     # Requests of the customer (or of an agent on the customer's behalf).
 
     def cancel(self, reason: str, requested_by: str) -> None:
+        """Shipping, not orders, knows whether a parcel has left: orders' view of its shipments may be behind.
+
+        Orders decides alone only from facts that cannot change: a dispatch it has seen (refused), or no shipment
+        open (none requested — orders is the one that requests them — or every one already cancelled). Otherwise
+        the cancellation is pending and put to shipping; `confirm_cancellation` / `refuse_cancellation` complete it.
+        """
         if self.is_closed:
             return  # nothing left to cancel
+        if self.pending_cancellation is not None:
+            return  # one is already put to shipping: its answer decides this request too
         if any(shipment.state in DISPATCHED for shipment in self.shipments.values()):
             self._refuse_cancellation(reason=reason, refusal=ALREADY_DISPATCHED, requested_by=requested_by)
             return
+        if any(shipment.state == "requested" for shipment in self.shipments.values()):
+            cancellation_id = f"{self.order_id}-C{self.cancellations_requested + 1}"
+            self._put_cancellation_to_shipping(
+                cancellation_id=cancellation_id, reason=reason, requested_by=requested_by
+            )
+            return
+        self._cancel_now(reason, requested_by, cancellation_id=None)
+
+    def confirm_cancellation(self, cancellation_id: str) -> None:
+        """Shipping stopped every shipment: none left, none will. A stale or repeated answer changes nothing."""
+        pending = self._pending(cancellation_id)
+        if pending is not None:
+            self._cancel_now(pending["reason"], pending["requested_by"], cancellation_id=cancellation_id)
+
+    def refuse_cancellation(self, cancellation_id: str) -> None:
+        """Shipping had dispatched a shipment: the order continues, the customer is pointed to a return."""
+        pending = self._pending(cancellation_id)
+        if pending is not None:
+            self._refuse_cancellation(
+                reason=pending["reason"],
+                refusal=ALREADY_DISPATCHED,
+                requested_by=pending["requested_by"],
+                cancellation_id=cancellation_id,
+            )
+
+    def _pending(self, cancellation_id: str) -> dict[str, str] | None:
+        pending = self.pending_cancellation
+        if self.is_closed or pending is None or pending["cancellation_id"] != cancellation_id:
+            return None
+        return pending
+
+    def _cancel_now(self, reason: str, requested_by: str, cancellation_id: str | None) -> None:
         refund = self.refundable if self.payment_status == "captured" else Decimal("0")
-        self._cancel(reason=reason, requested_by=requested_by, refund_amount=refund, currency=self.currency)
+        self._cancel(
+            reason=reason,
+            requested_by=requested_by,
+            refund_amount=refund,
+            currency=self.currency,
+            cancellation_id=cancellation_id,
+        )
         self._note_status()
 
     def request_return(self, quantities: dict[str, int]) -> tuple[str, str | None]:
@@ -402,13 +461,30 @@ class Order(Aggregate):
     def _cancel_shipment(self, shipment_id: str) -> None:
         self.shipments[shipment_id].state = "cancelled"
 
+    @event(CancellationPending)
+    def _put_cancellation_to_shipping(self, cancellation_id: str, reason: str, requested_by: str) -> None:
+        self.cancellations_requested += 1
+        self.pending_cancellation = {"cancellation_id": cancellation_id, "reason": reason, "requested_by": requested_by}
+
     @event(Cancelled)
-    def _cancel(self, reason: str, requested_by: str, refund_amount: Decimal, currency: str) -> None:
+    def _cancel(
+        self,
+        reason: str,
+        requested_by: str,
+        refund_amount: Decimal,
+        currency: str,
+        cancellation_id: str | None = None,
+    ) -> None:
         self.cancellation = {"reason": reason, "requested_by": requested_by, "refund_amount": refund_amount}
+        self.pending_cancellation = None
 
     @event(CancellationRefused)
-    def _refuse_cancellation(self, reason: str, refusal: str, requested_by: str) -> None:
+    def _refuse_cancellation(
+        self, reason: str, refusal: str, requested_by: str, cancellation_id: str | None = None
+    ) -> None:
         self.cancellation_refusals.append({"reason": reason, "refusal": refusal, "requested_by": requested_by})
+        if cancellation_id is not None:
+            self.pending_cancellation = None
 
     @event(ReturnRequested)
     def _request_return(self, return_id: str, quantities: dict[str, int], refusal: str | None) -> None:

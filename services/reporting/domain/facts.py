@@ -211,6 +211,9 @@ def _case_resolved(f: Fact, d: dict[str, Any], at: str) -> None:
 
 
 OrderHandler = Callable[[Fact, dict[str, Any], str], None]
+# Not folded, on purpose: OrderCancellationPending and shipping's answers to it (OrderShipmentsCancelled /
+# OrderShipmentsCancellationRefused). A pending cancellation may still be refused; only OrderCancelled counts an
+# order as cancelled, so the cancellation KPIs count decided cancellations once.
 ORDER_HANDLERS: dict[tuple[str, str], OrderHandler] = {
     ("orders", "OrderAccepted"): _accepted,
     ("orders", "OrderCancelled"): _cancelled,

@@ -11,11 +11,14 @@ from __future__ import annotations
 from typing import cast
 
 from services.shipping.domain.early_arrivals import EarlyArrivals, WaitingMessage
+from services.shipping.domain.order_shipments import OrderShipments
 from services.shipping.domain.shipment import Shipment, ShipmentLine
 from shared.contracts.carrier import CarrierStatus
 from shared.contracts.envelope import Contract
 from shared.contracts.orders import SkuQuantity
 from shared.contracts.shipping import (
+    OrderShipmentsCancellationRefusedV1,
+    OrderShipmentsCancelledV1,
     ShipmentCancellationRefusedV1,
     ShipmentCancelledV1,
     ShipmentCreatedV1,
@@ -116,6 +119,27 @@ def to_outbound(event: object) -> Outbound | DeadLetter | list[DeadLetter] | Non
                     order_id=event.order_id,
                     warehouse=event.warehouse,
                     reason=event.reason,
+                ),
+            )
+        # Shipping's answer to orders' pending cancellation, for the whole order (in the commit that cancelled its
+        # shipments, which publish their own ShipmentCancelled).
+        case OrderShipments.ShipmentsCancelled():
+            return _message(
+                event.order_id,
+                "OrderShipmentsCancelled",
+                OrderShipmentsCancelledV1(
+                    order_id=event.order_id, cancellation_id=event.cancellation_id, shipment_ids=event.shipment_ids
+                ),
+            )
+        case OrderShipments.CancellationRefused():
+            return _message(
+                event.order_id,
+                "OrderShipmentsCancellationRefused",
+                OrderShipmentsCancellationRefusedV1(
+                    order_id=event.order_id,
+                    cancellation_id=event.cancellation_id,
+                    refusal=event.refusal,
+                    dispatched=event.dispatched,
                 ),
             )
         case EarlyArrivals.Expired():

@@ -226,13 +226,17 @@ class Shipment(Aggregate):
         if self.is_cancelled:
             return
         if self.is_dispatched:
-            self._cancellation_refused(
-                shipment_id=self.shipment_id, order_id=self.order_id, refusal=REFUSAL_ALREADY_DISPATCHED, at=at
-            )
+            self.refuse_cancellation(at)
         else:
             self._cancelled(
                 shipment_id=self.shipment_id, order_id=self.order_id, warehouse=self.warehouse, reason=reason, at=at
             )
+
+    def refuse_cancellation(self, at: datetime) -> None:
+        """The parcel has left: an order's cancellation is refused, and the refusal recorded (and published)."""
+        self._cancellation_refused(
+            shipment_id=self.shipment_id, order_id=self.order_id, refusal=REFUSAL_ALREADY_DISPATCHED, at=at
+        )
 
     # The carrier: every update is kept; only a current one sets the status.
 

@@ -147,3 +147,58 @@ def test_a_review_shows_once_on_the_timeline_even_when_the_platform_sends_it_aga
     assert [r["review_id"] for r in view["reviews"]] == ["RV-1"]
     (entry,) = [e for e in view["timeline"] if e["type"] == "ReviewReceived"]
     assert (entry["source"], entry["summary"]) == ("customer_service", "Review RV-1: 2 of 5 stars: slow")
+
+
+def test_a_pending_cancellation_shows_until_shipping_answers_and_the_request_is_listed_once() -> None:
+    cancelled = {"order_id": f.ORDER_ID, "reason": "too_slow", "requested_by": "storefront", "refund_amount": "39.80",
+                 "currency": "EUR", "cancellation_id": f"{f.ORDER_ID}-C1"}  # fmt: skip
+    confirmed = {"order_id": f.ORDER_ID, "cancellation_id": f"{f.ORDER_ID}-C1", "shipment_ids": ["S-1"]}
+    history = fold([
+        f.accepted(),
+        f.event("orders", "OrderCancellationPending", 10, {k: cancelled[k] for k in
+                ("order_id", "cancellation_id", "reason", "requested_by")}),
+    ])  # fmt: skip
+    assert history_view(history)["cancellation_pending"]["cancellation_id"] == f"{f.ORDER_ID}-C1"
+    assert cancellation_refusal(history) == f"order {f.ORDER_ID} has a cancellation pending: shipping is deciding it"
+
+    apply(history, f.event("shipping", "OrderShipmentsCancelled", 11, confirmed))
+    apply(history, f.event("orders", "OrderCancelled", 12, cancelled))
+
+    view = history_view(history)
+    assert view["cancellation_pending"] is None and view["cancellation"]["refund_amount"] == "39.80"
+    types = [entry["type"] for entry in view["timeline"]]
+    assert types.count("OrderCancellationRequested") == 1
+    assert types[-4:] == [
+        "OrderCancellationRequested", "OrderCancellationPending", "OrderShipmentsCancelled", "OrderCancelled",
+    ]  # fmt: skip
+
+
+def test_a_cancellation_refused_by_shipping_clears_the_pending_one() -> None:
+    pending = {"order_id": f.ORDER_ID, "cancellation_id": f"{f.ORDER_ID}-C1", "reason": "too_slow",
+               "requested_by": "agent:ana"}  # fmt: skip
+    refused = {**pending, "refusal": "already dispatched; request a return instead"}
+    history = fold([
+        f.accepted(),
+        f.event("orders", "OrderCancellationPending", 10, pending),
+        f.event("shipping", "OrderShipmentsCancellationRefused", 11, {"order_id": f.ORDER_ID,
+                "cancellation_id": f"{f.ORDER_ID}-C1", "refusal": "already dispatched", "dispatched": ["S-1"]}),
+        f.event("orders", "OrderCancellationRefused", 12, refused),
+    ])  # fmt: skip
+
+    view = history_view(history)
+    assert view["cancellation_pending"] is None and view["cancellation"] is None
+    assert [r["refusal"] for r in view["cancellation_refusals"]] == ["already dispatched; request a return instead"]
+    summaries = [entry["summary"] for entry in view["timeline"]]
+    assert "Shipping refused the cancellation: S-1 already dispatched" in summaries
+
+
+def test_a_history_folded_before_pending_cancellations_existed_still_folds_an_outcome() -> None:
+    history = fold([f.accepted()])
+    del history["cancellation_pending"]
+    cancelled = {"order_id": f.ORDER_ID, "reason": "x", "requested_by": "storefront", "refund_amount": "0"}
+
+    apply(history, f.event("orders", "OrderCancelled", 12, cancelled))
+
+    assert history_view(history)["cancellation_pending"] is None
+    types = [e["type"] for e in history_view(history)["timeline"]]
+    assert types[-2:] == ["OrderCancellationRequested", "OrderCancelled"]

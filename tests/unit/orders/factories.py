@@ -14,6 +14,8 @@ from shared.contracts.inventory import (
 )
 from shared.contracts.orders import SkuQuantity
 from shared.contracts.shipping import (
+    OrderShipmentsCancellationRefusedV1,
+    OrderShipmentsCancelledV1,
     ShipmentCancelledV1,
     ShipmentDeliveredV1,
     ShipmentDispatchedV1,
@@ -130,6 +132,20 @@ def shipment_returned_to_sender(
 def shipment_cancelled(shipment_id: str, order_id: str = ORDER_ID) -> ShipmentCancelledV1:
     return ShipmentCancelledV1(
         shipment_id=shipment_id, order_id=order_id, warehouse=_warehouse(shipment_id, order_id), reason="cancelled"
+    )
+
+
+def shipments_cancelled(
+    cancellation_id: str, shipment_ids: list[str], order_id: str = ORDER_ID
+) -> OrderShipmentsCancelledV1:
+    return OrderShipmentsCancelledV1(order_id=order_id, cancellation_id=cancellation_id, shipment_ids=shipment_ids)
+
+
+def shipments_cancellation_refused(
+    cancellation_id: str, dispatched: list[str], order_id: str = ORDER_ID
+) -> OrderShipmentsCancellationRefusedV1:
+    return OrderShipmentsCancellationRefusedV1(
+        order_id=order_id, cancellation_id=cancellation_id, refusal="already dispatched", dispatched=dispatched
     )
 
 

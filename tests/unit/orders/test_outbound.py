@@ -29,6 +29,11 @@ def run_every_kind_of_step(app: OrdersApplication) -> None:
     deliver(app.place_order, f.consumed(), f.order_placed(order_id="SO-2"))
     deliver(app.request_cancellation, f.consumed(), f.cancellation_requested(order_id="SO-2"))
     deliver(app.place_order, f.consumed(), f.order_placed(order_id="SO-3", payment_status="declined"))
+    # A cancellation with a shipment open is put to shipping first.
+    deliver(app.place_order, f.consumed(), f.order_placed(order_id="SO-4"))
+    deliver(app.record_stock_reserved, f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)], order_id="SO-4"))
+    deliver(app.request_cancellation, f.consumed(), f.cancellation_requested(order_id="SO-4"))
+    deliver(app.confirm_cancellation, f.consumed(), f.shipments_cancelled("SO-4-C1", [], order_id="SO-4"))
 
 
 def test_every_orders_contract_is_published_from_the_log(app: OrdersApplication) -> None:

@@ -21,7 +21,14 @@ def test_orders_consumes_the_storefront_the_agents_and_the_saga_replies(app: Ord
         "storefront.orders": (["OrderCancellationRequested", "OrderPlaced", "ReturnRequested"], True),
         "inventory.events.v1": (["ReturnRestocked", "StockBackordered", "StockReserved"], False),
         "shipping.events.v1": (
-            ["ShipmentCancelled", "ShipmentDelivered", "ShipmentDispatched", "ShipmentReturnedToSender"],
+            [
+                "OrderShipmentsCancellationRefused",
+                "OrderShipmentsCancelled",
+                "ShipmentCancelled",
+                "ShipmentDelivered",
+                "ShipmentDispatched",
+                "ShipmentReturnedToSender",
+            ],
             False,
         ),
         # Agents' requests, handled exactly as the storefront's; erasures destroy the customer's key here too.

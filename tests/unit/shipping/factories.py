@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from shared.contracts.carrier import CarrierStatus, TrackingUpdatedV1
 from shared.contracts.envelope import Message
-from shared.contracts.orders import OrderCancelledV1, ShipmentRequestedV1
+from shared.contracts.orders import OrderCancellationPendingV1, OrderCancelledV1, ShipmentRequestedV1
 from shared.contracts.warehouse import ShipmentDispatchedV1, ShipmentScanV1
 from tests.unit.deliveries import Delivered, delivered
 
@@ -77,6 +77,17 @@ def tracking(
 
 def order_cancelled(order_id: str = ORDER_ID, reason: str = "customer_changed_mind") -> OrderCancelledV1:
     return OrderCancelledV1(order_id=order_id, reason=reason, requested_by="storefront")
+
+
+def cancellation_pending(
+    order_id: str = ORDER_ID, cancellation_id: str | None = None, reason: str = "customer_changed_mind"
+) -> OrderCancellationPendingV1:
+    return OrderCancellationPendingV1(
+        order_id=order_id,
+        cancellation_id=cancellation_id or f"{order_id}-C1",
+        reason=reason,
+        requested_by="storefront",
+    )
 
 
 def message(type_: str, data: Any, occurred_at: datetime | None = None) -> Message[Any]:

@@ -83,3 +83,38 @@ def test_index_and_inbox_events_are_not_published(app: ShippingApplication) -> N
         "OrderShipments.ShipmentAdded",
         "TrackingNumberIndex.Created",
     }
+
+
+def test_the_answers_to_a_pending_cancellation_are_published_for_the_order(app: ShippingApplication) -> None:
+    deliver(app.create_shipment, f.consumed(), f.shipment_requested("SO-100045-LIS-1-1"))
+    deliver(app.record_dispatched, f.consumed(), f.dispatched("SO-100045-LIS-1-1", tracking_number="T-1"))
+    deliver(app.decide_cancellation, f.consumed(), f.cancellation_pending(cancellation_id="SO-100045-C1"))
+    deliver(app.create_shipment, f.consumed(), f.shipment_requested("SO-OTHER-LIS-1-1", order_id="SO-OTHER"))
+    deliver(app.decide_cancellation, f.consumed(), f.cancellation_pending("SO-OTHER"))
+
+    messages, _ = published(app)
+
+    answers = [(m.type, m.key, m.data.model_dump()) for m in messages if m.type.startswith("OrderShipments")]
+    assert answers == [
+        (
+            "OrderShipmentsCancellationRefused",
+            f.ORDER_ID,
+            {
+                "order_id": f.ORDER_ID,
+                "cancellation_id": "SO-100045-C1",
+                "refusal": "already dispatched",
+                "dispatched": ["SO-100045-LIS-1-1"],
+            },
+        ),
+        (
+            "OrderShipmentsCancelled",
+            "SO-OTHER",
+            {"order_id": "SO-OTHER", "cancellation_id": "SO-OTHER-C1", "shipment_ids": ["SO-OTHER-LIS-1-1"]},
+        ),
+    ]
+    # Published with the shipments' own events, in one commit (orders reads them in either order).
+    assert sorted(m.type for m in messages if m.key == "SO-OTHER")[-3:] == [
+        "OrderShipmentsCancelled",
+        "ShipmentCancelled",
+        "ShipmentCreated",
+    ]

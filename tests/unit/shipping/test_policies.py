@@ -13,7 +13,7 @@ def test_shipping_handles_its_types_and_dead_letters_only_carrier_tracking(app: 
     declared = {s.topic: (sorted(s.handlers), s.dead_letters_unreadable) for s in subscriptions(app)}
 
     assert declared == {
-        ORDERS_EVENTS: (["OrderCancelled", "ShipmentRequested"], False),
+        ORDERS_EVENTS: (["OrderCancellationPending", "OrderCancelled", "ShipmentRequested"], False),
         WAREHOUSE_EVENTS: (["ShipmentDispatched", "ShipmentPacked", "ShipmentPicked"], False),
         CARRIER_TRACKING: (["TrackingUpdated"], True),
         CUSTOMER_SERVICE_EVENTS: (["PersonalDataErased"], False),
