@@ -11,6 +11,9 @@ servers). Not a test.
 3. The folded partitions are written to a fresh database the way a rebuild writes them, then the KPI queries run
    in process against FerretDB (`KpiQueries` over `ReadModelReader`): warm (this process's bucket cache, as a
    running replica) and cold (a new reader per query: every bucket read from the store). p50 / p99 per query.
+   The process then holds what a replica owning every partition holds (the models, not the generated events),
+   settled as an owner settles a loaded partition (`settle_loaded_state`); the full garbage collections that fell
+   into the queries are counted, since one of them is what a p99 far above its p50 usually is.
 4. A digest (weekly) is produced from that database: the queries, the exceptions and the three renderings.
 5. Live: a reporting process on a fresh namespace; LIVE_ORDERS orders' events published to the internal topics;
    timed from the first publish until GET /kpis shows every order and every delivery (events/s).
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -43,6 +47,7 @@ from services.reporting.digests.render import to_csv, to_html, to_pdf
 from services.reporting.digests.service import Digests
 from services.reporting.domain.digest import DigestPeriod
 from services.reporting.domain.facts import Observed
+from services.reporting.projections.heap import settle_loaded_state
 from services.reporting.projections.queries import KpiQueries
 from services.reporting.projections.reader import ReadModelReader
 from services.reporting.projections.rebuild import write_generation
@@ -180,6 +185,33 @@ def describe(latencies: list[float]) -> str:
     return f"p50 {statistics.median(ordered) * 1000:7.1f} ms   p99 {p99 * 1000:7.1f} ms"
 
 
+class FullCollections:
+    """The full garbage collections of this process while it is on, and how long each took."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def __enter__(self) -> FullCollections:
+        gc.callbacks.append(self._observe)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._started)
+
+    def describe(self) -> str:
+        longest = max(self.pauses, default=0.0)
+        return f"{len(self.pauses)} full garbage collections during the queries, the longest {longest * 1000:.0f} ms"
+
+
 async def timed(count: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
     latencies = []
     for _ in range(count):
@@ -274,6 +306,7 @@ async def main(args: argparse.Namespace) -> None:
           f"{time.perf_counter() - started:.1f}s")  # fmt: skip
     models, seconds = fold_in_memory(events, settings)
     print(f"  in-memory fold (PartitionModel, batches of {BATCH}): {len(events) / seconds:,.0f} events/s")
+    del events  # a replica holds its models, never the events they were folded from
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url, uuidRepresentation="standard")
     name = f"bench_reporting_{uuid.uuid4().hex[:6]}"
     try:
@@ -281,7 +314,11 @@ async def main(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         await write(store, models)
         print(f"  written to FerretDB as a rebuild writes it in {time.perf_counter() - started:.1f}s")
-        await query_benchmark(store, settings, first, last, args.queries)
+        print(f"  {len(gc.get_objects()):,} objects tracked by the garbage collector; settled as an owner settles them")
+        settle_loaded_state()
+        with FullCollections() as collections:
+            await query_benchmark(store, settings, first, last, args.queries)
+        print(f"  {collections.describe()}")
         digests = Digests(
             KpiQueries(ReadModelReader(store), settings.ship_by_rule(), settings.replenishment_policy()),
             ReportStore(client[name]),
