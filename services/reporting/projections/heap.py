@@ -9,11 +9,25 @@ Frozen objects are still freed by reference counting when the read model drops t
 replaced): facts are plain dicts and lists without cycles. Only cyclic garbage alive at the instant of a freeze
 (a finished coroutine's frame, say) is never collected: a few objects per assignment. What the fold adds after the
 load is collected as usual, so full collections grow again with it until the next load.
+
+The fold allocates containers by the hundred per event (validated messages, facts, layers, the blobs' trees) and
+reference counting frees nearly all of them: the youngest generation's collection, every 700 allocations by
+default, finds almost nothing to collect. Edge + fold + packing of a 28,839-event backlog in one process (best of
+3, load 4-9): 6.15-6.62 s of CPU with the default thresholds, 5.24 s with 10,000.
 """
 
 from __future__ import annotations
 
 import gc
+
+# Allocations (net of deallocations) between collections of the youngest generation: CPython's default is 700.
+YOUNG_COLLECTION_AFTER = 10_000
+
+
+def tune_collector() -> None:
+    """At the start of the process: young collections after `YOUNG_COLLECTION_AFTER` allocations, not 700."""
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_AFTER, middle, oldest)
 
 
 def settle_loaded_state() -> None:
