@@ -7,19 +7,24 @@ servers). Not a test.
 1. ORDERS orders' events over DAYS days are generated as the services publish them (accepted, reserved, shipment
    created, dispatched, delivered, stock levels; 8 % cancelled, 6 % returned and refunded, 3 % with a case).
 2. In memory: they are folded by `PartitionModel` per partition in batches of 500, as the live path folds a batch
-   (events/s of the domain alone).
+   (events/s of the domain alone), with the service's garbage collector settings (`tune_collector`).
 3. The folded partitions are written to a fresh database the way a rebuild writes them, then the KPI queries run
    in process against FerretDB (`KpiQueries` over `ReadModelReader`): warm (this process's bucket cache, as a
    running replica) and cold (a new reader per query: every bucket read from the store). p50 / p99 per query.
+   The process then holds what a replica owning every partition holds (the models, not the generated events),
+   settled as an owner settles a loaded partition (`settle_loaded_state`); the full garbage collections that fell
+   into the queries are counted, since one of them is what a p99 far above its p50 usually is.
 4. A digest (weekly) is produced from that database: the queries, the exceptions and the three renderings.
 5. Live: a reporting process on a fresh namespace; LIVE_ORDERS orders' events published to the internal topics;
-   timed from the first publish until GET /kpis shows every order and every delivery (events/s).
+   timed from the first publish until GET /kpis shows every order and every delivery (events/s), and the CPU the
+   reporting processes used meanwhile (events per CPU second: steadier than wall time on a shared machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -43,6 +48,7 @@ from services.reporting.digests.render import to_csv, to_html, to_pdf
 from services.reporting.digests.service import Digests
 from services.reporting.domain.digest import DigestPeriod
 from services.reporting.domain.facts import Observed
+from services.reporting.projections.heap import settle_loaded_state, tune_collector
 from services.reporting.projections.queries import KpiQueries
 from services.reporting.projections.reader import ReadModelReader
 from services.reporting.projections.rebuild import write_generation
@@ -180,6 +186,33 @@ def describe(latencies: list[float]) -> str:
     return f"p50 {statistics.median(ordered) * 1000:7.1f} ms   p99 {p99 * 1000:7.1f} ms"
 
 
+class FullCollections:
+    """The full garbage collections of this process while it is on, and how long each took."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def __enter__(self) -> FullCollections:
+        gc.callbacks.append(self._observe)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._started)
+
+    def describe(self) -> str:
+        longest = max(self.pauses, default=0.0)
+        return f"{len(self.pauses)} full garbage collections during the queries, the longest {longest * 1000:.0f} ms"
+
+
 async def timed(count: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
     latencies = []
     for _ in range(count):
@@ -226,6 +259,18 @@ async def query_benchmark(
         print(f"  {name:40s} warm {describe(warm_latencies)}   cold {describe(cold_latencies)}")
 
 
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU time of the processes so far (Linux `/proc`; None elsewhere)."""
+    try:
+        ticks = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 async def live(orders: int, days: int, bootstrap: str, mongodb_url: str, replicas: int = 1) -> None:
     events, _, _ = generate(orders, days, seed=99)
     namespace = f"bench{uuid.uuid4().hex[:6]}"
@@ -246,6 +291,9 @@ async def live(orders: int, days: int, bootstrap: str, mongodb_url: str, replica
         started = time.perf_counter()
         stack.start("reporting")
         ready = time.perf_counter()
+        processes = [stack.services["reporting"], *stack.extra.get("reporting", [])]
+        pids = [process.proc.pid for process in processes if process.proc is not None]
+        cpu_at_ready = cpu_seconds(pids)
         async with httpx.AsyncClient(base_url=stack.url("reporting"), headers=bearer("manager"), timeout=30) as client:
             while True:
                 found = (await client.get("/kpis/fulfillment", params={"from": first, "to": last})).json()["total"]
@@ -253,11 +301,15 @@ async def live(orders: int, days: int, bootstrap: str, mongodb_url: str, replica
                     break
                 await asyncio.sleep(0.2)
         done = time.perf_counter()
+        cpu_at_done = cpu_seconds(pids)
         print(
             f"  live fold: a backlog of {len(events)} events ({orders} orders) on the topics; the service was ready "
             f"after {ready - started:.1f}s and had it all in its KPIs {done - ready:.1f}s later: "
             f"{len(events) / (done - ready):,.0f} events/s ({replicas} process(es), {PARTITIONS} partitions)"
         )
+        if cpu_at_ready is not None and cpu_at_done is not None and cpu_at_done > cpu_at_ready:
+            used = cpu_at_done - cpu_at_ready
+            print(f"  live fold CPU: {used:.1f} s of the reporting process(es): {len(events) / used:,.0f} events/CPU s")
     finally:
         stack.stop()
 
@@ -268,12 +320,14 @@ async def main(args: argparse.Namespace) -> None:
     mongodb_url = os.environ.get("MONGODB_URL", f"mongodb://127.0.0.1:{layout.mongo_port}")
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{layout.kafka_port}")
     settings = ReportingSettings()
+    tune_collector()  # as the service's process does
     started = time.perf_counter()
     events, first, last = generate(args.orders, args.days)
     print(f"{args.orders} orders over {args.days} days: {len(events)} events generated in "
           f"{time.perf_counter() - started:.1f}s")  # fmt: skip
     models, seconds = fold_in_memory(events, settings)
     print(f"  in-memory fold (PartitionModel, batches of {BATCH}): {len(events) / seconds:,.0f} events/s")
+    del events  # a replica holds its models, never the events they were folded from
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url, uuidRepresentation="standard")
     name = f"bench_reporting_{uuid.uuid4().hex[:6]}"
     try:
@@ -281,7 +335,11 @@ async def main(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         await write(store, models)
         print(f"  written to FerretDB as a rebuild writes it in {time.perf_counter() - started:.1f}s")
-        await query_benchmark(store, settings, first, last, args.queries)
+        print(f"  {len(gc.get_objects()):,} objects tracked by the garbage collector; settled as an owner settles them")
+        settle_loaded_state()
+        with FullCollections() as collections:
+            await query_benchmark(store, settings, first, last, args.queries)
+        print(f"  {collections.describe()}")
         digests = Digests(
             KpiQueries(ReadModelReader(store), settings.ship_by_rule(), settings.replenishment_policy()),
             ReportStore(client[name]),

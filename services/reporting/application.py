@@ -22,7 +22,7 @@ from services.reporting.domain.contributions import (
     add_into,
     combined,
     delta,
-    layers,
+    layers_by_section,
     sections,
     until,
     with_rows,
@@ -38,7 +38,7 @@ from services.reporting.domain.facts import (
     new_order,
     new_stock,
     order_as_of,
-    order_times,
+    order_changes,
     stock_key,
 )
 from services.reporting.domain.rules import ShipByRule
@@ -115,10 +115,10 @@ class PartitionModel:
         return model
 
     def _load(self, order_id: str, fact: Fact) -> None:
-        times = order_times(fact)
+        changes = order_changes(fact)
         stored = fact.get("layers")
         if stored is None:  # a fact stored before layers were kept
-            found, after = self._layers_from(fact, times, {})
+            found, after = self._layers_from(fact, changes, {})
         else:
             found = [(at, change) for at, change in stored]
             after = until(found)
@@ -126,8 +126,8 @@ class PartitionModel:
         self._index(order_id, found)
         self.contributed[order_id] = after
         add_into(self.buckets, after)
-        if times:
-            self.latest[order_id] = times[-1]
+        if changes:
+            self.latest[order_id] = changes[-1][0]
         self._attend(order_id, fact)
 
     def fold(self, events: list[Observed]) -> Changes:
@@ -235,7 +235,7 @@ class PartitionModel:
         found = self.layers.get(order_id) or self._set_layers(order_id, fact, [])
         kept = bisect.bisect_left(found, cut, key=lambda layer: layer[0])
         old = found[kept:]
-        redone, after = self._layers_from(fact, [at for at in order_times(fact) if at >= cut], until(found[:kept]))
+        redone, after = self._layers_from(fact, [c for c in order_changes(fact) if c[0] >= cut], until(found[:kept]))
         found[kept:] = redone
         self._index(order_id, redone)
         self._unindex(order_id, old)
@@ -246,9 +246,10 @@ class PartitionModel:
         add_into(self.buckets, change)
         changes.days.update(day for _, layer in (*old, *redone) for day in layer)
 
-    def _layers_from(self, fact: Fact, times: list[str], before: Buckets) -> tuple[list[Layer], Buckets]:
-        found = layers(fact, self.rule, order_as_of, times, before)
-        return found, until(found, None, before)
+    def _layers_from(
+        self, fact: Fact, changes: list[tuple[str, frozenset[str]]], before: Buckets
+    ) -> tuple[list[Layer], Buckets]:
+        return layers_by_section(fact, self.rule, order_as_of, changes, before)
 
     def _set_layers(self, order_id: str, fact: Fact, found: list[Layer]) -> list[Layer]:
         self.layers[order_id] = found

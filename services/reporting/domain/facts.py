@@ -341,21 +341,32 @@ def order_as_of(fact: Fact, until: str) -> Fact:
 
 def order_times(fact: Fact) -> list[str]:
     """Every instant at which an event changed the order's fact, in order: where its figures can change."""
-    found: set[str | None] = set()
+    return [at for at, _ in order_changes(fact)]
+
+
+def order_changes(fact: Fact) -> list[tuple[str, frozenset[str]]]:
+    """`order_times`, each with the parts of the fact (`PART_OF`'s values) that events at that instant wrote."""
+    found: dict[str, set[str]] = {}
+
+    def wrote(part: str, *times: str | None) -> None:
+        for at in times:
+            if at is not None:
+                found.setdefault(at, set()).add(part)
+
     if fact["placed"] is not None:
-        found.add(fact["placed"]["at"])
+        wrote("placed", fact["placed"]["at"])
     if fact["cancelled"] is not None:
-        found.add(fact["cancelled"]["at"])
-    found.update(r["at"] for r in fact["reserved"])
-    found.update(b["at"] for b in fact["backordered"])
+        wrote("cancelled", fact["cancelled"]["at"])
+    wrote("reserved", *(r["at"] for r in fact["reserved"]))
+    wrote("backordered", *(b["at"] for b in fact["backordered"]))
     for s in fact["shipments"].values():
-        found.update((s["created_at"], s["picked_at"], s["dispatched_at"], s["returned_at"], s["cancelled_at"]))
-        found.update((s["exception_at"], s.get("delivered_seen_at", s["delivered_at"])))
+        wrote("shipments", s["created_at"], s["picked_at"], s["dispatched_at"], s["returned_at"], s["cancelled_at"])
+        wrote("shipments", s["exception_at"], s.get("delivered_seen_at", s["delivered_at"]))
     for r in fact["returns"].values():
-        found.update((r["approved_at"], r["received_at"], *(x["at"] for x in r.get("refunds", []))))
+        wrote("returns", r["approved_at"], r["received_at"], *(x["at"] for x in r.get("refunds", [])))
     for c in fact["cases"].values():
-        found.update((c["opened_at"], c["resolved_at"], *c["responses"]))
-    return sorted(at for at in found if at is not None)
+        wrote("cases", c["opened_at"], c["resolved_at"], *c["responses"])
+    return [(at, frozenset(found[at])) for at in sorted(found)]
 
 
 def stock_key(sku: str, warehouse: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from services.reporting.domain.rules import minutes_between, percentile
@@ -25,6 +26,14 @@ def money(value_cents: float) -> float:
     return round(value_cents / 100, 2)
 
 
+@lru_cache(maxsize=1 << 18)
+def _split(name: str) -> tuple[str, tuple[str, ...]] | None:
+    """A counter's name as its first part and the others (None for a name of one part). The same names come back
+    in every day and every query (a query by day indexes each day's thousands of names): split once."""
+    head, separator, rest = name.partition("|")
+    return (head, tuple(rest.split("|"))) if separator else None
+
+
 class Tally(Mapping[str, int]):
     """Counters indexed once by the first part of their name, so that each formula reads only its own counters
     (a month of buckets holds thousands of names; scanning all of them per formula made queries slow)."""
@@ -32,11 +41,18 @@ class Tally(Mapping[str, int]):
     def __init__(self, counters: Counters) -> None:
         self.counters = counters
         self.cycles: dict[str, dict[tuple[str, str, str], dict[int, int]]] = {}
-        self.groups: dict[str, list[tuple[list[str], int]]] = {}
+        # Per stage, the spread over all its histograms (asked again for each dimension of it).
+        self.spreads: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        groups = self.groups
         for name, value in counters.items():
-            head, separator, rest = name.partition("|")
-            if separator:
-                self.groups.setdefault(head, []).append((rest.split("|"), value))
+            split = _split(name)
+            if split is not None:
+                found = groups.get(split[0])
+                if found is None:
+                    groups[split[0]] = [(split[1], value)]
+                else:
+                    found.append((split[1], value))
 
     def __getitem__(self, name: str) -> int:
         return self.counters[name]
@@ -72,7 +88,8 @@ def histograms(counters: Counters, stage: str) -> dict[tuple[str, str, str], dic
     if not tally.cycles:
         for parts, value in tally.groups.get("cyc", ()):
             bucket = tally.cycles.setdefault(parts[0], {}).setdefault((parts[0], parts[1], parts[2]), {})
-            bucket[int(parts[3])] = bucket.get(int(parts[3]), 0) + value
+            minutes = int(parts[3])
+            bucket[minutes] = bucket.get(minutes, 0) + value
         tally.cycles.setdefault("", {})  # sorted out, even when there is no cycle at all
     return tally.cycles.get(stage, {})
 
@@ -100,8 +117,12 @@ def spread(histogram: dict[int, int]) -> dict[str, Any]:
 
 def cycle(counters: Counters, stage: str, dimension: int | None = None) -> dict[str, Any]:
     """p50/p90 of a cycle, in hours: overall, and by the dimension at `dimension` (0 warehouse/category, 1 carrier)."""
-    histos = histograms(counters, stage)
-    figure: dict[str, Any] = spread(merged(histos.values()))
+    tally = indexed(counters)
+    histos = histograms(tally, stage)
+    overall = tally.spreads.get(stage)
+    if overall is None:
+        overall = tally.spreads[stage] = spread(merged(histos.values()))
+    figure: dict[str, Any] = dict(overall)
     if dimension is not None:
         groups: dict[str, list[dict[int, int]]] = {}
         for (_, a, b), h in histos.items():

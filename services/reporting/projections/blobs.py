@@ -11,9 +11,13 @@ from typing import Any
 
 from bson import Binary
 
+# The read model's values are trees of dicts and lists, never cyclic: the encoder's check for cycles (a dict of
+# every container it enters) was a quarter of its cost, and encoding is about half of the fold's write CPU.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+
 
 def pack(value: Any) -> Binary:
-    return Binary(zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 1))
+    return Binary(zlib.compress(_ENCODER.encode(value).encode(), 1))
 
 
 def unpack(blob: bytes) -> Any:

@@ -19,6 +19,7 @@ from services.reporting.application import STOCK_PREFIX, PartitionModel, Reorder
 from services.reporting.domain.facts import Observed
 from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy
+from services.reporting.projections.heap import settle_loaded_state
 from services.reporting.projections.store import ReportingStore
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class PartitionProjection:
         model.state_version = version
         await self.store.save_head(self.generation, self.partition, version, model.day_versions, model.state(), version)
         self.model = model
+        settle_loaded_state()
         if repaired:
             log.info("reporting partition %d: rewrote %d day buckets from the facts", self.partition, len(repaired))
 

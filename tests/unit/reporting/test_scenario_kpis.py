@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from services.reporting.application import PartitionModel
-from services.reporting.domain.contributions import add_into, contributions
+from services.reporting.domain.contributions import add_into, contributions, until
+from services.reporting.domain.facts import order_as_of, order_times
 from services.reporting.projections.queries import Family, KpiQueries
 from tests.reporting_scenario import (
     END,
@@ -134,6 +135,21 @@ async def test_what_the_fold_keeps_is_what_the_facts_give_afresh(batch: int) -> 
                     for _, change in layers:
                         rows.update(change)
                 assert {k: v for k, v in rows.items() if v} == bucket, day
+
+
+@pytest.mark.parametrize("batch", [1, 3, 1000])
+def test_an_orders_layers_add_up_at_each_of_its_times_to_what_its_fact_gave_then(batch: int) -> None:
+    """However its events arrived (late ones redo the layers from their time), the sum of an order's layers up to
+    each of its event times is the contributions of its fact as of that time, computed afresh."""
+    rule = settings().ship_by_rule()
+    for seed in (3, 7, 11):
+        shuffled = list(events())
+        random.Random(seed).shuffle(shuffled)
+        for model in fold(shuffled, batch=batch)[0].values():
+            for order_id, fact in model.orders.items():
+                for at in order_times(fact):
+                    expected = {d: c for d, c in contributions(order_as_of(fact, at), rule).items() if c}
+                    assert {d: c for d, c in until(model.layers[order_id], at).items() if c} == expected, (order_id, at)
 
 
 async def test_the_drill_down_lists_the_orders_behind_the_figures() -> None:
