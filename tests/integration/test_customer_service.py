@@ -4,10 +4,8 @@ support cases and agents' requests, driven through the outside world and custome
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from pymongo import AsyncMongoClient
 
@@ -18,8 +16,6 @@ from tests.flow import deliver_all, dispatch, order_reaches, shipments_created, 
 from tests.integration.conftest import Infrastructure
 from tests.stack import RunningStack, eventually
 from tests.support_desk import call, entries, has_entry, history, history_shows
-
-T = TypeVar("T")
 
 
 def without_ciphertexts(document: Any) -> Any:
@@ -203,25 +199,6 @@ async def test_an_agent_cancellation_before_dispatch_cancels_the_order(outside: 
     assert not_delivered.status_code == 409 and "0 delivered" in not_delivered.json()["detail"]
 
 
-async def histories(stack: RunningStack, order_ids: tuple[str, ...]) -> dict[str, Any]:
-    return {order_id: await history(stack, order_id) for order_id in order_ids}
-
-
-async def settled(read: Callable[[], Awaitable[T]], quiet_s: float = 1.5, reads: int = 3, within: float = 60) -> T:
-    """What `read` returns once it stops changing: the same `reads` times in a row, `quiet_s` apart. Trailing
-    events (an order's status changes after its delivery) land within a batch interval of the read model
-    (BATCH_LINGER_MS, 1 s) once sent; the quiet stretch is three of those."""
-    deadline = time.monotonic() + within
-    last, same = await read(), 1
-    while same < reads:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still changing after {within:.0f}s: {last!r}")
-        await asyncio.sleep(quiet_s)
-        current = await read()
-        last, same = current, same + 1 if current == last else 1
-    return last
-
-
 async def test_a_rebuilt_projection_equals_the_live_one(
     outside: Outside, stack: RunningStack, infrastructure: Infrastructure
 ) -> None:
@@ -233,7 +210,8 @@ async def test_a_rebuilt_projection_equals_the_live_one(
     await call(stack, "POST", f"/orders/{waiting_id}/cases", {"category": "other", "summary": "s"}, subject="ag-9")
     await history_shows(stack, delivered_id, lambda h: h["status"] == "delivered", "delivered")
     await history_shows(stack, waiting_id, has_entry("CaseOpened"), "case")
-    live = await settled(lambda: histories(stack, (delivered_id, waiting_id)))
+    await asyncio.sleep(1)  # let trailing events (status changes) land
+    live = {order_id: await history(stack, order_id) for order_id in (delivered_id, waiting_id)}
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infrastructure.mongodb_url)
     database = client[infrastructure.database_prefix + "customer_service"]
     active = await database["projection_meta"].find_one({"_id": "active"})

@@ -31,30 +31,3 @@ async def test_two_writers_of_one_history_lose_nothing(mongo: AsyncMongoClient[d
         assert history["version"] == len(events)
     finally:
         await mongo.drop_database(database.name)
-
-
-async def test_two_writers_folding_batches_of_one_history_lose_nothing(
-    mongo: AsyncMongoClient[dict[str, Any]], unique: str
-) -> None:
-    """The batch path claims all its histories in one insert; a writer that loses a claim folds again from the
-    store."""
-    database = mongo[f"test_batch_writers_{unique}"]
-    owner, other = ProjectionStore(database, shards=2), ProjectionStore(database, shards=2)
-    await owner.create_collections()
-    events = f.full_flow()
-    await owner.record_many(events[:1])
-    await other.record_many(events[:1])  # both have read (and keep) the placed history
-    try:
-        for first, second in zip(events[1::2], events[2::2], strict=False):
-            await asyncio.gather(owner.record_many([first]), other.record_many([second]))
-            owner.forget_written()  # each may have lost the race: read the store next time
-            other.forget_written()
-        if len(events) % 2 == 0:
-            await owner.record_many(events[-1:])
-
-        history = await owner.history(f.ORDER_ID)
-        assert history is not None
-        assert sorted(history["applied"]) == sorted(e.event_id for e in events)
-        assert history["version"] == len(events)
-    finally:
-        await mongo.drop_database(database.name)

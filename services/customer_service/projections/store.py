@@ -28,7 +28,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from services.customer_service.projections.events import ReceivedEvent
 from services.customer_service.projections.history import History, apply, new_history
@@ -163,29 +163,9 @@ class ProjectionStore:
         numbered: dict[str, list[ReceivedEvent]] = {}
         for event in await self.log.append_many(_unique_by_id(fresh)):
             numbered.setdefault(event.order_id, []).append(event)
-        replaced = {o: known["version"] for o, known in stored.items() if known is not None and numbered.get(o)}
-        won = await self._claim_all(generation, replaced)
         await asyncio.gather(
-            *(
-                self._fold(generation, order_id, stored[order_id], numbered.get(order_id, []), won.get(order_id))
-                for order_id in by_order
-            )
+            *(self._fold(generation, order_id, stored[order_id], numbered.get(order_id, [])) for order_id in by_order)
         )
-
-    async def _claim_all(self, generation: str, versions: dict[str, int]) -> dict[str, bool]:
-        """The batch's claims (see `_save`) in one insert instead of one per history: order id → whether this
-        writer holds the claim on the version it replaces. Empty where no claim is needed (MongoDB)."""
-        if not versions or await self._versioned_writes():
-            return {}
-        claims = {claim_id(self.histories(generation, o).name, o, version): o for o, version in versions.items()}
-        try:
-            await self.database[CLAIMS].insert_many([{"_id": claim} for claim in claims], ordered=False)
-        except BulkWriteError as error:
-            lost = {claims[e["op"]["_id"]] for e in error.details.get("writeErrors", []) if e.get("code") == 11000}
-            if len(lost) < len(error.details.get("writeErrors", [])):
-                raise
-            return {o: o not in lost for o in versions}
-        return dict.fromkeys(versions, True)
 
     async def _known(self, generation: str, order_id: str) -> History | None:
         cached = self._written.get((generation, order_id))
@@ -194,15 +174,7 @@ class ProjectionStore:
             return cached
         return await self._opened(await self.histories(generation, order_id).find_one({"_id": order_id}))
 
-    async def _fold(
-        self,
-        generation: str,
-        order_id: str,
-        stored: History | None,
-        events: list[ReceivedEvent],
-        claimed: bool | None = None,
-    ) -> None:
-        """`claimed`: whether the batch's claim on the replaced version was won (None: not made, `_save` claims)."""
+    async def _fold(self, generation: str, order_id: str, stored: History | None, events: list[ReceivedEvent]) -> None:
         if not events:
             if stored is not None and (generation, order_id) not in self._written:
                 await self._index(generation, stored, None)  # redelivered: make sure the index caught up
@@ -211,11 +183,8 @@ class ProjectionStore:
         for event in events:
             apply(history, event)
         async with self._locks[hash(order_id) % LOCK_STRIPES]:
-            saved = claimed is not False and await self._save(
-                self.histories(generation, order_id),
-                history,
-                None if stored is None else stored["version"],
-                claim=claimed is None,
+            saved = await self._save(
+                self.histories(generation, order_id), history, None if stored is None else stored["version"]
             )
         if not saved:
             # Someone else wrote it (a rebuild's swap, an owner that has not let go yet): start from the store.
@@ -292,9 +261,7 @@ class ProjectionStore:
             match["version"] = expected_version
         elif claim:
             try:
-                await self.database[CLAIMS].insert_one(
-                    {"_id": claim_id(histories.name, history["_id"], expected_version)}
-                )
+                await self.database[CLAIMS].insert_one({"_id": f"{histories.name}/{history['_id']}@{expected_version}"})
             except DuplicateKeyError:
                 return False
         result = await histories.replace_one(match, history)
@@ -449,11 +416,6 @@ class _Contention:
 
     async def wait(self) -> None:
         await asyncio.sleep(0 if self.tries <= 1 else 0.05)
-
-
-def claim_id(histories: str, order_id: str, version: int) -> str:
-    """The claim on replacing version `version` of an order's history in collection `histories`."""
-    return f"{histories}/{order_id}@{version}"
 
 
 def _unique_by_id(events: list[ReceivedEvent]) -> list[ReceivedEvent]:
