@@ -61,8 +61,6 @@ TRANSIENT = (OperationalError, DatabaseError, ConnectionFailure, OperationFailur
 METADATA_MAX_AGE_MS = 10_000
 FETCH_MAX_WAIT_MS = 500
 REBALANCE_TIMEOUT_MS = 60_000
-# A busy log runs its idle work at least this often (see `_run_log`).
-IDLE_AT_LEAST_EVERY_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -129,7 +127,6 @@ class _LogState:
     forwarded: set[tuple[str, int, int]] = field(default_factory=set)
     closing: bool = False
     last_batch_at: float = -math.inf  # monotonic time the log's last batch started
-    last_idle_at: float = field(default_factory=time.monotonic)  # and its idle work last ran
 
 
 class ServiceConsumer:
@@ -320,7 +317,6 @@ class ServiceConsumer:
                     await asyncio.wait_for(state.wakeup.wait(), self.idle_after_s)
                 except TimeoutError:
                     await self._guarded(state, state.worker.idle, "idle")
-                    state.last_idle_at = time.monotonic()
                     continue
                 if state.closing:
                     return
@@ -332,11 +328,6 @@ class ServiceConsumer:
                 await self._handle(state, to_handle)
             state.forwarded.difference_update((r.topic, r.partition, r.offset) for r in batch)
             await self._commit(batch)
-            if time.monotonic() - state.last_idle_at >= IDLE_AT_LEAST_EVERY_S:
-                # A log that never goes a second without records still does its idle work (relaying a log only
-                # HTTP writes, checkpoints, taking in others' commits): under steady traffic it would starve.
-                await self._guarded(state, state.worker.idle, "idle")
-                state.last_idle_at = time.monotonic()
 
     async def _linger(self, state: _LogState) -> None:
         wait = linger_wait(state.last_batch_at, time.monotonic(), self.linger_s, len(state.queue), self.max_batch)
