@@ -236,6 +236,7 @@ class EventLogWorker:
             head = commit_log.refresh_head()
             commit_log.take_in(head)  # everything up to here is in the store; the cache is empty
             commit_log.ensure_projected(head.number)
+            commit_log.defer_projection = True  # the owner stores its pages with its checkpoints
             for number in range(max(1, head.number - INBOX_COMMITS_ON_ASSIGNMENT + 1), head.number + 1):
                 commit = commit_log.read_commit(number)
                 if commit is not None:
@@ -244,6 +245,8 @@ class EventLogWorker:
     def _checkpoint(self) -> None:
         recorder = self.app.recorder
         if isinstance(recorder, MongoApplicationRecorder):
+            # Once it lets go, what this process still writes to the log (an HTTP command) is projected at once.
+            recorder.log.defer_projection = self.owned
             recorder.log.checkpoint()
 
     def _absorb_others(self) -> bool:

@@ -252,6 +252,52 @@ class TestIntegrity(FreshDatabase):
         next_datastore.close()
 
 
+    def test_an_owner_writes_a_page_once_per_checkpoint_and_loses_nothing_when_it_dies_before_one(self) -> None:
+        datastore = MongoDatastore(MongoSettings(url=MONGODB_URL, database=self.database_name))
+        owner = MongoProcessRecorder(datastore, "stored_events")
+        owner.log.take_in(owner.log.refresh_head())
+        owner.log.defer_projection = True
+        name = "orders.processing:t#0"
+        originator_id = uuid4()
+        page = docs.page_id(docs.stream_id(originator_id), 0)
+        page_writes: list[str] = []
+
+        def counted(collection: Any, writes: Any) -> None:
+            if collection is owner.log.streams_collection:
+                page_writes.extend(_id for _id, _ in writes if _id == page)
+            upsert_all(collection, writes)
+
+        def commit(version: int) -> None:
+            batch = OwnedBatch((Tracking(name, version * 10),), (f"message-{version}",))
+            owner.insert_events([event(originator_id, version)], batch=batch)
+
+        with patch.object(commitlog, "CHECKPOINT_EVERY_S", 3600.0), patch.object(commitlog, "upsert_all", counted):
+            for version in (1, 2, 3):
+                commit(version)
+            # The owner reads its own commits at once...
+            assert [e.originator_version for e in owner.select_events(originator_id)] == [1, 2, 3]
+            assert [e.originator_version for e in owner.select_events(originator_id, gt=1, limit=1)] == [2]
+            assert [e.originator_version for e in owner.select_events(originator_id, desc=True, limit=1)] == [3]
+            # ...another writer cannot write a version it holds (it projects the commits after the watermark)...
+            _, other = open_recorder(self.database_name)
+            with pytest.raises(IntegrityError):
+                other.insert_events([event(originator_id, 3)])
+            owner.log.take_in(owner.log.refresh_head())  # (the owner absorbs that writer's no-op)
+            owner.log.checkpoint()
+            commit(4)
+            commit(5)
+            # ...and the page three commits touched was written once, by the owner's checkpoint.
+            assert page_writes.count(page) == 1
+        # The owner died before its next checkpoint (versions 4 and 5 only in its commits): the next owner
+        # projects the commits after the watermark before it reads.
+        next_datastore = MongoDatastore(MongoSettings(url=MONGODB_URL, database=self.database_name))
+        next_owner = MongoProcessRecorder(next_datastore, "stored_events")
+        assert next_owner.max_tracking_id(name) == 50
+        assert [e.originator_version for e in next_owner.select_events(originator_id)] == [1, 2, 3, 4, 5]
+        datastore.close()
+        next_datastore.close()
+
+
 class TestApplicationOptions(FreshDatabase):
     def test_cipher_compressor_and_snapshots_work_through_the_store(self) -> None:
         from eventsourcing.cipher import AESCipher
