@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import shutil
 import subprocess
 import uuid
@@ -25,6 +26,12 @@ JVM_FLAGS = [
     "-XX:TieredStopAtLevel=1",
     "-Djava.awt.headless=true",
 ]
+
+
+def jvm_flags() -> list[str]:
+    """FULFILLMENT_KAFKA_JVM_FLAGS (space-separated) replaces JVM_FLAGS for the broker, to measure others."""
+    override = os.environ.get("FULFILLMENT_KAFKA_JVM_FLAGS")
+    return override.split() if override else list(JVM_FLAGS)
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,7 @@ class KafkaNode:
         log_config = HERE / "kafka" / "log4j2.properties"
         return [
             "java",
-            *(heap or JVM_FLAGS),
+            *(heap or jvm_flags()),
             f"-Dlog4j2.configurationFile={log_config}",
             "-cp",
             f"{self.libs}/*",
