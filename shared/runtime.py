@@ -23,6 +23,7 @@ from pymongo.errors import PyMongoError
 
 from shared.contracts.topics import DEFAULT_PARTITIONS
 from shared.eventstore.datastore import SOCKET_TIMEOUT_MS
+from shared.eventstore.recorders import MongoApplicationRecorder
 from shared.http.auth import install_access_control
 from shared.http.health import health_router
 from shared.http.metrics import metrics_router
@@ -133,6 +134,11 @@ class ServiceRuntime:
             log_name = self.name if logs == 1 else f"{self.name}_p{index:02d}"
             writer = make_app(self.event_store_env(log_name))
             reader = make_app({**self.event_store_env(log_name), "AGGREGATE_CACHE_MAXSIZE": ""})
+            if isinstance(writer.recorder, MongoApplicationRecorder) and isinstance(
+                reader.recorder, MongoApplicationRecorder
+            ):
+                # Queries see what this process committed and published before its checkpoint stores the pages.
+                reader.recorder.log.pending = writer.recorder.log.pending
             if sealing_disabled(self.settings):
                 stop_sealing(writer.mapper)
                 stop_sealing(reader.mapper)

@@ -66,6 +66,44 @@ class _KnownPositions:
         return lo, hi
 
 
+class PendingVersions:
+    """Versions a log's owner committed whose stream pages wait for its next checkpoint, by stream. Shared by the
+    process's readers of the log (shared/runtime.py), so that what this process published it also serves."""
+
+    def __init__(self) -> None:
+        self._lock = Lock()
+        self._by_stream: dict[str, dict[int, StoredEvent]] = {}
+
+    def add(self, events: Sequence[StoredEvent]) -> None:
+        with self._lock:
+            for event in events:
+                self._by_stream.setdefault(docs.stream_id(event.originator_id), {})[event.originator_version] = event
+
+    def events(self) -> list[StoredEvent]:
+        with self._lock:
+            return [event for versions in self._by_stream.values() for event in versions.values()]
+
+    def of(self, originator_id: UUID | str) -> dict[int, StoredEvent]:
+        with self._lock:
+            return dict(self._by_stream.get(docs.stream_id(originator_id), {}))
+
+    def forget(self, writes: Sequence[Upsert]) -> None:
+        """Drop the versions these (stored) page writes carried; ones committed meanwhile stay."""
+        with self._lock:
+            if not self._by_stream:
+                return
+            for _id, update in writes:
+                sid, _, _page = _id.rpartition("#")
+                versions = self._by_stream.get(sid)
+                if versions is None:
+                    continue
+                for key in update.get("$set", {}):
+                    if key.startswith("e."):
+                        versions.pop(int(key[2:]), None)
+                if not versions:
+                    del self._by_stream[sid]
+
+
 class LogMoved(OperationalError):
     """Someone else appended to a log this writer believed it owned: its view of the log is stale."""
 
@@ -101,11 +139,10 @@ class CommitLog:
         # checkpoint, so that a page several commits touch within a second is written once. FerretDB rewrites a
         # whole document per update (measured: 2.6 ms for a page of one event, 5.2 ms for 16, 12.8 ms for 64), and
         # an order's messages mostly come within a second of each other. Until then this process reads them from
-        # `_pending` (select_events), other processes see the stream as of the last checkpoint, and anyone who
+        # `pending` (select_events), other processes see the stream as of the last checkpoint, and anyone who
         # writes or takes the log over projects the commits after the watermark from the commits themselves.
         self.defer_projection = False
-        # Stream id → version → event: committed by this process, pages not stored yet (in commit order).
-        self._pending: dict[str, dict[int, StoredEvent]] = {}
+        self.pending = PendingVersions()
 
     # ----------------------------------------------------------------- writing
 
@@ -203,9 +240,8 @@ class CommitLog:
         """One ordered bulk write: the stream pages of this commit and of any before it still pending, then (now,
         or at a later checkpoint) the trackings and the watermark — last, so that a stored watermark always covers
         stored pages and trackings. `defer`: the pages too wait for the checkpoint (see `defer_projection`)."""
+        self.pending.add(commit.events)  # before the watermark is raised: see `_writes`
         with self._lock:
-            for event in commit.events:
-                self._pending.setdefault(docs.stream_id(event.originator_id), {})[event.originator_version] = event
             for tracking in (*commit.trackings, *([commit.tracking] if commit.tracking else [])):
                 name = tracking.application_name
                 self._unsaved_trackings[name] = max(self._unsaved_trackings.get(name, 0), tracking.notification_id)
@@ -222,10 +258,10 @@ class CommitLog:
         `checkpoint`, the unsaved trackings and watermark. One snapshot under the lock: a commit whose watermark is
         included has its pages included too."""
         with self._lock:
-            events = [event for versions in self._pending.values() for event in versions.values()]
             trackings = sorted(self._unsaved_trackings.items()) if checkpoint else []
             watermark = self._unsaved_watermark if checkpoint else 0
-        writes = self.streams.projection_writes(events)
+        # Read after the watermark: a commit's events are pending before its watermark is raised.
+        writes = self.streams.projection_writes(self.pending.events())
         writes += [(docs.TRACKING_PREFIX + name, {"$max": {"n": n}}) for name, n in trackings]
         if watermark:
             writes.append((docs.WATERMARK_ID, {"$max": {"n": watermark}}))
@@ -235,7 +271,7 @@ class CommitLog:
         if not writes:
             return
         upsert_all(self.streams_collection, writes)  # two writers catching up one commit may race: it resumes
-        self._forget_pending(writes)
+        self.pending.forget(writes)
         stored = {_id: update["$max"]["n"] for _id, update in writes if _id.startswith(docs.TRACKING_PREFIX)}
         watermark = next((update["$max"]["n"] for _id, update in writes if _id == docs.WATERMARK_ID), None)
         if watermark is None:
@@ -248,22 +284,6 @@ class CommitLog:
             if self._unsaved_watermark == watermark:
                 self._unsaved_watermark = 0
             self._checkpointed_at = time.monotonic()
-
-    def _forget_pending(self, writes: list[Upsert]) -> None:
-        """Drop the pending events these (stored) page writes carried; ones committed meanwhile stay."""
-        with self._lock:
-            if not self._pending:
-                return
-            for _id, update in writes:
-                sid, _, _page = _id.rpartition("#")
-                versions = self._pending.get(sid)
-                if not sid or versions is None:
-                    continue
-                for key in update.get("$set", {}):
-                    if key.startswith("e."):
-                        versions.pop(int(key[2:]), None)
-                if not versions:
-                    del self._pending[sid]
 
     def _check_batch(self, events: Sequence[StoredEvent]) -> None:
         keys = {(docs.stream_id(e.originator_id), e.originator_version) for e in events}
@@ -403,8 +423,7 @@ class CommitLog:
     def select_events(
         self, originator_id: UUID | str, *, gt: int | None, lte: int | None, desc: bool, limit: int | None
     ) -> list[StoredEvent]:
-        with self._lock:
-            pending = dict(self._pending.get(docs.stream_id(originator_id), {}))
+        pending = self.pending.of(originator_id)
         with translated_driver_errors():
             if not pending:
                 return self.streams.select(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)

@@ -251,7 +251,6 @@ class TestIntegrity(FreshDatabase):
         datastore.close()
         next_datastore.close()
 
-
     def test_an_owner_writes_a_page_once_per_checkpoint_and_loses_nothing_when_it_dies_before_one(self) -> None:
         datastore = MongoDatastore(MongoSettings(url=MONGODB_URL, database=self.database_name))
         owner = MongoProcessRecorder(datastore, "stored_events")
@@ -274,8 +273,11 @@ class TestIntegrity(FreshDatabase):
         with patch.object(commitlog, "CHECKPOINT_EVERY_S", 3600.0), patch.object(commitlog, "upsert_all", counted):
             for version in (1, 2, 3):
                 commit(version)
-            # The owner reads its own commits at once...
+            # The owner reads its own commits at once, and so do the process's queries (a reader sharing them)...
             assert [e.originator_version for e in owner.select_events(originator_id)] == [1, 2, 3]
+            _, reader = open_recorder(self.database_name)
+            reader.log.pending = owner.log.pending
+            assert [e.originator_version for e in reader.select_events(originator_id)] == [1, 2, 3]
             assert [e.originator_version for e in owner.select_events(originator_id, gt=1, limit=1)] == [2]
             assert [e.originator_version for e in owner.select_events(originator_id, desc=True, limit=1)] == [3]
             # ...another writer cannot write a version it holds (it projects the commits after the watermark)...
