@@ -202,9 +202,13 @@ class EventLogWorker:
             await duty.revoked()
         await asyncio.to_thread(self._checkpoint)  # the next owner then has less of the log to project again
         await self.relay.save_position()
-        await asyncio.to_thread(self.app.forget)
-        self.app.positions.clear()
-        self.app.inbox.clear()
+        await asyncio.to_thread(self._let_go)
+
+    def _let_go(self) -> None:
+        with self.app.between_units():
+            self.app.forget()
+            self.app.positions.clear()
+            self.app.inbox.clear()
 
     async def idle(self) -> None:
         await asyncio.to_thread(self._checkpoint)
@@ -222,6 +226,10 @@ class EventLogWorker:
     # Loading.
 
     def _load(self) -> None:
+        with self.app.between_units():
+            self._load_log()
+
+    def _load_log(self) -> None:
         recorder = self.app.recorder
         self.app.forget()
         self.app.positions.clear()
@@ -251,6 +259,10 @@ class EventLogWorker:
 
     def _absorb_others(self) -> bool:
         """Take in commits someone else appended: forget what they touched, adopt their positions."""
+        with self.app.between_units():
+            return self._absorb()
+
+    def _absorb(self) -> bool:
         recorder = self.app.recorder
         if not isinstance(recorder, MongoApplicationRecorder):
             return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,7 @@ from pydantic import Field
 
 from shared.contracts.envelope import Contract
 from shared.contracts.topics import Topic
+from shared.eventstore.commitlog import LogMoved
 from shared.messaging.application import Delivery, ServiceApplication
 from shared.messaging.broker import ensure_topics
 from shared.messaging.logs import LogSet
@@ -195,6 +197,47 @@ async def test_a_commit_by_another_writer_is_taken_in_even_after_a_read_saw_it_f
     await eventually(lambda: app.value("f") == 111)
     versions = [e.originator_version for e in app.events.get(Counter.create_id("f"))]
     assert versions == list(range(1, len(versions) + 1)) and len(versions) == 4  # created, +1, +10, +100
+    other.close()
+
+
+async def test_a_new_owner_waits_for_a_batch_still_running_from_before_and_that_batch_cannot_commit_over_it(
+    counter_service: Service, infrastructure: Infrastructure
+) -> None:
+    """A batch whose task was cancelled when its log was revoked keeps running in its thread. Loading the log again
+    meanwhile (the next assignment) must wait for it: else the load moves the fence under the old batch, which then
+    commits on state older than the log (a big chaos run found a stock item's versions written twice this way)."""
+    runtime, app, logs = counter_service
+    writer, worker = logs.writer(), logs.workers[0]
+    topic = runtime.settings.topic_prefix + IN.name
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": "z", "by": 1}), key=b"z")
+        await eventually(lambda: app.value("z") == 1)
+        entered, release = threading.Event(), threading.Event()
+
+        def slow_batch() -> None:
+            writer.count(CountedV1(counter="z", by=10))
+            entered.set()
+            release.wait(30)
+
+        old_batch = asyncio.ensure_future(asyncio.to_thread(writer.process, [Delivery(str(uuid.uuid4()), slow_batch)]))
+        await asyncio.to_thread(entered.wait, 30)
+        # While it runs, the log moves on: another process's writer adds 100.
+        other = CounterApplication(env=runtime.event_store_env(runtime.name))
+        other.recorder.log.take_in(other.recorder.log.refresh_head())  # type: ignore[attr-defined]
+        await asyncio.to_thread(
+            other.process, [Delivery(str(uuid.uuid4()), lambda: other.count(CountedV1(counter="z", by=100)))]
+        )
+        load = asyncio.ensure_future(asyncio.to_thread(worker._load))
+        await asyncio.sleep(0.5)
+        assert not load.done(), "the log was loaded again while a batch of the previous ownership still ran"
+        release.set()
+        with pytest.raises(LogMoved):
+            await old_batch  # built on the log before the other writer's commit: refused, not written over it
+        await load
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": "z", "by": 1000}), key=b"z")
+    await eventually(lambda: app.value("z") == 1101)
+    versions = [e.originator_version for e in app.events.get(Counter.create_id("z"))]
+    assert versions == [1, 2, 3, 4]  # created, +1, +100, +1000: each version once
     other.close()
 
 
