@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import time
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Sequence
 from threading import Lock
 from uuid import UUID
@@ -31,6 +32,8 @@ from shared.eventstore.streams import StreamPages, Upsert, upsert, upsert_all
 
 _MAX_APPEND_ATTEMPTS = 10_000
 _KNOWN_POSITIONS_LIMIT = 100_000
+# Decoded commits a reader keeps, to read the ones after the watermark again without a round trip.
+RECENT_COMMITS = 256
 CHECKPOINT_EVERY_S = 1.0
 """How often the owner of a log stores its checkpoint: the `@projected` watermark and the `@tracking:` positions.
 Its commits carry both already, and any reader that finds the watermark behind the head projects what follows
@@ -73,6 +76,9 @@ class PendingVersions:
     def __init__(self) -> None:
         self._lock = Lock()
         self._by_stream: dict[str, dict[int, StoredEvent]] = {}
+        # True while this process owns the log: it then knows every commit whose pages are not stored (its own;
+        # others' collide with its fence and are projected when taken in). Otherwise another process may own it.
+        self.deferring = False
 
     def add(self, events: Sequence[StoredEvent]) -> None:
         with self._lock:
@@ -141,8 +147,8 @@ class CommitLog:
         # an order's messages mostly come within a second of each other. Until then this process reads them from
         # `pending` (select_events), other processes see the stream as of the last checkpoint, and anyone who
         # writes or takes the log over projects the commits after the watermark from the commits themselves.
-        self.defer_projection = False
         self.pending = PendingVersions()
+        self._recent_commits: OrderedDict[int, docs.Commit] = OrderedDict()
 
     # ----------------------------------------------------------------- writing
 
@@ -216,12 +222,23 @@ class CommitLog:
             self._store(self._writes(checkpoint=True))
 
     @property
+    def defer_projection(self) -> bool:
+        return self.pending.deferring
+
+    @defer_projection.setter
+    def defer_projection(self, value: bool) -> None:
+        self.pending.deferring = value
+
+    @property
     def fence(self) -> docs.CommitPosition | None:
         """The last commit the owner's state includes (see `__init__`)."""
         return self._fence
 
     def take_in(self, position: docs.CommitPosition) -> None:
-        """The owner's state now includes every commit up to `position` (it loaded or absorbed them)."""
+        """The owner's state now includes every commit up to `position` (it loaded or absorbed them); what it reads
+        next comes from streams projected up to there (another owner's pages may still wait for its checkpoint)."""
+        with translated_driver_errors():
+            self.ensure_projected(position.number)
         self._fence = position
 
     def commits_after(self, number: int) -> list[docs.Commit]:
@@ -423,15 +440,39 @@ class CommitLog:
     def select_events(
         self, originator_id: UUID | str, *, gt: int | None, lte: int | None, desc: bool, limit: int | None
     ) -> list[StoredEvent]:
-        pending = self.pending.of(originator_id)
         with translated_driver_errors():
-            if not pending:
+            # Versions whose pages are not stored yet: this process's own (as owner), or, when another process may
+            # own the log, those in its commits after the stored watermark (about a second of them).
+            newer = {} if self.pending.deferring else self._unprojected(originator_id)
+            newer.update(self.pending.of(originator_id))
+            if not newer:
                 return self.streams.select(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
-            # This process committed versions whose pages wait for its checkpoint: the store's and those.
             stored = self.streams.select(originator_id, gt=gt, lte=lte, desc=desc, limit=None)
         found = {e.originator_version: e for e in stored}
-        for version, event in pending.items():
+        for version, event in newer.items():
             if (gt is None or version > gt) and (lte is None or version <= lte):
                 found[version] = event
         events = [found[v] for v in sorted(found, reverse=desc)]
         return events if limit is None else events[: max(limit, 0)]
+
+    def _unprojected(self, originator_id: UUID | str) -> dict[int, StoredEvent]:
+        """The stream's versions in commits after the stored watermark, read from the commits themselves (read in
+        this order — watermark, head, commits, then the caller's pages — nothing committed before the head read is
+        missed: a watermark is stored only once the pages below it are)."""
+        doc = self.streams_collection.find_one({"_id": docs.WATERMARK_ID})
+        watermark = 0 if doc is None else docs.decode_counter(self.streams_name, doc)
+        head = self.refresh_head().number
+        found: dict[int, StoredEvent] = {}
+        for number in range(watermark + 1, head + 1):
+            with self._lock:
+                commit = self._recent_commits.get(number)
+            if commit is None:
+                commit = self.read_commit(number)
+                if commit is None:
+                    break
+                with self._lock:  # commits never change
+                    self._recent_commits[number] = commit
+                    while len(self._recent_commits) > RECENT_COMMITS:
+                        self._recent_commits.popitem(last=False)
+            found.update((e.originator_version, e) for e in commit.events if e.originator_id == originator_id)
+        return found

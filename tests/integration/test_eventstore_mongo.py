@@ -278,6 +278,10 @@ class TestIntegrity(FreshDatabase):
             _, reader = open_recorder(self.database_name)
             reader.log.pending = owner.log.pending
             assert [e.originator_version for e in reader.select_events(originator_id)] == [1, 2, 3]
+            # ...and another process's reader too, from the commits after the stored watermark.
+            _, elsewhere = open_recorder(self.database_name)
+            assert [e.originator_version for e in elsewhere.select_events(originator_id)] == [1, 2, 3]
+            assert [e.originator_version for e in elsewhere.select_events(originator_id, desc=True, limit=1)] == [3]
             assert [e.originator_version for e in owner.select_events(originator_id, gt=1, limit=1)] == [2]
             assert [e.originator_version for e in owner.select_events(originator_id, desc=True, limit=1)] == [3]
             # ...another writer cannot write a version it holds (it projects the commits after the watermark)...
