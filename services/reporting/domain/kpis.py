@@ -208,20 +208,26 @@ def top_customers(lifetime: Mapping[str, dict[str, int]], top: int = 10) -> list
     return [{"customer_id": cid, "clv": money(v["net"]), "orders": v["orders"]} for cid, v in ranked]
 
 
-def customers(counters: Counters, lifetime_top: list[dict[str, Any]]) -> dict[str, Any]:
-    """`counters`: the period's; `lifetime_top`: `top_customers` of every day up to the period's end."""
+def customers(
+    counters: Counters, lifetime_top: list[dict[str, Any]], buyers: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """`counters`: the period's; `lifetime_top`: `top_customers` of every day up to the period's end; `buyers`: the
+    period's customers with an order and those with two or more, when counted already (`domain.customers`),
+    else from the period's `cust|…` counters."""
     c = indexed(counters)
-    period = per_customer(c)
-    buyers = [cid for cid, v in period.items() if v["orders"] > 0]
-    repeat = [cid for cid in buyers if period[cid]["orders"] >= 2]
+    if buyers is None:
+        period = per_customer(c)
+        found = [cid for cid, v in period.items() if v["orders"] > 0]
+        buyers = (len(found), sum(1 for cid in found if period[cid]["orders"] >= 2))
+    count, repeat = buyers
     kept = c.get("kept_orders", 0)
     return {
         "orders": kept,
-        "customers": len(buyers),
+        "customers": count,
         "aov": None if not kept else money(c.get("net_cents", 0) / kept),
         "net_revenue": money(c.get("net_cents", 0)),
-        "purchase_frequency": ratio(kept, len(buyers)),
-        "repeat_customer_rate": ratio(len(repeat), len(buyers)),
+        "purchase_frequency": ratio(kept, count),
+        "repeat_customer_rate": ratio(repeat, count),
         "top_customers": lifetime_top,
     }
 

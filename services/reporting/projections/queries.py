@@ -11,11 +11,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from services.reporting.domain import customers as customer_figures
 from services.reporting.domain import kpis
 from services.reporting.domain.contributions import FAMILY_PREFIXES, ROWS
 from services.reporting.domain.periods import By, Period, split
 from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy, inventory_row, known_at, replenishment
+from services.reporting.projections.customer_ledger import CustomerLedger
 from services.reporting.projections.reader import ReadModelReader
 
 Family = Literal["fulfillment", "inventory", "returns", "customers", "support"]
@@ -34,7 +36,7 @@ class KpiQueries:
         self.reader = reader
         self.rule = rule
         self.policy = policy
-        self._lifetime: tuple[Any, list[dict[str, Any]]] | None = None
+        self.customers = CustomerLedger()
 
     async def kpis(
         self,
@@ -91,9 +93,17 @@ class KpiQueries:
         if family == "returns":
             return lambda p: kpis.returns(summed(p))
         if family == "customers":
+            split = {day: self.customers.day((gen, day, as_of), counters) for day, counters in days.items()}
 
             def customers(p: Period) -> dict[str, Any]:
-                return kpis.customers(summed(p), self._lifetime_top(gen, days, p.end.isoformat(), as_of))
+                general: Counter[str] = Counter()
+                for day in p.days():
+                    if day in split:
+                        general.update(split[day].general)
+                end = p.end.isoformat()
+                lifetime = self.customers.top((gen, as_of, end), {d: c for d, c in split.items() if d <= end})
+                period = customer_figures.buyers(split[day] for day in p.days() if day in split)
+                return kpis.customers(general, lifetime, period)
 
             return customers
         if family == "support" and as_of is not None:
@@ -137,19 +147,6 @@ class KpiQueries:
             return {"items": rows}
 
         return inventory
-
-    def _lifetime_top(
-        self, gen: str, days: dict[str, Counter[str]], end: str, as_of: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Top customers by net revenue over every day up to `end`: recomputed only when one of those days changed."""
-        before = sorted(day for day in days if day <= end)
-        key = (gen, end, as_of, tuple((day, self.reader.signature(gen, day)) for day in before))
-        if self._lifetime is None or self._lifetime[0] != key:
-            to_date: Counter[str] = Counter()
-            for day in before:
-                to_date.update(days[day])
-            self._lifetime = (key, kpis.top_customers(kpis.per_customer(to_date)))
-        return self._lifetime[1]
 
     async def replenishment(self, generation: str | None = None, today: date | None = None) -> dict[str, Any]:
         gen = await self.reader.generation(generation)
