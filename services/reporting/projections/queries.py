@@ -7,17 +7,19 @@ Nothing here scans orders: a figure reads one bucket per partition and day (cach
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from services.reporting.domain import customers as customer_figures
 from services.reporting.domain import kpis
 from services.reporting.domain.contributions import FAMILY_PREFIXES, ROWS
+from services.reporting.domain.kpis import Tally
 from services.reporting.domain.periods import By, Period, split
 from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy, inventory_row, known_at, replenishment
 from services.reporting.projections.customer_ledger import CustomerLedger
+from services.reporting.projections.day_sums import DaySums
 from services.reporting.projections.reader import ReadModelReader
 
 Family = Literal["fulfillment", "inventory", "returns", "customers", "support"]
@@ -37,6 +39,7 @@ class KpiQueries:
         self.rule = rule
         self.policy = policy
         self.customers = CustomerLedger()
+        self.sums = DaySums()
 
     async def kpis(
         self,
@@ -82,11 +85,11 @@ class KpiQueries:
     async def _figure_fn(
         self, family: Family, gen: str, days: dict[str, Counter[str]], as_of: str | None = None
     ) -> Callable[[Period], dict[str, Any]]:
-        def summed(period: Period) -> Counter[str]:
-            total: Counter[str] = Counter()
-            for day in period.days():
-                total.update(days.get(day, {}))
-            return total
+        def added(counters: Mapping[str, Mapping[str, int]], wanted: Iterable[str], kind: str) -> Tally:
+            return self.sums.total([((gen, day, as_of, kind), counters[day]) for day in wanted if day in counters])
+
+        def summed(period: Period) -> Tally:
+            return added(days, period.days(), family)
 
         if family == "fulfillment":
             return lambda p: kpis.fulfillment(summed(p))
@@ -95,22 +98,17 @@ class KpiQueries:
         if family == "customers":
             split = {day: self.customers.day((gen, day, as_of), counters) for day, counters in days.items()}
 
+            general = {day: found.general for day, found in split.items()}
+
             def customers(p: Period) -> dict[str, Any]:
-                general: Counter[str] = Counter()
-                for day in p.days():
-                    if day in split:
-                        general.update(split[day].general)
                 end = p.end.isoformat()
                 lifetime = self.customers.top((gen, as_of, end), {d: c for d, c in split.items() if d <= end})
                 period = customer_figures.buyers(split[day] for day in p.days() if day in split)
-                return kpis.customers(general, lifetime, period)
+                return kpis.customers(added(general, p.days(), family), lifetime, period)
 
             return customers
         if family == "support" and as_of is not None:
-            known: Counter[str] = Counter()
-            for day in sorted(d for d in days if d <= as_of[:10]):
-                known.update(days[day])
-            cases = kpis.open_cases(known)
+            cases = kpis.open_cases(added(days, sorted(d for d in days if d <= as_of[:10]), "known"))
             return lambda p: kpis.support(summed(p), cases, as_of)
         states = await self.reader.states(gen)
         if family == "support":
