@@ -41,8 +41,11 @@ class Tally(Mapping[str, int]):
     def __init__(self, counters: Counters) -> None:
         self.counters = counters
         self.cycles: dict[str, dict[tuple[str, str, str], dict[int, int]]] = {}
-        # Per stage, the spread over all its histograms (asked again for each dimension of it).
+        # Per stage, the spread over all its histograms (asked again for each dimension of it), and per stage and
+        # dimension the whole figure: a day's Tally is kept across queries (`DaySums`), so its by-day figures are
+        # computed once per version of the day.
         self.spreads: dict[str, dict[str, Any]] = {}
+        self.cycles_by: dict[tuple[str, int | None], dict[str, Any]] = {}
         self.groups: dict[str, list[tuple[tuple[str, ...], int]]] = {}
         groups = self.groups
         for name, value in counters.items():
@@ -118,17 +121,24 @@ def spread(histogram: dict[int, int]) -> dict[str, Any]:
 def cycle(counters: Counters, stage: str, dimension: int | None = None) -> dict[str, Any]:
     """p50/p90 of a cycle, in hours: overall, and by the dimension at `dimension` (0 warehouse/category, 1 carrier)."""
     tally = indexed(counters)
-    histos = histograms(tally, stage)
-    overall = tally.spreads.get(stage)
-    if overall is None:
-        overall = tally.spreads[stage] = spread(merged(histos.values()))
-    figure: dict[str, Any] = dict(overall)
-    if dimension is not None:
-        groups: dict[str, list[dict[int, int]]] = {}
-        for (_, a, b), h in histos.items():
-            groups.setdefault((a, b)[dimension], []).append(h)
-        figure["by"] = {name: spread(merged(hs)) for name, hs in sorted(groups.items())}
-    return figure
+    figure = tally.cycles_by.get((stage, dimension))
+    if figure is None:
+        histos = histograms(tally, stage)
+        overall = tally.spreads.get(stage)
+        if overall is None:
+            overall = tally.spreads[stage] = spread(merged(histos.values()))
+        figure = dict(overall)
+        if dimension is not None:
+            groups: dict[str, list[dict[int, int]]] = {}
+            for (_, a, b), h in histos.items():
+                groups.setdefault((a, b)[dimension], []).append(h)
+            figure["by"] = {name: spread(merged(hs)) for name, hs in sorted(groups.items())}
+        tally.cycles_by[(stage, dimension)] = figure
+    # A copy: the kept one must not change with what a caller does to its answer.
+    found = dict(figure)
+    if "by" in found:
+        found["by"] = {name: dict(value) for name, value in found["by"].items()}
+    return found
 
 
 def fulfillment(counters: Counters) -> dict[str, Any]:
