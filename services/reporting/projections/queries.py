@@ -6,7 +6,7 @@ Nothing here scans orders: a figure reads one bucket per partition and day (cach
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -21,12 +21,15 @@ from services.reporting.domain.stock import ReplenishmentPolicy, inventory_row, 
 from services.reporting.projections.customer_ledger import CustomerLedger
 from services.reporting.projections.day_sums import DaySums
 from services.reporting.projections.reader import ReadModelReader
+from services.reporting.projections.store import Rows
 
 Family = Literal["fulfillment", "inventory", "returns", "customers", "support"]
 FAMILIES: tuple[Family, ...] = ("fulfillment", "inventory", "returns", "customers", "support")
 
 PREFIXES: dict[Family, tuple[str, ...]] = {family: FAMILY_PREFIXES[family] for family in FAMILIES}
 DRILL_DOWN_LIMIT = 5_000
+DAY_ROWS_CACHED = 64
+DayRow = tuple[str, dict[str, int]]
 
 
 def now_iso() -> str:
@@ -40,6 +43,9 @@ class KpiQueries:
         self.policy = policy
         self.customers = CustomerLedger()
         self.sums = DaySums()
+        self._rows: OrderedDict[tuple[str, str, tuple[str, ...], str | None], tuple[list[Rows], list[DayRow]]] = (
+            OrderedDict()
+        )
 
     async def kpis(
         self,
@@ -217,8 +223,29 @@ class KpiQueries:
     async def _day_rows(
         self, gen: str, day: str, prefixes: tuple[str, ...], as_of: str | None
     ) -> list[tuple[str, dict[str, int]]]:
+        """A day's drill-down rows (read-only), kept while the reader hands out the same rows of every partition:
+        a page re-reads the rows of the day it starts in, every order of it (~1,700 at 100,000 orders)."""
+        by_partition = await self.reader.day_rows(gen, day)
+        key = (gen, day, prefixes, as_of)
+        cached = self._rows.get(key)
+        if (
+            cached is None
+            or len(cached[0]) != len(by_partition)
+            or any(kept is not rows for kept, rows in zip(cached[0], by_partition.values(), strict=False))
+        ):
+            cached = (list(by_partition.values()), self._rows_of(by_partition, prefixes, as_of))
+            self._rows[key] = cached
+        self._rows.move_to_end(key)
+        while len(self._rows) > DAY_ROWS_CACHED:
+            self._rows.popitem(last=False)
+        return cached[1]
+
+    @staticmethod
+    def _rows_of(
+        by_partition: dict[int, Rows], prefixes: tuple[str, ...], as_of: str | None
+    ) -> list[tuple[str, dict[str, int]]]:
         found: list[tuple[str, dict[str, int]]] = []
-        for partition_rows in (await self.reader.day_rows(gen, day)).values():
+        for partition_rows in by_partition.values():
             for order_id, layers in partition_rows.items():
                 counters: Counter[str] = Counter()
                 for at, change in layers:
