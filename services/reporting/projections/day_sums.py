@@ -5,9 +5,11 @@ for each of a by-day query's periods.
 Each day's counters become, once per version of that day (while the reader hands out the same object), a vector
 over one index of every name seen; a period adds its days' vectors column by column (`map(sum, zip_longest(…))`,
 in C) and names the non-zero sums. A period of one day is the day's own `Tally`, kept with it: by-day periods
-index nothing again. Exactly the old sum: counters are never zero in a bucket, and a sum of counters none of
-which is negative is zero only where the name is on none of the days; a day with a negative counter (a refund
-above its order's total) is added name by name, as before.
+index nothing again; a longer one's Tally is kept while none of its days changed.
+
+Exactly the old sum: counters are never zero in a bucket, and a sum of counters none of which is negative is
+zero only where the name is on none of the days; a day with a negative counter (a refund above its order's
+total) is added name by name, as before.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from itertools import compress, zip_longest
 from services.reporting.domain.kpis import Tally
 
 DAYS_CACHED = 2048
+PERIODS_CACHED = 128
 # Names are never taken out of the index (a vector's columns are positions in it); one that outgrew this (names of
 # open cases come and go) is started afresh, and every day's vector with it.
 MOST_NAMES = 50_000
@@ -32,6 +35,9 @@ class DaySums:
         self.position: dict[str, int] = {}
         # Per day: the counters it was made from, their vector (None with a negative counter) and their Tally.
         self._days: OrderedDict[DayKey, tuple[Mapping[str, int], list[int] | None, Tally]] = OrderedDict()
+        # Per period (its days' keys): the days' counters it was added from, and its Tally. A by-week query's past
+        # weeks, or a month that ends before today, stay as they are while only today's bucket changes.
+        self._periods: OrderedDict[tuple[DayKey, ...], tuple[list[Mapping[str, int]], Tally]] = OrderedDict()
 
     def _day(self, key: DayKey, counters: Mapping[str, int]) -> tuple[Mapping[str, int], list[int] | None, Tally]:
         cached = self._days.get(key)
@@ -59,10 +65,22 @@ class DaySums:
     def total(self, days: Sequence[tuple[DayKey, Mapping[str, int]]]) -> Tally:
         """The sum of the days' counters, indexed for the formulas (read-only: a one-day sum is shared)."""
         if len(self.names) > MOST_NAMES:  # before any vector of this sum is taken: they all share one index
-            self.names, self.position, self._days = [], {}, OrderedDict()
+            self.names, self.position, self._days, self._periods = [], {}, OrderedDict(), OrderedDict()
         found = [self._day(key, counters) for key, counters in days]
         if len(found) == 1:
             return found[0][2]
+        key = tuple(key for key, _ in days)
+        kept = self._periods.get(key)
+        if kept is not None and all(a is b for a, (b, _, _) in zip(kept[0], found, strict=True)):
+            self._periods.move_to_end(key)
+            return kept[1]
+        tally = self._added(found)
+        self._periods[key] = ([counters for counters, _, _ in found], tally)
+        while len(self._periods) > PERIODS_CACHED:
+            self._periods.popitem(last=False)
+        return tally
+
+    def _added(self, found: list[tuple[Mapping[str, int], list[int] | None, Tally]]) -> Tally:
         vectors = [vector for _, vector, _ in found if vector is not None]
         if len(vectors) < len(found):
             summed: Counter[str] = Counter()
