@@ -29,7 +29,14 @@ FAMILIES: tuple[Family, ...] = ("fulfillment", "inventory", "returns", "customer
 PREFIXES: dict[Family, tuple[str, ...]] = {family: FAMILY_PREFIXES[family] for family in FAMILIES}
 DRILL_DOWN_LIMIT = 5_000
 DAY_ROWS_CACHED = 64
+STOCK_AS_OF_CACHED = 16
 DayRow = tuple[str, dict[str, int]]
+
+
+def same_objects(kept: list[Any], now: list[Any]) -> bool:
+    """Whether the reader handed out the very objects a kept result was made from (it hands out the same object
+    while what it read stays as it is)."""
+    return len(kept) == len(now) and all(a is b for a, b in zip(kept, now, strict=True))
 
 
 def now_iso() -> str:
@@ -43,6 +50,9 @@ class KpiQueries:
         self.policy = policy
         self.customers = CustomerLedger()
         self.sums = DaySums()
+        self._stock: OrderedDict[tuple[str, str], tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]] = (
+            OrderedDict()
+        )
         self._rows: OrderedDict[tuple[str, str, tuple[str, ...], str | None], tuple[list[Rows], list[DayRow]]] = (
             OrderedDict()
         )
@@ -122,15 +132,11 @@ class KpiQueries:
                 case for state in states for item in state["attention"].values() for case in item["open_cases"]
             ]
             return lambda p: kpis.support(summed(p), open_cases, now_iso())
-        stock = {name: item for state in states for name, item in state["stock"].items()}
-        if as_of is not None:
-            day_levels = await self.reader.levels(gen, as_of[:10])
-            stock = {}
-            for state in states:
-                for name, item in state["stock"].items():
-                    item_days, available = known_at(item["days"], day_levels.get(name), as_of)
-                    if available is not None:
-                        stock[name] = {**item, "days": item_days, "available": available}
+        stock = (
+            {name: item for state in states for name, item in state["stock"].items()}
+            if as_of is None
+            else await self._stock_as_of(gen, states, as_of)
+        )
 
         def inventory(p: Period) -> dict[str, Any]:
             counters = summed(p)
@@ -151,6 +157,27 @@ class KpiQueries:
             return {"items": rows}
 
         return inventory
+
+    async def _stock_as_of(self, gen: str, states: list[dict[str, Any]], as_of: str) -> dict[str, dict[str, Any]]:
+        """Every stock item as known at `as_of` (read-only), kept while the reader hands out the same states: a
+        partition's stock levels change only with its state (`ReadModelReader.levels`), and replaying a day's
+        levels for every sku x warehouse was most of an inventory query as of a time."""
+        key = (gen, as_of)
+        cached = self._stock.get(key)
+        if cached is None or not same_objects(cached[0], states):
+            day_levels = await self.reader.levels(gen, as_of[:10])
+            stock = {}
+            for state in states:
+                for name, item in state["stock"].items():
+                    item_days, available = known_at(item["days"], day_levels.get(name), as_of)
+                    if available is not None:
+                        stock[name] = {**item, "days": item_days, "available": available}
+            cached = (list(states), stock)
+            self._stock[key] = cached
+        self._stock.move_to_end(key)
+        while len(self._stock) > STOCK_AS_OF_CACHED:
+            self._stock.popitem(last=False)
+        return cached[1]
 
     async def replenishment(self, generation: str | None = None, today: date | None = None) -> dict[str, Any]:
         gen = await self.reader.generation(generation)
@@ -228,11 +255,7 @@ class KpiQueries:
         by_partition = await self.reader.day_rows(gen, day)
         key = (gen, day, prefixes, as_of)
         cached = self._rows.get(key)
-        if (
-            cached is None
-            or len(cached[0]) != len(by_partition)
-            or any(kept is not rows for kept, rows in zip(cached[0], by_partition.values(), strict=False))
-        ):
+        if cached is None or not same_objects(cached[0], list(by_partition.values())):
             cached = (list(by_partition.values()), self._rows_of(by_partition, prefixes, as_of))
             self._rows[key] = cached
         self._rows.move_to_end(key)
