@@ -12,17 +12,18 @@ from services.reporting.domain.customers import CustomerDay, Totals
 DAYS_CACHED = 4096
 TOTALS_CACHED = 4
 
-DayKey = tuple[str, str, str | None]  # generation, day, as_of
 TotalsKey = tuple[str, str | None, str]  # generation, as_of, last day
 
 
 class CustomerLedger:
     def __init__(self) -> None:
-        # The counters a split was made from are kept with it: the same object from the reader is the same day.
-        self._days: OrderedDict[DayKey, tuple[Mapping[str, int], CustomerDay]] = OrderedDict()
+        # Per day's counters (the reader hands out the same object while the day's buckets stay as they are,
+        # whichever query or as-of time asks), kept with its split so that the id stays theirs.
+        self._days: OrderedDict[int, tuple[Mapping[str, int], CustomerDay]] = OrderedDict()
         self._totals: OrderedDict[TotalsKey, tuple[Totals, list[dict[str, Any]]]] = OrderedDict()
 
-    def day(self, key: DayKey, counters: Mapping[str, int]) -> CustomerDay:
+    def day(self, counters: Mapping[str, int]) -> CustomerDay:
+        key = id(counters)
         cached = self._days.get(key)
         if cached is None or cached[0] is not counters:
             cached = (counters, CustomerDay.of(counters))

@@ -101,18 +101,18 @@ class KpiQueries:
     async def _figure_fn(
         self, family: Family, gen: str, days: dict[str, Counter[str]], as_of: str | None = None
     ) -> Callable[[Period], dict[str, Any]]:
-        def added(counters: Mapping[str, Mapping[str, int]], wanted: Iterable[str], kind: str) -> Tally:
-            return self.sums.total([((gen, day, as_of, kind), counters[day]) for day in wanted if day in counters])
+        def added(counters: Mapping[str, Mapping[str, int]], wanted: Iterable[str]) -> Tally:
+            return self.sums.total([counters[day] for day in wanted if day in counters])
 
         def summed(period: Period) -> Tally:
-            return added(days, period.days(), family)
+            return added(days, period.days())
 
         if family == "fulfillment":
             return lambda p: kpis.fulfillment(summed(p))
         if family == "returns":
             return lambda p: kpis.returns(summed(p))
         if family == "customers":
-            split = {day: self.customers.day((gen, day, as_of), counters) for day, counters in days.items()}
+            split = {day: self.customers.day(counters) for day, counters in days.items()}
 
             general = {day: found.general for day, found in split.items()}
 
@@ -120,11 +120,11 @@ class KpiQueries:
                 end = p.end.isoformat()
                 lifetime = self.customers.top((gen, as_of, end), {d: c for d, c in split.items() if d <= end})
                 period = customer_figures.buyers(split[day] for day in p.days() if day in split)
-                return kpis.customers(added(general, p.days(), family), lifetime, period)
+                return kpis.customers(added(general, p.days()), lifetime, period)
 
             return customers
         if family == "support" and as_of is not None:
-            cases = kpis.open_cases(added(days, sorted(d for d in days if d <= as_of[:10]), "known"))
+            cases = kpis.open_cases(added(days, sorted(d for d in days if d <= as_of[:10])))
             return lambda p: kpis.support(summed(p), cases, as_of)
         states = await self.reader.states(gen)
         if family == "support":

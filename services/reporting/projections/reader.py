@@ -71,13 +71,17 @@ class ReadModelReader:
         for day, versions in by_day.items():
             signature = tuple(sorted(versions))
             self._signatures[(generation, day)] = signature
-            cached = self._merged.get((generation, day, customers, as_of))
+            # A day on which nothing changed after `as_of` is as known now: the same counters (the same object,
+            # which is how callers know a day they derived from before), not a copy per as-of time.
+            settled = as_of is None or all(self._buckets[(generation, p, day)].last <= as_of for p, _ in signature)
+            key = (generation, day, customers, None if settled else as_of)
+            cached = self._merged.get(key)
             if cached is None or cached[0] != signature:
                 counters: Counter[str] = Counter()
                 for partition, _ in signature:
-                    counters.update(await self._counters(generation, partition, day, customers, as_of))
+                    counters.update(await self._counters(generation, partition, day, customers, key[3]))
                 cached = (signature, counters)
-                self._merged[(generation, day, customers, as_of)] = cached
+                self._merged[key] = cached
             result[day] = cached[1]
         if as_of is not None and len(self._merged) > AS_OF_CACHED:
             self._merged = {k: v for k, v in self._merged.items() if k[3] is None}

@@ -93,8 +93,8 @@ def test_the_ledger_keeps_each_key_apart_and_follows_a_changed_day() -> None:
     days = random_days(6)
     names = sorted(days)
     ledger = CustomerLedger()
-    split = {d: ledger.day(("g0", d, None), counters) for d, counters in days.items()}
-    assert ledger.day(("g0", names[0], None), days[names[0]]) is split[names[0]]
+    split = {d: ledger.day(counters) for d, counters in days.items()}
+    assert ledger.day(days[names[0]]) is split[names[0]]
 
     def expect(wanted: list[str], source: Days) -> list[dict[str, Any]]:
         return kpis.top_customers(kpis.per_customer(summed(source, wanted)))
@@ -105,7 +105,7 @@ def test_the_ledger_keeps_each_key_apart_and_follows_a_changed_day() -> None:
     # The last day changed (new counters): the whole range follows, the earlier range is kept as it was.
     changed = dict(days)
     changed[names[-1]] = {**days[names[-1]], "cust|C999|orders": 5, "cust|C999|net": 10**7}
-    split[names[-1]] = ledger.day(("g0", names[-1], None), changed[names[-1]])
+    split[names[-1]] = ledger.day(changed[names[-1]])
     assert ledger.top(("g0", None, names[-1]), split) == expect(names, changed)
     assert ledger.top(("g0", None, names[-1]), split)[0]["customer_id"] == "C999"
     assert ledger.top(("g0", None, names[7]), early) == expect(names[:8], days)
