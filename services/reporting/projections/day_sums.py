@@ -15,6 +15,7 @@ total) is added name by name, as before.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ MOST_NAMES = 50_000
 @dataclass(slots=True)
 class _Day:
     counters: Mapping[str, int]  # kept, so that the id it is known by stays its own
-    vector: list[int] | None  # None with a negative counter
+    vector: array[int] | None  # None with a negative counter
     tally: Tally | None = None  # made when a one-day period asks for it
 
 
@@ -56,7 +57,7 @@ class DaySums:
             self._days.popitem(last=False)
         return cached
 
-    def _vector(self, counters: Mapping[str, int]) -> list[int] | None:
+    def _vector(self, counters: Mapping[str, int]) -> array[int] | None:
         if any(value < 0 for value in counters.values()):
             return None
         names, position = self.names, self.position
@@ -67,7 +68,11 @@ class DaySums:
         vector = [0] * len(names)
         for name, value in counters.items():
             vector[position[name]] = value
-        return vector
+        try:
+            # An array holds no objects, so the garbage collector neither tracks nor walks it.
+            return array("q", vector)
+        except OverflowError:  # a counter beyond 64 bits: added name by name
+            return None
 
     def total(self, days: Sequence[Mapping[str, int]]) -> Tally:
         """The sum of the days' counters, indexed for the formulas (read-only: it may be shared)."""

@@ -99,7 +99,7 @@ class KpiQueries:
         return result
 
     async def _figure_fn(
-        self, family: Family, gen: str, days: dict[str, Counter[str]], as_of: str | None = None
+        self, family: Family, gen: str, days: Mapping[str, Mapping[str, int]], as_of: str | None = None
     ) -> Callable[[Period], dict[str, Any]]:
         def added(counters: Mapping[str, Mapping[str, int]], wanted: Iterable[str]) -> Tally:
             return self.sums.total([counters[day] for day in wanted if day in counters])
@@ -212,7 +212,7 @@ class KpiQueries:
         family: Family,
         start: date,
         end: date,
-        days: dict[str, Counter[str]],
+        days: Mapping[str, Mapping[str, int]],
         limit: int,
         cursor: str | None = None,
         as_of: str | None = None,
