@@ -41,8 +41,11 @@ class Tally(Mapping[str, int]):
     def __init__(self, counters: Counters) -> None:
         self.counters = counters
         self.cycles: dict[str, dict[tuple[str, str, str], dict[int, int]]] = {}
-        # Per stage, the spread over all its histograms (asked again for each dimension of it).
+        # Per stage, the spread over all its histograms (asked again for each dimension of it), and per stage and
+        # dimension the whole figure: a day's Tally is kept across queries (`DaySums`), so its by-day figures are
+        # computed once per version of the day.
         self.spreads: dict[str, dict[str, Any]] = {}
+        self.cycles_by: dict[tuple[str, int | None], dict[str, Any]] = {}
         self.groups: dict[str, list[tuple[tuple[str, ...], int]]] = {}
         groups = self.groups
         for name, value in counters.items():
@@ -118,17 +121,24 @@ def spread(histogram: dict[int, int]) -> dict[str, Any]:
 def cycle(counters: Counters, stage: str, dimension: int | None = None) -> dict[str, Any]:
     """p50/p90 of a cycle, in hours: overall, and by the dimension at `dimension` (0 warehouse/category, 1 carrier)."""
     tally = indexed(counters)
-    histos = histograms(tally, stage)
-    overall = tally.spreads.get(stage)
-    if overall is None:
-        overall = tally.spreads[stage] = spread(merged(histos.values()))
-    figure: dict[str, Any] = dict(overall)
-    if dimension is not None:
-        groups: dict[str, list[dict[int, int]]] = {}
-        for (_, a, b), h in histos.items():
-            groups.setdefault((a, b)[dimension], []).append(h)
-        figure["by"] = {name: spread(merged(hs)) for name, hs in sorted(groups.items())}
-    return figure
+    figure = tally.cycles_by.get((stage, dimension))
+    if figure is None:
+        histos = histograms(tally, stage)
+        overall = tally.spreads.get(stage)
+        if overall is None:
+            overall = tally.spreads[stage] = spread(merged(histos.values()))
+        figure = dict(overall)
+        if dimension is not None:
+            groups: dict[str, list[dict[int, int]]] = {}
+            for (_, a, b), h in histos.items():
+                groups.setdefault((a, b)[dimension], []).append(h)
+            figure["by"] = {name: spread(merged(hs)) for name, hs in sorted(groups.items())}
+        tally.cycles_by[(stage, dimension)] = figure
+    # A copy: the kept one must not change with what a caller does to its answer.
+    found = dict(figure)
+    if "by" in found:
+        found["by"] = {name: dict(value) for name, value in found["by"].items()}
+    return found
 
 
 def fulfillment(counters: Counters) -> dict[str, Any]:
@@ -208,20 +218,26 @@ def top_customers(lifetime: Mapping[str, dict[str, int]], top: int = 10) -> list
     return [{"customer_id": cid, "clv": money(v["net"]), "orders": v["orders"]} for cid, v in ranked]
 
 
-def customers(counters: Counters, lifetime_top: list[dict[str, Any]]) -> dict[str, Any]:
-    """`counters`: the period's; `lifetime_top`: `top_customers` of every day up to the period's end."""
+def customers(
+    counters: Counters, lifetime_top: list[dict[str, Any]], buyers: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """`counters`: the period's; `lifetime_top`: `top_customers` of every day up to the period's end; `buyers`: the
+    period's customers with an order and those with two or more, when counted already (`domain.customers`),
+    else from the period's `cust|…` counters."""
     c = indexed(counters)
-    period = per_customer(c)
-    buyers = [cid for cid, v in period.items() if v["orders"] > 0]
-    repeat = [cid for cid in buyers if period[cid]["orders"] >= 2]
+    if buyers is None:
+        period = per_customer(c)
+        found = [cid for cid, v in period.items() if v["orders"] > 0]
+        buyers = (len(found), sum(1 for cid in found if period[cid]["orders"] >= 2))
+    count, repeat = buyers
     kept = c.get("kept_orders", 0)
     return {
         "orders": kept,
-        "customers": len(buyers),
+        "customers": count,
         "aov": None if not kept else money(c.get("net_cents", 0) / kept),
         "net_revenue": money(c.get("net_cents", 0)),
-        "purchase_frequency": ratio(kept, len(buyers)),
-        "repeat_customer_rate": ratio(len(repeat), len(buyers)),
+        "purchase_frequency": ratio(kept, count),
+        "repeat_customer_rate": ratio(repeat, count),
         "top_customers": lifetime_top,
     }
 

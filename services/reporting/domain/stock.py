@@ -42,19 +42,25 @@ def day_range(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
+@lru_cache(maxsize=256)
+def day_names(start: date, end: date) -> tuple[str, ...]:
+    """The range's days as `YYYY-MM-DD`: asked again for every sku x warehouse of an inventory query."""
+    return tuple(current.isoformat() for current in day_range(start, end))
+
+
 def close_before(days: DayFigures, day: str) -> int | None:
     """The last available level of the newest day before `day` with a change (None: not stocked yet)."""
-    earlier = [d for d in days if d < day]
-    return days[max(earlier)]["close"] if earlier else None
+    latest = max((d for d in days if d < day), default=None)
+    return None if latest is None else days[latest]["close"]
 
 
 def inventory_row(days: DayFigures, start: date, end: date, available_now: int) -> dict[str, Any]:
     """Available at the end of the range, units out, days of supply, sell-through and stock-out days."""
-    carried = close_before(days, start.isoformat())
+    names = day_names(start, end)
+    carried = close_before(days, names[0])
     out = 0
     stock_out_days: list[str] = []
-    for current in day_range(start, end):
-        name = current.isoformat()
+    for name in names:
         figures = days.get(name)
         if figures is not None:
             out += figures["out"]
@@ -65,7 +71,7 @@ def inventory_row(days: DayFigures, start: date, end: date, available_now: int) 
             stock_out_days.append(name)
     latest = max(days) if days else None
     available = available_now if latest is None or latest <= end.isoformat() else (carried or 0)
-    daily_out = out / len(day_range(start, end))
+    daily_out = out / len(names)
     return {
         "available": available,
         "units_out": out,

@@ -6,23 +6,37 @@ Nothing here scans orders: a figure reads one bucket per partition and day (cach
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from services.reporting.domain import customers as customer_figures
 from services.reporting.domain import kpis
 from services.reporting.domain.contributions import FAMILY_PREFIXES, ROWS
+from services.reporting.domain.kpis import Tally
 from services.reporting.domain.periods import By, Period, split
 from services.reporting.domain.rules import ShipByRule
 from services.reporting.domain.stock import ReplenishmentPolicy, inventory_row, known_at, replenishment
+from services.reporting.projections.customer_ledger import CustomerLedger
+from services.reporting.projections.day_sums import DaySums
 from services.reporting.projections.reader import ReadModelReader
+from services.reporting.projections.store import Rows
 
 Family = Literal["fulfillment", "inventory", "returns", "customers", "support"]
 FAMILIES: tuple[Family, ...] = ("fulfillment", "inventory", "returns", "customers", "support")
 
 PREFIXES: dict[Family, tuple[str, ...]] = {family: FAMILY_PREFIXES[family] for family in FAMILIES}
 DRILL_DOWN_LIMIT = 5_000
+DAY_ROWS_CACHED = 64
+STOCK_AS_OF_CACHED = 16
+DayRow = tuple[str, dict[str, int]]
+
+
+def same_objects(kept: list[Any], now: list[Any]) -> bool:
+    """Whether the reader handed out the very objects a kept result was made from (it hands out the same object
+    while what it read stays as it is)."""
+    return len(kept) == len(now) and all(a is b for a, b in zip(kept, now, strict=True))
 
 
 def now_iso() -> str:
@@ -34,7 +48,14 @@ class KpiQueries:
         self.reader = reader
         self.rule = rule
         self.policy = policy
-        self._lifetime: tuple[Any, list[dict[str, Any]]] | None = None
+        self.customers = CustomerLedger()
+        self.sums = DaySums()
+        self._stock: OrderedDict[tuple[str, str], tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]] = (
+            OrderedDict()
+        )
+        self._rows: OrderedDict[tuple[str, str, tuple[str, ...], str | None], tuple[list[Rows], list[DayRow]]] = (
+            OrderedDict()
+        )
 
     async def kpis(
         self,
@@ -78,29 +99,32 @@ class KpiQueries:
         return result
 
     async def _figure_fn(
-        self, family: Family, gen: str, days: dict[str, Counter[str]], as_of: str | None = None
+        self, family: Family, gen: str, days: Mapping[str, Mapping[str, int]], as_of: str | None = None
     ) -> Callable[[Period], dict[str, Any]]:
-        def summed(period: Period) -> Counter[str]:
-            total: Counter[str] = Counter()
-            for day in period.days():
-                total.update(days.get(day, {}))
-            return total
+        def added(counters: Mapping[str, Mapping[str, int]], wanted: Iterable[str]) -> Tally:
+            return self.sums.total([counters[day] for day in wanted if day in counters])
+
+        def summed(period: Period) -> Tally:
+            return added(days, period.days())
 
         if family == "fulfillment":
             return lambda p: kpis.fulfillment(summed(p))
         if family == "returns":
             return lambda p: kpis.returns(summed(p))
         if family == "customers":
+            split = {day: self.customers.day(counters) for day, counters in days.items()}
+
+            general = {day: found.general for day, found in split.items()}
 
             def customers(p: Period) -> dict[str, Any]:
-                return kpis.customers(summed(p), self._lifetime_top(gen, days, p.end.isoformat(), as_of))
+                end = p.end.isoformat()
+                lifetime = self.customers.top((gen, as_of, end), {d: c for d, c in split.items() if d <= end})
+                period = customer_figures.buyers(split[day] for day in p.days() if day in split)
+                return kpis.customers(added(general, p.days()), lifetime, period)
 
             return customers
         if family == "support" and as_of is not None:
-            known: Counter[str] = Counter()
-            for day in sorted(d for d in days if d <= as_of[:10]):
-                known.update(days[day])
-            cases = kpis.open_cases(known)
+            cases = kpis.open_cases(added(days, sorted(d for d in days if d <= as_of[:10])))
             return lambda p: kpis.support(summed(p), cases, as_of)
         states = await self.reader.states(gen)
         if family == "support":
@@ -108,15 +132,11 @@ class KpiQueries:
                 case for state in states for item in state["attention"].values() for case in item["open_cases"]
             ]
             return lambda p: kpis.support(summed(p), open_cases, now_iso())
-        stock = {name: item for state in states for name, item in state["stock"].items()}
-        if as_of is not None:
-            day_levels = await self.reader.levels(gen, as_of[:10])
-            stock = {}
-            for state in states:
-                for name, item in state["stock"].items():
-                    item_days, available = known_at(item["days"], day_levels.get(name), as_of)
-                    if available is not None:
-                        stock[name] = {**item, "days": item_days, "available": available}
+        stock = (
+            {name: item for state in states for name, item in state["stock"].items()}
+            if as_of is None
+            else await self._stock_as_of(gen, states, as_of)
+        )
 
         def inventory(p: Period) -> dict[str, Any]:
             counters = summed(p)
@@ -138,18 +158,26 @@ class KpiQueries:
 
         return inventory
 
-    def _lifetime_top(
-        self, gen: str, days: dict[str, Counter[str]], end: str, as_of: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Top customers by net revenue over every day up to `end`: recomputed only when one of those days changed."""
-        before = sorted(day for day in days if day <= end)
-        key = (gen, end, as_of, tuple((day, self.reader.signature(gen, day)) for day in before))
-        if self._lifetime is None or self._lifetime[0] != key:
-            to_date: Counter[str] = Counter()
-            for day in before:
-                to_date.update(days[day])
-            self._lifetime = (key, kpis.top_customers(kpis.per_customer(to_date)))
-        return self._lifetime[1]
+    async def _stock_as_of(self, gen: str, states: list[dict[str, Any]], as_of: str) -> dict[str, dict[str, Any]]:
+        """Every stock item as known at `as_of` (read-only), kept while the reader hands out the same states: a
+        partition's stock levels change only with its state (`ReadModelReader.levels`), and replaying a day's
+        levels for every sku x warehouse was most of an inventory query as of a time."""
+        key = (gen, as_of)
+        cached = self._stock.get(key)
+        if cached is None or not same_objects(cached[0], states):
+            day_levels = await self.reader.levels(gen, as_of[:10])
+            stock = {}
+            for state in states:
+                for name, item in state["stock"].items():
+                    item_days, available = known_at(item["days"], day_levels.get(name), as_of)
+                    if available is not None:
+                        stock[name] = {**item, "days": item_days, "available": available}
+            cached = (list(states), stock)
+            self._stock[key] = cached
+        self._stock.move_to_end(key)
+        while len(self._stock) > STOCK_AS_OF_CACHED:
+            self._stock.popitem(last=False)
+        return cached[1]
 
     async def replenishment(self, generation: str | None = None, today: date | None = None) -> dict[str, Any]:
         gen = await self.reader.generation(generation)
@@ -184,7 +212,7 @@ class KpiQueries:
         family: Family,
         start: date,
         end: date,
-        days: dict[str, Counter[str]],
+        days: Mapping[str, Mapping[str, int]],
         limit: int,
         cursor: str | None = None,
         as_of: str | None = None,
@@ -222,8 +250,25 @@ class KpiQueries:
     async def _day_rows(
         self, gen: str, day: str, prefixes: tuple[str, ...], as_of: str | None
     ) -> list[tuple[str, dict[str, int]]]:
+        """A day's drill-down rows (read-only), kept while the reader hands out the same rows of every partition:
+        a page re-reads the rows of the day it starts in, every order of it (~1,700 at 100,000 orders)."""
+        by_partition = await self.reader.day_rows(gen, day)
+        key = (gen, day, prefixes, as_of)
+        cached = self._rows.get(key)
+        if cached is None or not same_objects(cached[0], list(by_partition.values())):
+            cached = (list(by_partition.values()), self._rows_of(by_partition, prefixes, as_of))
+            self._rows[key] = cached
+        self._rows.move_to_end(key)
+        while len(self._rows) > DAY_ROWS_CACHED:
+            self._rows.popitem(last=False)
+        return cached[1]
+
+    @staticmethod
+    def _rows_of(
+        by_partition: dict[int, Rows], prefixes: tuple[str, ...], as_of: str | None
+    ) -> list[tuple[str, dict[str, int]]]:
         found: list[tuple[str, dict[str, int]]] = []
-        for partition_rows in (await self.reader.day_rows(gen, day)).values():
+        for partition_rows in by_partition.values():
             for order_id, layers in partition_rows.items():
                 counters: Counter[str] = Counter()
                 for at, change in layers:

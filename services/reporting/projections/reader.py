@@ -11,7 +11,7 @@ whose orders were still moving at `as_of` (an order's life, plus the day of a la
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from typing import Any
 
 from services.reporting.projections.store import CUSTOMER_PREFIX, Bucket, ReportingStore, Rows
@@ -28,10 +28,12 @@ class ReadModelReader:
         self._buckets: dict[tuple[str, int, str], Bucket] = {}
         self._states: dict[tuple[str, int], tuple[int, dict[str, Any]]] = {}
         # A day's counters added over partitions (read-only for callers), while no bucket of it changed.
-        self._merged: dict[tuple[str, str, bool, str | None], tuple[tuple[tuple[int, int], ...], Counter[str]]] = {}
+        # Plain dicts of numbers, which the garbage collector does not track (a Counter it does, and walks every
+        # name of it in each full collection: a replica keeps hundreds of days of thousands of names).
+        self._merged: dict[tuple[str, str, bool, str | None], tuple[tuple[tuple[int, int], ...], dict[str, int]]] = {}
         self._signatures: dict[tuple[str, str], tuple[tuple[int, int], ...]] = {}
         self._rows: OrderedDict[tuple[str, int, str], tuple[int, Rows]] = OrderedDict()
-        self._as_of: OrderedDict[tuple[str, int, str, int, str, bool], Counter[str]] = OrderedDict()
+        self._as_of: OrderedDict[tuple[str, int, str, int, str, bool], dict[str, int]] = OrderedDict()
         self._levels: OrderedDict[tuple[str, int, str], tuple[int, dict[str, list[list[Any]]]]] = OrderedDict()
 
     async def generation(self, requested: str | None = None) -> str:
@@ -39,7 +41,7 @@ class ReadModelReader:
 
     async def days(
         self, generation: str, start: str, end: str, customers: bool = False, as_of: str | None = None
-    ) -> dict[str, Counter[str]]:
+    ) -> dict[str, dict[str, int]]:
         """Per UTC day from `start` to `end` (inclusive, `YYYY-MM-DD`), the counters of every partition added;
         the per-customer ones only when asked for; as known at `as_of` (a fixed-width UTC time) when given."""
         heads = await self.store.heads(generation)
@@ -67,17 +69,26 @@ class ReadModelReader:
             if as_of is not None and self._moving(self._buckets[(generation, partition, day)], as_of)
         ]
         await asyncio.gather(*(self._as_of_counters(generation, p, day, as_of or "", customers) for p, day in moving))
-        result: dict[str, Counter[str]] = {}
+        result: dict[str, dict[str, int]] = {}
         for day, versions in by_day.items():
             signature = tuple(sorted(versions))
             self._signatures[(generation, day)] = signature
-            cached = self._merged.get((generation, day, customers, as_of))
+            # A day on which nothing changed after `as_of` is as known now: the same counters (the same object,
+            # which is how callers know a day they derived from before), not a copy per as-of time.
+            settled = as_of is None or all(self._buckets[(generation, p, day)].last <= as_of for p, _ in signature)
+            key = (generation, day, customers, None if settled else as_of)
+            cached = self._merged.get(key)
             if cached is None or cached[0] != signature:
-                counters: Counter[str] = Counter()
+                counters: dict[str, int] = {}
                 for partition, _ in signature:
-                    counters.update(await self._counters(generation, partition, day, customers, as_of))
+                    found = await self._counters(generation, partition, day, customers, key[3])
+                    if not counters:
+                        counters.update(found)
+                        continue
+                    for name, value in found.items():
+                        counters[name] = counters.get(name, 0) + value
                 cached = (signature, counters)
-                self._merged[(generation, day, customers, as_of)] = cached
+                self._merged[key] = cached
             result[day] = cached[1]
         if as_of is not None and len(self._merged) > AS_OF_CACHED:
             self._merged = {k: v for k, v in self._merged.items() if k[3] is None}
@@ -99,7 +110,7 @@ class ReadModelReader:
 
     async def _as_of_counters(
         self, generation: str, partition: int, day: str, as_of: str, customers: bool
-    ) -> Counter[str]:
+    ) -> dict[str, int]:
         version = self._buckets[(generation, partition, day)].version
         key = (generation, partition, day, version, as_of, customers)
         found = self._as_of.get(key)
@@ -112,7 +123,7 @@ class ReadModelReader:
                     for name, amount in change.items():
                         summed[name] = summed.get(name, 0) + amount
             # Layers that cancel out (an order placed, then cancelled) leave zeros: not a counter, as in a bucket.
-            found = Counter({k: v for k, v in summed.items() if v and (customers or not k.startswith(CUSTOMER_PREFIX))})
+            found = {k: v for k, v in summed.items() if v and (customers or not k.startswith(CUSTOMER_PREFIX))}
             self._as_of[key] = found
             while len(self._as_of) > AS_OF_CACHED:
                 self._as_of.popitem(last=False)

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +61,10 @@ def bucket_id(day: str, partition: int) -> str:
 CUSTOMER_PREFIX = "cust|"
 
 
-Rows = dict[str, list[tuple[str, dict[str, int]]]]
+# Per order, its layers on the day: lists where the model builds them, tuples where a reader keeps them (a list is
+# always tracked by the garbage collector; a tuple of a string and a dict of numbers is untracked at its first
+# collection, and a replica keeps hundreds of days' rows of ~300 orders each).
+Rows = Mapping[str, Sequence[tuple[str, dict[str, int]]]]
 
 
 def bucket_document(day: str, partition: int, version: int, counters: dict[str, int], rows: Rows) -> dict[str, Any]:
@@ -245,7 +249,7 @@ class ReportingStore:
         if found is None or "v" not in found:
             return 0, {}
         return int(found["v"]), {
-            order_id: [(at, c) for at, c in layers] for order_id, layers in unpack(found["blob"]).items()
+            order_id: tuple((at, c) for at, c in layers) for order_id, layers in unpack(found["blob"]).items()
         }
 
     async def levels(self, generation: str, day: str, partition: int) -> dict[str, list[list[Any]]]:
