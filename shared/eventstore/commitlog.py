@@ -115,8 +115,12 @@ class LogMoved(OperationalError):
 
 
 class CommitLog:
-    def __init__(self, database: Database[Document], log_name: str) -> None:
+    def __init__(self, database: Database[Document], log_name: str, *, owned: bool = False) -> None:
+        """`owned`: a log that an owner writes with `append_owned` (an application's event log, not its snapshots):
+        its pages may wait for that owner's checkpoint, so a reader in another process reads the commits after the
+        stored watermark too."""
         self.log_name = log_name
+        self.owned = owned
         self.streams_name = log_name + "_streams"
         self.commits: Collection[Document] = database[log_name]
         self.streams_collection: Collection[Document] = database[self.streams_name]
@@ -272,12 +276,12 @@ class CommitLog:
 
     def _writes(self, *, checkpoint: bool) -> list[Upsert]:
         """The upserts projecting every pending event (several commits' events of one page in one write), then, with
-        `checkpoint`, the unsaved trackings and watermark. One snapshot under the lock: a commit whose watermark is
-        included has its pages included too."""
+        `checkpoint`, the unsaved trackings and watermark. The pending events are read after the watermark, and a
+        commit's events are pending before its watermark is raised: a commit whose watermark is included has its
+        pages included too."""
         with self._lock:
             trackings = sorted(self._unsaved_trackings.items()) if checkpoint else []
             watermark = self._unsaved_watermark if checkpoint else 0
-        # Read after the watermark: a commit's events are pending before its watermark is raised.
         writes = self.streams.projection_writes(self.pending.events())
         writes += [(docs.TRACKING_PREFIX + name, {"$max": {"n": n}}) for name, n in trackings]
         if watermark:
@@ -443,7 +447,7 @@ class CommitLog:
         with translated_driver_errors():
             # Versions whose pages are not stored yet: this process's own (as owner), or, when another process may
             # own the log, those in its commits after the stored watermark (about a second of them).
-            newer = {} if self.pending.deferring else self._unprojected(originator_id)
+            newer = self._unprojected(originator_id) if self.owned and not self.pending.deferring else {}
             newer.update(self.pending.of(originator_id))
             if not newer:
                 return self.streams.select(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)

@@ -68,9 +68,12 @@ class MongoRecorder:
 
 
 class MongoAggregateRecorder(MongoRecorder, AggregateRecorder):
+    # An application's event log has an owner (shared/messaging); a snapshot store is written by `append` alone.
+    owned_log = False
+
     def __init__(self, datastore: MongoDatastore, log_name: str) -> None:
         super().__init__(datastore)
-        self.log = CommitLog(datastore.database, log_name)
+        self.log = CommitLog(datastore.database, log_name, owned=self.owned_log)
 
     def collection_names(self) -> list[str]:
         return [self.log.log_name, self.log.streams_name]
@@ -104,6 +107,8 @@ class MongoAggregateRecorder(MongoRecorder, AggregateRecorder):
 
 
 class MongoApplicationRecorder(MongoAggregateRecorder, ApplicationRecorder):
+    owned_log = True
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         return self._append(stored_events, **kwargs)
 

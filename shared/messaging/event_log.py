@@ -242,8 +242,7 @@ class EventLogWorker:
         if isinstance(recorder, MongoApplicationRecorder):
             commit_log = recorder.log
             head = commit_log.refresh_head()
-            commit_log.take_in(head)  # everything up to here is in the store; the cache is empty
-            commit_log.ensure_projected(head.number)
+            commit_log.take_in(head)  # everything up to here is in the store (projected now); the cache is empty
             commit_log.defer_projection = True  # the owner stores its pages with its checkpoints
             for number in range(max(1, head.number - INBOX_COMMITS_ON_ASSIGNMENT + 1), head.number + 1):
                 commit = commit_log.read_commit(number)
@@ -273,10 +272,9 @@ class EventLogWorker:
             # to be current.
             self.app.forget()
             head = commit_log.refresh_head()
+            # What the use case reads next must include the owner's newest commits, whose pages it may not have
+            # written yet: taking them in projects them here (idempotent) rather than decide on a stale aggregate.
             commit_log.take_in(head)
-            # What the use case reads next must include the owner's newest commit, whose pages it may not have
-            # written yet: project it here (idempotent) rather than decide on a stale aggregate.
-            commit_log.ensure_projected(head.number)
             return True
         foreign = commit_log.commits_after(fence.number)
         if not foreign:
