@@ -151,6 +151,8 @@ async def test_the_manager_sees_charts_a_replenishment_list_and_downloads_a_repo
 
     page = await sign_in(context, "Manager", "mia")
     await expect(page.locator('[data-kpi="orders"] .trend')).to_be_visible()
+    # The figures are in the HTML; the chart library is a deferred script that may still be loading.
+    await page.wait_for_function("window.Chart !== undefined && Chart.getChart('chart-orders') !== undefined")
     drawn = await page.evaluate("Chart.getChart('chart-orders').data.datasets[0].data.length")
     assert drawn == 30  # one bar per day of the default range
     await expect(page.locator(f'#replenishment [data-sku="{sku}"]')).to_contain_text(warehouse)
@@ -159,6 +161,7 @@ async def test_the_manager_sees_charts_a_replenishment_list_and_downloads_a_repo
     await page.get_by_label("By", exact=True).select_option("week")
     await page.get_by_role("button", name="Show").click()
     await expect(page.get_by_role("heading", name="By week")).to_be_visible()
+    await page.wait_for_function("window.Chart !== undefined && Chart.getChart('chart-orders') !== undefined")
     weeks = await page.evaluate("Chart.getChart('chart-orders').data.labels")
     assert 4 <= len(weeks) <= 6 and all(re.match(r"^\d{4}-W\d{2}$", label) for label in weeks), weeks
 
