@@ -21,7 +21,6 @@ from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
-from shared.contracts.topics import DEFAULT_PARTITIONS
 from shared.eventstore.datastore import SOCKET_TIMEOUT_MS
 from shared.eventstore.recorders import MongoApplicationRecorder
 from shared.http.auth import install_access_control
@@ -224,7 +223,7 @@ class ServiceRuntime:
 
     @property
     def partitions(self) -> int:
-        return self.settings.topic_partitions or DEFAULT_PARTITIONS
+        return self.settings.partitions
 
     @classmethod
     def create(cls, name: str, settings: ServiceSettings) -> ServiceRuntime:

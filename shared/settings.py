@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.contracts.topics import DEFAULT_PARTITIONS
 from shared.http.limits import DEFAULT_MAX_BODY_BYTES
 from shared.http.tokens import DEFAULT_AUDIENCE, DEV_ISSUER, DEV_SECRET
 
@@ -71,3 +72,8 @@ class ServiceSettings(BaseSettings):
     unsafe_disable_personal_data_sealing: bool = False
     # A larger request body is refused with 413 before any route reads it (shared/http/limits.py).
     max_request_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024, le=16 * 1_048_576)
+
+    @property
+    def partitions(self) -> int:
+        """Of every topic (TOPIC_PARTITIONS, or the contract's count)."""
+        return self.topic_partitions or DEFAULT_PARTITIONS

@@ -47,7 +47,7 @@ def create_customer_service_app(settings: CustomerServiceSettings) -> FastAPI:
     )
     personal = personal_documents(settings, runtime.database)
     runtime.on_closed.append(lambda: asyncio.to_thread(personal.close))
-    store = ProjectionStore(runtime.mongo[runtime.database], personal=personal.documents)
+    store = ProjectionStore(runtime.mongo[runtime.database], personal=personal.documents, partitions=runtime.partitions)
     rebuilds = RebuildRunner(Rebuilder(store))
     board = CaseBoard(app)
     # The case log has one writer per case version but no partition: the owner of log 0 watches its targets.

@@ -28,7 +28,7 @@ async def rebuild(settings: CustomerServiceSettings, console: Console) -> Rebuil
     database = settings.database_prefix + SERVICE_NAME
     personal = personal_documents(settings, database)
     try:
-        store = ProjectionStore(client[database], personal=personal.documents)
+        store = ProjectionStore(client[database], personal=personal.documents, partitions=settings.partitions)
         with Progress(
             TextColumn("[bold]rebuilding[/bold]"),
             BarColumn(),

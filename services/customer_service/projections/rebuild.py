@@ -23,6 +23,7 @@ from typing import Any
 from services.customer_service.projections.events import iso
 from services.customer_service.projections.history import History, apply, new_history
 from services.customer_service.projections.lease import RebuildLease, RebuildRunning
+from services.customer_service.projections.lookups import lookup_documents
 from services.customer_service.projections.store import GENERATION_TTL_S, ProjectionStore, collection_name
 from services.customer_service.projections.views import lookup_keys, summary_of
 
@@ -133,16 +134,17 @@ class Rebuilder:
 
     async def _write(self, generation: str, histories: list[History]) -> None:
         placed = [history for history in histories if history["placed"] is not None]
-        keys: dict[str, list[str]] = {}
+        keys: dict[tuple[str, int], list[str]] = {}
         for history in placed:
+            partition = self.store.search_keys.partition(history["order_id"])
             for key in lookup_keys(history):
                 stored_key = self.store.lookup_id(key)
                 if stored_key is not None:
-                    keys.setdefault(stored_key, []).append(history["order_id"])
+                    keys.setdefault((stored_key, partition), []).append(history["order_id"])
         documents = {
             "histories": await self.store.sealed_many("histories", histories),
             "summaries": await self.store.sealed_many("summaries", [summary_of(history) for history in placed]),
-            "lookups": [{"_id": key, "order_ids": ids} for key, ids in keys.items()],
+            "lookups": [document for (key, part), ids in keys.items() for document in lookup_documents(key, part, ids)],
         }
         for kind, kind_documents in documents.items():
             by_collection: dict[str, list[dict[str, Any]]] = {}

@@ -24,6 +24,7 @@ import re
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -32,10 +33,12 @@ from pymongo.errors import DuplicateKeyError
 
 from services.customer_service.projections.events import ReceivedEvent
 from services.customer_service.projections.history import History, apply, new_history
+from services.customer_service.projections.lookups import Lookups
 from services.customer_service.projections.personal import PersonalDocuments
 from services.customer_service.projections.received import COUNTERS, ReceivedLog, shard_of_index
 from services.customer_service.projections.received import SHARDS as RECEIVED_SHARDS
 from services.customer_service.projections.views import lookup_keys, summary_of
+from shared.contracts.topics import DEFAULT_PARTITIONS
 from shared.personal_data import KEYS_COLLECTION, ErasureRaced
 from shared.store_collections import create_collection
 
@@ -64,10 +67,16 @@ def collection_name(generation: str, kind: str, key: str, shards: int = SHARDS) 
 
 class ProjectionStore:
     def __init__(
-        self, database: AsyncDatabase[dict[str, Any]], shards: int = SHARDS, personal: PersonalDocuments | None = None
+        self,
+        database: AsyncDatabase[dict[str, Any]],
+        shards: int = SHARDS,
+        personal: PersonalDocuments | None = None,
+        partitions: int = DEFAULT_PARTITIONS,
     ) -> None:
         self.database = database
         self.shards = shards
+        # Search keys → order ids, one writer per document (lookups.py says why): the partitions of the topics.
+        self.search_keys = Lookups(partitions)
         # Personal fields are sealed as documents are written and opened as they are read (None: plain, for
         # tests of the projections alone); the histories kept in memory below are plain.
         self.personal = personal
@@ -202,6 +211,7 @@ class ProjectionStore:
     def forget_written(self) -> None:
         """This process may no longer be the only writer of the histories it kept (a partition moved)."""
         self._written.clear()
+        self.search_keys.forget()
 
     async def _record_order(self, generation: str, events: list[ReceivedEvent]) -> None:
         """The careful path: read, fold, compare-and-set until it holds (events already numbered)."""
@@ -289,13 +299,17 @@ class ProjectionStore:
             await self.summaries(generation, history["order_id"]).replace_one(
                 {"_id": history["order_id"]}, await self.sealed("summaries", summary), upsert=True
             )
-        for key in sorted(lookup_keys(history) - (lookup_keys(before) if known else set())):  # type: ignore[arg-type]
-            stored_key = self.lookup_id(key)
-            if stored_key is None:
-                continue
-            await self.lookups(generation, stored_key).update_one(
-                {"_id": stored_key}, {"$addToSet": {"order_ids": history["order_id"]}}, upsert=True
+        new_keys = lookup_keys(history) - (lookup_keys(before) if known else set())  # type: ignore[arg-type]
+        stored_keys = [stored for stored in map(self.lookup_id, sorted(new_keys)) if stored is not None]
+        await asyncio.gather(
+            *(
+                self.search_keys.add(generation, self._lookup_collection(generation), stored, history["order_id"])
+                for stored in stored_keys
             )
+        )
+
+    def _lookup_collection(self, generation: str) -> Callable[[str], Any]:
+        return lambda document_id: self.lookups(generation, document_id)
 
     # Reads.
 
@@ -315,8 +329,7 @@ class ProjectionStore:
         stored_key = self.lookup_id(key)
         if stored_key is None:
             return []
-        found = await self.lookups(await self.generation(), stored_key).find_one({"_id": stored_key})
-        return [] if found is None else list(found["order_ids"])
+        return await self.search_keys.order_ids(self._lookup_collection(await self.generation()), stored_key)
 
     async def scan_summaries(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Filters other than on `_id` scan every summary shard (FerretDB decodes each document); measured in
@@ -391,11 +404,7 @@ class ProjectionStore:
             stored_key = self.lookup_id(f"email:{email}")
             if stored_key is None:
                 continue
-            lookups = self.lookups(generation, stored_key)
-            await lookups.update_one({"_id": stored_key}, {"$pullAll": {"order_ids": order_ids}})
-            left = await lookups.find_one({"_id": stored_key})
-            if left is not None and not left.get("order_ids"):
-                await lookups.delete_one({"_id": stored_key})
+            await self.search_keys.remove(self._lookup_collection(generation), stored_key, order_ids)
         await asyncio.to_thread(personal.sealer.vault.erase, customer_id, erasure_id)
         self.forget_written()
 

@@ -106,7 +106,7 @@ def summary_of(history: History) -> dict[str, Any]:
 
 
 def lookup_keys(history: History) -> set[str]:
-    """The search keys that lead to this order: each is one small document `_id` = key → order ids."""
+    """The search keys that lead to this order (stored as lookups.py says: per partition, in bounded buckets)."""
     placed = history["placed"] or {}
     customer = placed.get("customer") or {}
     keys = {f"sku:{line['sku']}" for line in placed.get("lines", [])}

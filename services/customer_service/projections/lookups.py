@@ -1,0 +1,147 @@
+"""The lookup documents that lead from a search key (customer, email, sku, tracking number) to order ids.
+
+Two facts about FerretDB v1 shape them (measured here):
+- An update is a read of the document followed by a separate write of the result, with nothing in between to stop
+  another writer: 100 concurrent `$addToSet`s to one document kept 84 ids. So two writers must never update one
+  lookup document at the same time.
+- An update rewrites the whole document (2.6 ms for a small one, 12.8 ms for ~30 KB with one client), and a
+  document may not pass 16 MiB. So no lookup document may grow with the number of orders.
+
+Hence: a key's ids are kept per partition of the order (each partition has exactly one writer, the process that
+owns it, and within that process the writes to one document are serialised and coalesced), and per partition in a
+chain of buckets of at most BUCKET ids: the head `<key>@<partition>` (which says how many buckets follow, `chained`)
+and `<key>@<partition>#1`, `#2`, …. A reader reads the heads of every partition, then the buckets they name.
+A lookup written by an earlier version as one document `_id = <key>` is still read (and erased).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from shared.messaging.ownership import partition_of
+
+# Order ids per lookup document: bounds what one update rewrites (~40 bytes each).
+BUCKET = 500
+LOCK_STRIPES = 256
+# The bucket each head is being filled at, kept by the writer (a miss costs nothing: the head's write returns it).
+TAILS_KEPT = 100_000
+
+Collection = Callable[[str], Any]  # a lookup document's `_id` → the collection that holds it
+
+
+def head_id(stored_key: str, partition: int) -> str:
+    return f"{stored_key}@{partition}"
+
+
+def bucket_id(stored_key: str, partition: int, bucket: int) -> str:
+    head = head_id(stored_key, partition)
+    return head if bucket == 0 else f"{head}#{bucket}"
+
+
+def lookup_documents(stored_key: str, partition: int, order_ids: list[str]) -> list[dict[str, Any]]:
+    """A key's ids of one partition as a rebuild writes them at once: a full chain."""
+    chunks = [order_ids[start : start + BUCKET] for start in range(0, len(order_ids), BUCKET)] or [[]]
+    head = {"_id": head_id(stored_key, partition), "order_ids": chunks[0], "chained": len(chunks) - 1}
+    return [head] + [
+        {"_id": bucket_id(stored_key, partition, n), "order_ids": chunk} for n, chunk in enumerate(chunks[1:], 1)
+    ]
+
+
+class Lookups:
+    """Reads and writes the lookup documents of one generation at a time (`collection` finds their shard)."""
+
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+        self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
+        # Ids waiting for a document's write, by (generation, head): whoever holds its lock writes them all.
+        self._pending: dict[tuple[str, str], set[str]] = {}
+        self._tails: OrderedDict[tuple[str, str], int] = OrderedDict()
+
+    def partition(self, order_id: str) -> int:
+        return partition_of(order_id.encode(), self.partitions)
+
+    async def add(self, generation: str, collection: Collection, stored_key: str, order_id: str) -> None:
+        """`order_id` is found by `stored_key` once this returns. Concurrent adds to one document go in one write."""
+        head_partition = self.partition(order_id)
+        head = head_id(stored_key, head_partition)
+        pending = self._pending.setdefault((generation, head), set())
+        pending.add(order_id)
+        async with self._locks[hash(head) % LOCK_STRIPES]:
+            pending = self._pending.get((generation, head), set())
+            if order_id not in pending:
+                return  # the write of whoever held the lock before carried it
+            ids = sorted(pending)
+            del self._pending[(generation, head)]
+            try:
+                await self._append(generation, collection, stored_key, head_partition, ids)
+            except BaseException:
+                self._pending.setdefault((generation, head), set()).update(ids)  # the next holder writes them
+                raise
+
+    async def _append(
+        self, generation: str, collection: Collection, stored_key: str, partition: int, ids: list[str]
+    ) -> None:
+        tail_key = (generation, head_id(stored_key, partition))
+        bucket = self._tails.get(tail_key, 0)
+        target = bucket_id(stored_key, partition, bucket)
+        written = await collection(target).find_one_and_update(
+            {"_id": target},
+            {"$addToSet": {"order_ids": {"$each": ids}}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        chained = int(written.get("chained", 0))
+        if bucket == 0 and chained > 0:
+            # A writer that did not know the chain (it just took the partition over) wrote to the head: those ids
+            # are found there, and its next writes go to the last bucket.
+            bucket = chained
+        elif len(written["order_ids"]) >= BUCKET:
+            # The head names a bucket before anything is written to it, so a reader never misses one.
+            bucket += 1
+            head = head_id(stored_key, partition)
+            await collection(head).update_one({"_id": head}, {"$max": {"chained": bucket}}, upsert=True)
+        self._tails[tail_key] = bucket
+        self._tails.move_to_end(tail_key)
+        while len(self._tails) > TAILS_KEPT:
+            self._tails.popitem(last=False)
+
+    def forget(self) -> None:
+        """Partitions moved: another process may have extended a chain since."""
+        self._tails.clear()
+
+    async def order_ids(self, collection: Collection, stored_key: str) -> list[str]:
+        """Every order id `stored_key` leads to (each partition's chain, and an earlier version's document)."""
+        ids: dict[str, None] = {}
+        for document in await self._documents(collection, stored_key):
+            ids.update(dict.fromkeys(document["order_ids"]))
+        return list(ids)
+
+    async def remove(self, collection: Collection, stored_key: str, order_ids: list[str]) -> None:
+        """Take `order_ids` out of every document of `stored_key` (an erasure); documents left empty go."""
+        for document in await self._documents(collection, stored_key):
+            lookups = collection(document["_id"])
+            await lookups.update_one({"_id": document["_id"]}, {"$pullAll": {"order_ids": order_ids}})
+            left = await lookups.find_one({"_id": document["_id"]})
+            if left is not None and not left.get("order_ids") and not left.get("chained"):
+                await lookups.delete_one({"_id": document["_id"]})
+
+    async def _documents(self, collection: Collection, stored_key: str) -> list[dict[str, Any]]:
+        """An earlier version's document, each partition's head, then the buckets the heads name."""
+        heads = await _find(collection, [head_id(stored_key, partition) for partition in range(self.partitions)])
+        chained = [
+            bucket_id(stored_key, partition, n)
+            for partition, head in enumerate(heads)
+            if head is not None
+            for n in range(1, int(head.get("chained", 0)) + 1)
+        ]
+        found = await _find(collection, [stored_key, *chained])
+        return [document for document in [*heads, *found] if document is not None]
+
+
+async def _find(collection: Collection, ids: Iterable[str]) -> list[dict[str, Any] | None]:
+    return list(await asyncio.gather(*(collection(_id).find_one({"_id": _id}) for _id in ids)))

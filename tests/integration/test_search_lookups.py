@@ -1,0 +1,97 @@
+"""The lookup documents behind search by customer, email and sku, on the real FerretDB: orders folded at the same
+time are all found (FerretDB's update is a read and a separate write: concurrent updates of one document lose
+ids), no document grows with the number of orders, and a writer that takes a partition over, a rebuild's documents
+and a document written by the previous version all read the same."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.customer_service.projections import lookups
+from services.customer_service.projections.search import OrderSearch, search_orders
+from services.customer_service.projections.store import ProjectionStore
+from tests.unit.customer_service import factories as f
+
+
+async def _documents(store: ProjectionStore) -> list[dict[str, Any]]:
+    generation = await store.generation()
+    found = []
+    for shard in range(store.shards):
+        found.extend([d async for d in store.database[f"{generation}_lookups_{shard:03d}"].find({})])
+    return found
+
+
+@pytest.fixture
+async def database(mongo: AsyncMongoClient[dict[str, Any]], unique: str) -> Any:
+    database = mongo[f"test_lookups_{unique}"]
+    yield database
+    await mongo.drop_database(database.name)
+
+
+async def test_orders_folded_at_the_same_time_are_all_found_by_their_sku(database: Any) -> None:
+    # Two processes (two stores: their own locks and caches), each owning three of the six partitions, fold 120
+    # orders of one sku at once, each process its orders concurrently.
+    store_a, store_b = ProjectionStore(database, shards=2), ProjectionStore(database, shards=2)
+    await store_a.create_collections()
+    order_ids = [f"SO-{n:05d}" for n in range(120)]
+    mine = {id_ for id_ in order_ids if store_a.search_keys.partition(id_) < 3}
+    await asyncio.gather(
+        *(
+            (store_a if order_id in mine else store_b).record(f.accepted(order_id, customer_id=f"C-{n % 7}"))
+            for n, order_id in enumerate(order_ids)
+        )
+    )
+
+    assert sorted(await store_a.lookup(f"sku:{f.SKU}")) == order_ids
+    assert sorted(await store_b.lookup("customer:C-3")) == [o for n, o in enumerate(order_ids) if n % 7 == 3]
+    found = await search_orders(store_b, OrderSearch(sku=f.SKU, page_size=200))
+    assert found["total"] == 120
+
+
+async def test_no_lookup_document_grows_with_the_orders_and_a_new_owner_continues_the_chain(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lookups, "BUCKET", 10)
+    owner = ProjectionStore(database, shards=2, partitions=1)
+    await owner.create_collections()
+    first = [f"SO-{n:05d}" for n in range(35)]
+    for order_id in first:
+        await owner.record(f.accepted(order_id))
+    # The partition moves: a process that never wrote this key goes on with the chain.
+    next_owner = ProjectionStore(database, shards=2, partitions=1)
+    later = [f"SO-{n:05d}" for n in range(35, 60)]
+    for order_id in later:
+        await next_owner.record(f.accepted(order_id))
+
+    assert sorted(await owner.lookup(f"sku:{f.SKU}")) == first + later
+    sku_documents = [d for d in await _documents(owner) if d["_id"].startswith(f"sku:{f.SKU}@")]
+    assert len(sku_documents) >= 6
+    # The next owner's first write went to the head it did not know was full: one id over, no more.
+    assert max(len(d["order_ids"]) for d in sku_documents) <= 11
+
+
+async def test_a_rebuilds_chains_and_an_earlier_versions_document_read_like_live_ones(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lookups, "BUCKET", 4)
+    store = ProjectionStore(database, shards=2, partitions=3)
+    await store.create_collections()
+    generation = await store.generation()
+    rebuilt = [f"SO-R{n}" for n in range(11)]
+    by_partition: dict[int, list[str]] = {}
+    for order_id in rebuilt:
+        by_partition.setdefault(store.search_keys.partition(order_id), []).append(order_id)
+    for partition, ids in by_partition.items():
+        for document in lookups.lookup_documents("sku:MUG", partition, ids):
+            await store.lookups(generation, document["_id"]).insert_one(document)
+    await store.lookups(generation, "sku:MUG").insert_one({"_id": "sku:MUG", "order_ids": ["SO-OLD-1", "SO-OLD-2"]})
+    for n in range(6):
+        await store.search_keys.add(generation, store._lookup_collection(generation), "sku:MUG", f"SO-L{n}")
+
+    assert sorted(await store.lookup("sku:MUG")) == sorted(
+        rebuilt + ["SO-OLD-1", "SO-OLD-2"] + [f"SO-L{n}" for n in range(6)]
+    )
