@@ -138,6 +138,7 @@ class ServiceRuntime:
             ):
                 # Queries see what this process committed and published before its checkpoint stores the pages.
                 reader.recorder.log.pending = writer.recorder.log.pending
+                reader.recorder.log.serves_queries = True
             if sealing_disabled(self.settings):
                 stop_sealing(writer.mapper)
                 stop_sealing(reader.mapper)

@@ -17,7 +17,7 @@ import time
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Sequence
-from threading import Lock
+from threading import Lock, RLock
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent, Tracking
@@ -36,11 +36,13 @@ _KNOWN_POSITIONS_LIMIT = 100_000
 RECENT_COMMITS = 256
 CHECKPOINT_EVERY_S = 1.0
 """How often the owner of a log stores its checkpoint: the `@projected` watermark and the `@tracking:` positions.
-Its commits carry both already, and any reader that finds the watermark behind the head projects what follows
+Its commits carry both already, and the next owner, finding the watermark behind the head, projects what follows
 (commits, then their trackings), so the stored copy may lag; writing them with every commit was two of the three
 documents FerretDB updated per commit (each its own SQLite transaction). The owner's stream pages go with the
 checkpoint too (`defer_projection`): an aggregate's page is then rewritten once per checkpoint, not once per commit
 that touched it."""
+# Commits projected in one ordered bulk write when catching up.
+CATCH_UP_COMMITS = 64
 
 
 class _KnownPositions:
@@ -77,7 +79,8 @@ class PendingVersions:
         self._lock = Lock()
         self._by_stream: dict[str, dict[int, StoredEvent]] = {}
         # True while this process owns the log: it then knows every commit whose pages are not stored (its own;
-        # others' collide with its fence and are projected when taken in). Otherwise another process may own it.
+        # others' collide with its fence and are projected when taken in), and it alone writes the log's pages.
+        # Otherwise another process may own it.
         self.deferring = False
 
     def add(self, events: Sequence[StoredEvent]) -> None:
@@ -130,7 +133,12 @@ class CommitLog:
         self.tracking_name = self.streams_name
         self.tracking: Collection[Document] = self.streams_collection
         self._lock = Lock()
-        self._append_lock = Lock()
+        # Held by whatever writes to the store in this process (appends, checkpoints, projection): FerretDB runs an
+        # update as a read and a separate write, so two writers of one page at once can lose each other's versions.
+        self._append_lock = RLock()
+        # A reader serving queries (shared/runtime.py): it also reads the commits after the stored watermark,
+        # which hold what another process wrote and this process's owner has not taken in yet.
+        self.serves_queries = False
         self._head = docs.CommitPosition(0, 1, 0)
         self._head_discovered = False
         # The owner's fence: the last commit its cached state includes (its own appends, the commits it took in).
@@ -149,8 +157,8 @@ class CommitLog:
         # checkpoint, so that a page several commits touch within a second is written once. FerretDB rewrites a
         # whole document per update (measured: 2.6 ms for a page of one event, 5.2 ms for 16, 12.8 ms for 64), and
         # an order's messages mostly come within a second of each other. Until then this process reads them from
-        # `pending` (select_events), other processes see the stream as of the last checkpoint, and anyone who
-        # writes or takes the log over projects the commits after the watermark from the commits themselves.
+        # `pending` (select_events), other processes add the versions in the commits after the stored watermark,
+        # and the next owner projects those commits when it takes the log over.
         self.pending = PendingVersions()
         self._recent_commits: OrderedDict[int, docs.Commit] = OrderedDict()
 
@@ -203,7 +211,7 @@ class CommitLog:
                 # on assignment; an HTTP command on another process when this sends it to `_absorb_others`).
                 msg = f"'{self.log_name}': this writer has not taken the log in"
                 raise LogMoved(msg)
-            self.ensure_projected(head.number)
+            self.catch_up(head.number)
             position = docs.CommitPosition(head.number + 1, head.last + 1, head.last + len(events))
             commit = docs.Commit(position, tuple(events), None, tuple(trackings), tuple(consumed))
             try:
@@ -216,8 +224,10 @@ class CommitLog:
                 raise LogMoved(msg) from None
             self._note(position)
             self._fence = position
-            due = time.monotonic() - self._checkpointed_at >= CHECKPOINT_EVERY_S
-            self._project_bulk(commit, checkpoint=due, defer=self.defer_projection and not due)
+            if self.projects:
+                due = time.monotonic() - self._checkpointed_at >= CHECKPOINT_EVERY_S
+                self._project_bulk(commit, checkpoint=due, defer=self.defer_projection and not due)
+            # Else the owner projects it when it takes it in; until then readers find it after the watermark.
             return commit
 
     def checkpoint(self) -> None:
@@ -234,15 +244,28 @@ class CommitLog:
         self.pending.deferring = value
 
     @property
+    def projects(self) -> bool:
+        """Whether this process writes the log's stream pages: an owned log's only while it owns it (one writer of
+        the pages: see `_append_lock`); a log without an owner (snapshots) by whoever appends."""
+        return not self.owned or self.pending.deferring
+
+    def catch_up(self, upto: int) -> None:
+        """Project the commits up to `upto` if this process projects the log (`projects`); else nothing to do:
+        its reads add the versions in the commits after the stored watermark."""
+        if self.projects:
+            self.ensure_projected(upto)
+
+    @property
     def fence(self) -> docs.CommitPosition | None:
         """The last commit the owner's state includes (see `__init__`)."""
         return self._fence
 
     def take_in(self, position: docs.CommitPosition) -> None:
-        """The owner's state now includes every commit up to `position` (it loaded or absorbed them); what it reads
-        next comes from streams projected up to there (another owner's pages may still wait for its checkpoint)."""
+        """The writer's state now includes every commit up to `position` (it loaded or absorbed them). The owner
+        projects them first, so that what it reads next comes from pages; any other writer reads them from the
+        commits (`select_events`), as the owner's pages may still wait for its checkpoint."""
         with translated_driver_errors():
-            self.ensure_projected(position.number)
+            self.catch_up(position.number)
         self._fence = position
 
     def commits_after(self, number: int) -> list[docs.Commit]:
@@ -334,22 +357,27 @@ class CommitLog:
         """Makes the stream and tracking projections complete up to commit `upto`."""
         if self._projected_upto >= upto:
             return
+        with self._append_lock:
+            self._ensure_projected(upto)
+
+    def _ensure_projected(self, upto: int) -> None:
         watermark = self.streams_collection.find_one({"_id": docs.WATERMARK_ID})
         if watermark is not None:
             self._advance_projected(docs.decode_counter(self.streams_name, watermark), publish=False)
+        # Commits taken in together are projected together: a page several of them touched is written once. A
+        # next owner after a kill -9 has up to a second of batches to project; commit by commit, the same pages
+        # were rewritten for each (the chaos run: a shipping load of 44 s, past the group's session timeout).
         for number in range(self._projected_upto + 1, upto + 1):
             commit = self.read_commit(number)
             if commit is None:
                 msg = f"Commit {docs.commit_id(number)} missing from '{self.log_name}' below its head"
                 raise OperationalError(msg)
-            self._project(commit, existing_pages=None)
-            self._advance_projected(number)
+            self._project_bulk(commit, defer=True)
+            if number % CATCH_UP_COMMITS == 0 or number == upto:
+                self._store(self._writes(checkpoint=True))  # pages, then trackings, then the watermark
 
-    def _project(self, commit: docs.Commit, existing_pages: set[str] | None) -> None:
+    def _project(self, commit: docs.Commit, existing_pages: set[str]) -> None:
         """Idempotent: re-applying a commit sets the same fields to the same values."""
-        if existing_pages is None:
-            self._project_bulk(commit)  # catching up: one round trip, whatever exists
-            return
         self.streams.project(commit.events, existing_pages)
         for tracking in (*commit.trackings, *([commit.tracking] if commit.tracking else [])):
             self._raise_tracking(tracking)
@@ -447,7 +475,9 @@ class CommitLog:
         with translated_driver_errors():
             # Versions whose pages are not stored yet: this process's own (as owner), or, when another process may
             # own the log, those in its commits after the stored watermark (about a second of them).
-            newer = self._unprojected(originator_id) if self.owned and not self.pending.deferring else {}
+            # A query reader also finds, there, what another process wrote and the owner has not taken in yet.
+            others = self.serves_queries or not self.pending.deferring
+            newer = self._unprojected(originator_id) if self.owned and others else {}
             newer.update(self.pending.of(originator_id))
             if not newer:
                 return self.streams.select(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)

@@ -227,5 +227,5 @@ class MongoProcessRecorder(MongoApplicationRecorder, ProcessRecorder):
     def max_tracking_id(self, application_name: str) -> int | None:
         with translated_driver_errors():
             # A writer may have died between its commit and its projection: catch up first.
-            self.log.ensure_projected(self.log.refresh_head().number)
+            self.log.catch_up(self.log.refresh_head().number)
             return self.log.max_tracking_id(application_name)

@@ -231,6 +231,10 @@ class EventLogWorker:
 
     def _load_log(self) -> None:
         recorder = self.app.recorder
+        if isinstance(recorder, MongoApplicationRecorder):
+            # The owner stores its pages with its checkpoints, and only it writes them: it projects what the last
+            # owner left unprojected before it reads a position.
+            recorder.log.defer_projection = True
         self.app.forget()
         self.app.positions.clear()
         self.app.inbox.clear()
@@ -243,7 +247,6 @@ class EventLogWorker:
             commit_log = recorder.log
             head = commit_log.refresh_head()
             commit_log.take_in(head)  # everything up to here is in the store (projected now); the cache is empty
-            commit_log.defer_projection = True  # the owner stores its pages with its checkpoints
             for number in range(max(1, head.number - INBOX_COMMITS_ON_ASSIGNMENT + 1), head.number + 1):
                 commit = commit_log.read_commit(number)
                 if commit is not None:
@@ -252,7 +255,8 @@ class EventLogWorker:
     def _checkpoint(self) -> None:
         recorder = self.app.recorder
         if isinstance(recorder, MongoApplicationRecorder):
-            # Once it lets go, what this process still writes to the log (an HTTP command) is projected at once.
+            # Once it lets go, this process writes no more pages of the log: what it still appends (an HTTP command)
+            # the next owner projects, and readers find in the commits meanwhile.
             recorder.log.defer_projection = self.owned
             recorder.log.checkpoint()
 
@@ -273,14 +277,14 @@ class EventLogWorker:
             self.app.forget()
             head = commit_log.refresh_head()
             # What the use case reads next must include the owner's newest commits, whose pages it may not have
-            # written yet: taking them in projects them here (idempotent) rather than decide on a stale aggregate.
+            # written yet: this process reads them from the commits (only the owner writes pages).
             commit_log.take_in(head)
             return True
         foreign = commit_log.commits_after(fence.number)
         if not foreign:
             return False
         commit_log.take_in(foreign[-1].position)
-        commit_log.ensure_projected(commit_log.head.number)
+        commit_log.catch_up(commit_log.head.number)
         touched: set[UUID] = set()
         for commit in foreign:
             touched.update(e.originator_id for e in commit.events if isinstance(e.originator_id, UUID))

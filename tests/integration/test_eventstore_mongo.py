@@ -223,6 +223,7 @@ class TestIntegrity(FreshDatabase):
     def test_a_new_owner_resumes_at_positions_committed_after_the_last_checkpoint(self) -> None:
         datastore = MongoDatastore(MongoSettings(url=MONGODB_URL, database=self.database_name))
         owner = MongoProcessRecorder(datastore, "stored_events")
+        owner.log.defer_projection = True  # it owns the log (shared/messaging sets this on assignment)
         owner.log.take_in(owner.log.refresh_head())
         streams = datastore.database["stored_events_streams"]
         name = "orders.processing:t#0"
@@ -246,6 +247,7 @@ class TestIntegrity(FreshDatabase):
         # The owner died before its next checkpoint: the next owner projects the commits after the watermark.
         next_datastore = MongoDatastore(MongoSettings(url=MONGODB_URL, database=self.database_name))
         next_owner = MongoProcessRecorder(next_datastore, "stored_events")
+        next_owner.log.defer_projection = True
         assert next_owner.max_tracking_id(name) == 40
         assert [e.originator_version for e in next_owner.select_events(originator_id)] == [1, 2, 3, 4]
         datastore.close()
@@ -261,8 +263,10 @@ class TestIntegrity(FreshDatabase):
         page = docs.page_id(docs.stream_id(originator_id), 0)
         page_writes: list[str] = []
 
+        counting = [owner.log.streams_collection]  # whose page writes are counted
+
         def counted(collection: Any, writes: Any) -> None:
-            if collection is owner.log.streams_collection:
+            if collection is counting[0]:
                 page_writes.extend(_id for _id, _ in writes if _id == page)
             upsert_all(collection, writes)
 
@@ -295,13 +299,55 @@ class TestIntegrity(FreshDatabase):
             # ...and the page three commits touched was written once, by the owner's checkpoint.
             assert page_writes.count(page) == 1
         # The owner died before its next checkpoint (versions 4 and 5 only in its commits): the next owner
-        # projects the commits after the watermark before it reads.
+        # projects the commits after the watermark before it reads, the page the two touched in one write.
         next_datastore = MongoDatastore(MongoSettings(url=MONGODB_URL, database=self.database_name))
         next_owner = MongoProcessRecorder(next_datastore, "stored_events")
-        assert next_owner.max_tracking_id(name) == 50
+        next_owner.log.defer_projection = True
+        page_writes.clear()
+        counting[0] = next_owner.log.streams_collection
+        with patch.object(commitlog, "upsert_all", counted):
+            assert next_owner.max_tracking_id(name) == 50
+        assert page_writes.count(page) == 1
         assert [e.originator_version for e in next_owner.select_events(originator_id)] == [1, 2, 3, 4, 5]
         datastore.close()
         next_datastore.close()
+
+    def test_only_the_owner_writes_pages_and_every_reader_sees_another_writers_commit_at_once(self) -> None:
+        """FerretDB runs an update as a read and a separate write, so two processes writing one page at once can
+        lose each other's versions: a process that does not own the log (an HTTP command on another replica)
+        appends its commit and writes no page; the owner projects it when it takes it in."""
+        datastore = MongoDatastore(MongoSettings(url=MONGODB_URL, database=self.database_name))
+        owner = MongoProcessRecorder(datastore, "stored_events")
+        owner.log.defer_projection = True
+        owner.log.take_in(owner.log.refresh_head())
+        _, queries = open_recorder(self.database_name)  # the owner process's query reader
+        queries.log.pending, queries.log.serves_queries = owner.log.pending, True
+        streams: Any = datastore.database["stored_events_streams"]
+        originator_id = uuid4()
+        page = docs.page_id(docs.stream_id(originator_id), 0)
+
+        def batch(n: int) -> OwnedBatch:
+            return OwnedBatch((Tracking("orders.processing:t#0", n),), (f"message-{n}",))
+
+        owner.insert_events([event(originator_id, 1), event(originator_id, 2)], batch=batch(1))
+        owner.log.checkpoint()
+        other_datastore, other = open_recorder(self.database_name)
+        other.log.take_in(other.log.refresh_head())
+        other.insert_events([event(originator_id, 3)], batch=batch(2))
+
+        assert sorted((streams.find_one({"_id": page}) or {})["e"]) == ["1", "2"]  # no page write by the other
+        _, elsewhere = open_recorder(self.database_name)
+        for reader in (other, queries, elsewhere):
+            assert [e.originator_version for e in reader.select_events(originator_id)] == [1, 2, 3]
+        with pytest.raises(commitlog.LogMoved):  # the owner's next commit collides...
+            owner.insert_events([event(originator_id, 3)], batch=batch(3))
+        fence = owner.log.fence
+        assert fence is not None
+        owner.log.take_in(owner.log.commits_after(fence.number)[-1].position)  # ...and it takes the commit in
+        assert sorted((streams.find_one({"_id": page}) or {})["e"]) == ["1", "2", "3"]
+        assert [e.originator_version for e in owner.select_events(originator_id)] == [1, 2, 3]
+        datastore.close()
+        other_datastore.close()
 
 
 class TestApplicationOptions(FreshDatabase):
