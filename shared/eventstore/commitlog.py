@@ -32,8 +32,6 @@ from shared.eventstore.streams import StreamPages, Upsert, upsert, upsert_all
 
 _MAX_APPEND_ATTEMPTS = 10_000
 _KNOWN_POSITIONS_LIMIT = 100_000
-# Decoded commits a reader keeps, to read the ones after the watermark again without a round trip.
-RECENT_COMMITS = 256
 CHECKPOINT_EVERY_S = 1.0
 """How often the owner of a log stores its checkpoint: the `@projected` watermark and the `@tracking:` positions.
 Its commits carry both already, and the next owner, finding the watermark behind the head, projects what follows
@@ -160,7 +158,8 @@ class CommitLog:
         # `pending` (select_events), other processes add the versions in the commits after the stored watermark,
         # and the next owner projects those commits when it takes the log over.
         self.pending = PendingVersions()
-        self._recent_commits: OrderedDict[int, docs.Commit] = OrderedDict()
+        self._after_watermark = UnstoredVersions()
+        self._index_lock = Lock()
 
     # ----------------------------------------------------------------- writing
 
@@ -492,21 +491,59 @@ class CommitLog:
     def _unprojected(self, originator_id: UUID | str) -> dict[int, StoredEvent]:
         """The stream's versions in commits after the stored watermark, read from the commits themselves (read in
         this order — watermark, head, commits, then the caller's pages — nothing committed before the head read is
-        missed: a watermark is stored only once the pages below it are)."""
+        missed: a watermark is stored only once the pages below it are). Each commit is read and indexed once."""
         doc = self.streams_collection.find_one({"_id": docs.WATERMARK_ID})
         watermark = 0 if doc is None else docs.decode_counter(self.streams_name, doc)
         head = self.refresh_head().number
-        found: dict[int, StoredEvent] = {}
-        for number in range(watermark + 1, head + 1):
-            with self._lock:
-                commit = self._recent_commits.get(number)
-            if commit is None:
+        # One reader at a time extends the index (the others need the same commits), so that every commit up to
+        # `upto` is in it when a read looks.
+        with self._index_lock:
+            self._after_watermark.forget_upto(watermark)
+            for number in range(max(watermark, self._after_watermark.upto) + 1, head + 1):
                 commit = self.read_commit(number)
                 if commit is None:
                     break
-                with self._lock:  # commits never change
-                    self._recent_commits[number] = commit
-                    while len(self._recent_commits) > RECENT_COMMITS:
-                        self._recent_commits.popitem(last=False)
-            found.update((e.originator_version, e) for e in commit.events if e.originator_id == originator_id)
-        return found
+                self._after_watermark.add(commit)  # commits never change
+            return self._after_watermark.of(originator_id, watermark)
+
+
+class UnstoredVersions:
+    """The versions in a log's commits after its stored watermark, by stream: what a reader outside the owner's
+    process adds to the stored pages. A read is a lookup; it was a scan of every event of every commit after the
+    watermark, with only the last 256 commits kept decoded: once an owner that stopped checkpointing (stalled, or
+    gone with no successor yet) let the watermark fall 1,000 commits of 500 events behind, each read fetched and
+    decoded 744 commits again. Commits at or below the watermark are forgotten as it moves; while nothing moves it,
+    the index keeps every commit after it (readers need them)."""
+
+    def __init__(self) -> None:
+        self._by_stream: dict[str, dict[int, tuple[int, StoredEvent]]] = {}
+        self._streams_of: OrderedDict[int, list[str]] = OrderedDict()
+        self.upto = 0  # the newest commit indexed (every one after the watermark up to it is)
+
+    def add(self, commit: docs.Commit) -> None:
+        number = commit.position.number
+        streams = []
+        for event in commit.events:
+            stream = docs.stream_id(event.originator_id)
+            self._by_stream.setdefault(stream, {})[event.originator_version] = (number, event)
+            streams.append(stream)
+        self._streams_of[number] = streams
+        self.upto = max(self.upto, number)
+
+    def forget_upto(self, watermark: int) -> None:
+        while self._streams_of:
+            number = next(iter(self._streams_of))
+            if number > watermark:
+                break
+            for stream in self._streams_of.pop(number):
+                versions = self._by_stream.get(stream)
+                if versions is None:
+                    continue
+                for version in [v for v, (n, _) in versions.items() if n <= watermark]:
+                    del versions[version]
+                if not versions:
+                    del self._by_stream[stream]
+
+    def of(self, originator_id: UUID | str, watermark: int) -> dict[int, StoredEvent]:
+        versions = self._by_stream.get(docs.stream_id(originator_id), {})
+        return {version: event for version, (number, event) in versions.items() if number > watermark}

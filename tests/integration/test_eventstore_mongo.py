@@ -349,6 +349,36 @@ class TestIntegrity(FreshDatabase):
         datastore.close()
         other_datastore.close()
 
+    def test_a_reader_elsewhere_reads_each_commit_after_the_watermark_once(self) -> None:
+        datastore = MongoDatastore(MongoSettings(url=MONGODB_URL, database=self.database_name))
+        owner = MongoProcessRecorder(datastore, "stored_events")
+        owner.log.defer_projection = True
+        owner.log.take_in(owner.log.refresh_head())
+        streams = [uuid4() for _ in range(100)]
+        with patch.object(commitlog, "CHECKPOINT_EVERY_S", 3600.0):
+            for n in range(300):  # three versions of each stream, in 300 commits the owner has not checkpointed
+                batch = OwnedBatch((Tracking("orders.processing:t#0", n + 1),), (f"message-{n}",))
+                owner.insert_events([event(streams[n % 100], n // 100 + 1)], batch=batch)
+            _, elsewhere = open_recorder(self.database_name)
+            reads: list[int] = []
+            read_commit = elsewhere.log.read_commit
+
+            def counted(number: int) -> Any:
+                reads.append(number)
+                return read_commit(number)
+
+            with patch.object(elsewhere.log, "read_commit", counted):
+                for _ in range(3):
+                    for originator_id in streams:
+                        assert [e.originator_version for e in elsewhere.select_events(originator_id)] == [1, 2, 3]
+                assert sorted(reads) == list(range(1, 301))  # 300 reads of streams, each commit read once
+                owner.log.checkpoint()  # the watermark passes them: the pages answer, nothing is read again
+                reads.clear()
+                for originator_id in streams:
+                    assert [e.originator_version for e in elsewhere.select_events(originator_id)] == [1, 2, 3]
+                assert reads == []
+        datastore.close()
+
 
 class TestApplicationOptions(FreshDatabase):
     def test_cipher_compressor_and_snapshots_work_through_the_store(self) -> None:
