@@ -267,6 +267,17 @@ class CommitLog:
             self.catch_up(position.number)
         self._fence = position
 
+    def confirm_fence(self) -> None:
+        """Raises LogMoved if anyone appended after the fence (one round trip): for a decision that cannot wait for
+        the commit's collision to be taken back, such as sending a record to the DLQ."""
+        fence = self._fence
+        if fence is None:
+            return
+        with translated_driver_errors():
+            if self._read_position(fence.number + 1) is not None:
+                msg = f"'{self.log_name}' has commits after {fence.number} that this writer did not make"
+                raise LogMoved(msg)
+
     def commits_after(self, number: int) -> list[docs.Commit]:
         """Every commit after `number` up to the head (what another writer appended, or a relay's backlog)."""
         found = []
