@@ -31,8 +31,7 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, ProcessRecorder, R
 from eventsourcing.utils import EnvType, strtobool
 
 from shared.contracts.envelope import InvalidMessage
-from shared.eventstore.commitlog import CommitLog
-from shared.eventstore.recorders import OwnedBatch
+from shared.eventstore.recorders import MongoApplicationRecorder, OwnedBatch
 from shared.personal_data import KEYS_COLLECTION, ErasureRaced, KeyVault, Sealer
 from shared.personal_data.mapper import PersonalDataMapper, PersonalFields
 from shared.transcodings import DateAsISO
@@ -286,9 +285,8 @@ class ServiceApplication(Application[UUID]):
             # A refusal can rest on state another writer has since changed (a copy of a message it just applied,
             # refused as one too many here): a DLQ copy cannot be taken back, so the batch runs again on the
             # current log first. (A chaos run dead-lettered a valid duplicate ReturnReceived this way.)
-            log = getattr(self.recorder, "log", None)
-            if isinstance(log, CommitLog):
-                log.confirm_fence()
+            if isinstance(self.recorder, MongoApplicationRecorder):
+                self.recorder.log.confirm_fence()
             before_commit(result.refused)
         consumed = [d.message_id for d in accepted]
         if not unit.aggregates and not positions and not consumed:

@@ -25,6 +25,15 @@ async def _documents(store: ProjectionStore) -> list[dict[str, Any]]:
     return found
 
 
+async def store_with_buckets_of(
+    size: int, database: Any, monkeypatch: pytest.MonkeyPatch, partitions: int
+) -> ProjectionStore:
+    monkeypatch.setattr(lookups, "BUCKET", size)
+    store = ProjectionStore(database, shards=2, partitions=partitions)
+    await store.create_collections()
+    return store
+
+
 @pytest.fixture
 async def database(mongo: AsyncMongoClient[dict[str, Any]], unique: str) -> Any:
     database = mongo[f"test_lookups_{unique}"]
@@ -55,9 +64,7 @@ async def test_orders_folded_at_the_same_time_are_all_found_by_their_sku(databas
 async def test_no_lookup_document_grows_with_the_orders_and_a_new_owner_continues_the_chain(
     database: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(lookups, "BUCKET", 10)
-    owner = ProjectionStore(database, shards=2, partitions=1)
-    await owner.create_collections()
+    owner = await store_with_buckets_of(10, database, monkeypatch, partitions=1)
     first = [f"SO-{n:05d}" for n in range(35)]
     for order_id in first:
         await owner.record(f.accepted(order_id))
@@ -77,9 +84,7 @@ async def test_no_lookup_document_grows_with_the_orders_and_a_new_owner_continue
 async def test_a_rebuilds_chains_and_an_earlier_versions_document_read_like_live_ones(
     database: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(lookups, "BUCKET", 4)
-    store = ProjectionStore(database, shards=2, partitions=3)
-    await store.create_collections()
+    store = await store_with_buckets_of(4, database, monkeypatch, partitions=3)
     generation = await store.generation()
     rebuilt = [f"SO-R{n}" for n in range(11)]
     by_partition: dict[int, list[str]] = {}
