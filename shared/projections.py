@@ -14,6 +14,7 @@ rebuild is "drop the collections, reset the position".
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -52,9 +53,14 @@ class ProjectionRunner(LogFollower):
         positions: AsyncCollection[dict[str, Any]],
         batch_size: int = 500,
         idle_poll_s: float = 0.5,
+        linger_s: float = 0.0,
     ) -> None:
         super().__init__(name, app, positions, batch_size, idle_poll_s, save_every_s=SAVE_EVERY_S)
         self.projection = projection
+        # A batch at most this often: what this process stores meanwhile joins it (a read model's writes are per
+        # batch; a store after a quiet stretch is projected at once).
+        self.linger_s = linger_s
+        self._batch_at = -linger_s
         self.applied = 0
         # Batches this process stored, as (first notification id, last, events), in log order.
         self._stored: deque[tuple[int, int, list[Any]]] = deque()
@@ -78,7 +84,16 @@ class ProjectionRunner(LogFollower):
         while self._stored and self._stored[0][1] <= self.position:
             self._stored.popleft()  # read from the log already
         if self._stored and self._stored[0][0] == self.position + 1:
+            wait = self._batch_at + self.linger_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._batch_at = time.monotonic()
             _, last_id, events = self._stored.popleft()
+            events = list(events)
+            # The batches stored since, each following the last, join this one (up to a batch's worth).
+            while self._stored and self._stored[0][0] == last_id + 1 and len(events) < self.batch_size:
+                _, last_id, more = self._stored.popleft()
+                events.extend(more)
             self._from_memory = True
             return events, last_id
         if not self._stored and self._from_memory:

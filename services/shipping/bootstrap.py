@@ -38,8 +38,10 @@ def create_shipping_app(settings: ShippingSettings) -> FastAPI:
         "projection_positions",
         KEYS_COLLECTION,
     ]
+    # The warehouse's queues may lag half a second: a batch at most that often writes a summary once for the
+    # several scans of a shipment that come close together.
     projection = ProjectionRunner(
-        "shipment_summaries", app, ShipmentProjection(read_model), database["projection_positions"]
+        "shipment_summaries", app, ShipmentProjection(read_model), database["projection_positions"], linger_s=0.5
     )
     # Run by the log's owner only: one writer, which keeps the summaries it wrote in memory.
     logs.workers[0].also.append(projection)

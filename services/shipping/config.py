@@ -8,6 +8,9 @@ from shared.settings import ServiceSettings
 
 
 class ShippingSettings(ServiceSettings):
+    # Shipping is off the path to ShipmentRequested and runs one log (every scan and update of every order): a
+    # batch at most every 100 ms lets an order's messages share commits, relay flushes and read-model writes.
+    batch_linger_ms: int = Field(100, ge=0, le=5_000)
     http_port: int = Field(8003, ge=1, le=65535, validation_alias=AliasChoices("SHIPPING_HTTP_PORT", "http_port"))
     # How long an early message (a carrier update before its dispatch, a scan before its request) may wait for
     # what it names before it goes to its topic's DLQ, and how often the owner of the log looks.

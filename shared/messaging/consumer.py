@@ -5,7 +5,10 @@ batched per log, each log handled by its own task, offsets committed only after 
   worker loads what it needs, on revocation its task finishes the batch in hand and the worker drops its state.
 - Batches: everything fetched for a log since its last batch is one batch (up to `max_batch`), handed to the
   log's worker (`LogWorker.handle`), which stores it in one commit and returns the records it could never
-  process (to the DLQ with the reason). Then the log's offsets are committed.
+  process (to the DLQ with the reason). Then the log's offsets are due to be committed to Kafka: at most every
+  `COMMIT_EVERY_S` for the whole consumer, in one request (and at once when a log goes idle or is let go). The
+  effect and its position are already in the log's store, so a later Kafka commit only means that a restart
+  fetches a little again, which the log recognises as already consumed.
 - A log whose worker fails for reasons outside the message (store or broker down, a lost ownership race) retries
   with capped backoff, forever, holding only its own partitions (the fetcher pauses them); other logs go on.
   A deterministic failure of one record (an event too large to store, a bug) is found by splitting the batch,
@@ -60,6 +63,11 @@ TRANSIENT = (OperationalError, DatabaseError, ConnectionFailure, OperationFailur
 
 METADATA_MAX_AGE_MS = 10_000
 FETCH_MAX_WAIT_MS = 500
+# What a lingering consumer's fetch waits for, at most (see `_fetch_settings`): about a full batch of records.
+LINGER_FETCH_BYTES = 256 * 1024
+# How often a consumer commits the offsets its logs have stored: an OffsetCommit per batch was a Kafka request per
+# log per batch (at a few orders/s every batch is one record), about a fifth of the requests the broker served.
+COMMIT_EVERY_S = 1.0
 REBALANCE_TIMEOUT_MS = 60_000
 
 
@@ -168,6 +176,9 @@ class ServiceConsumer:
         self._owned: dict[int, _LogState] = {}
         self._task: asyncio.Task[None] | None = None
         self._partitions: dict[str, int] = {}
+        # Offsets stored by the logs and not yet committed to Kafka (see COMMIT_EVERY_S).
+        self._due: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._committed_at = time.monotonic()
         self.stopping = False
 
     # Life cycle.
@@ -182,9 +193,7 @@ class ServiceConsumer:
             auto_offset_reset="earliest",
             partition_assignment_strategy=(log_owner_assignor(self.logs),),
             max_poll_records=self.max_batch * 2,
-            # How long the broker holds a fetch that finds nothing (records that arrive are returned at once,
-            # fetch_min_bytes being 1): short waits only make idle consumers poll the broker 20 times a second.
-            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            **self._fetch_settings(),
             # A rebalance waits for every log to finish its batch in hand; batches are small.
             max_poll_interval_ms=300_000,
             session_timeout_ms=10_000,
@@ -214,6 +223,16 @@ class ServiceConsumer:
         consumer.subscribe(self.topics, listener=_Rebalance(self))
         self._task = asyncio.create_task(self._fetch(), name=f"{self.service}-consumer")
         self._task.add_done_callback(self._log_death)
+
+    def _fetch_settings(self) -> dict[str, int]:
+        """How long the broker holds a fetch. A log that starts a batch at most every `linger_s` gains nothing from
+        records sooner: the broker gathers them for that long (or until a batch's worth is there), so a read
+        model makes a few fetches a second instead of one per record it reads; Kafka's cost is per request.
+        Without a linger, records are returned as they arrive (fetch_min_bytes 1), and the wait only bounds how
+        often an idle consumer asks (short waits make it poll the broker 20 times a second)."""
+        if self.linger_s <= 0:
+            return {"fetch_max_wait_ms": FETCH_MAX_WAIT_MS, "fetch_min_bytes": 1}
+        return {"fetch_max_wait_ms": max(1, round(self.linger_s * 1000)), "fetch_min_bytes": LINGER_FETCH_BYTES}
 
     async def stop(self) -> None:
         self.stopping = True
@@ -316,6 +335,7 @@ class ServiceConsumer:
                 try:
                     await asyncio.wait_for(state.wakeup.wait(), self.idle_after_s)
                 except TimeoutError:
+                    await self._commit_due()
                     await self._guarded(state, state.worker.idle, "idle")
                     continue
                 if state.closing:
@@ -327,7 +347,9 @@ class ServiceConsumer:
             if to_handle:
                 await self._handle(state, to_handle)
             state.forwarded.difference_update((r.topic, r.partition, r.offset) for r in batch)
-            await self._commit(batch)
+            self._stored(batch)
+            if time.monotonic() - self._committed_at >= COMMIT_EVERY_S:
+                await self._commit_due()
 
     async def _linger(self, state: _LogState) -> None:
         wait = linger_wait(state.last_batch_at, time.monotonic(), self.linger_s, len(state.queue), self.max_batch)
@@ -399,20 +421,33 @@ class ServiceConsumer:
         for topic in topics:
             self.telemetry.metrics.handler_errors.add(1, {"topic": topic, "error.type": type(error).__name__})
 
-    async def _commit(self, batch: Sequence[Record]) -> None:
-        consumer = self._consumer
-        if consumer is None:
-            return
-        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+    def _stored(self, batch: Sequence[Record]) -> None:
+        """The batch's effect is stored with its positions: its offsets are due to be committed."""
         for record in batch:
-            offsets[TopicPartition(record.topic, record.partition)] = OffsetAndMetadata(record.offset + 1, "")
+            tp = TopicPartition(record.topic, record.partition)
+            due = self._due.get(tp)
+            if due is None or due.offset <= record.offset:
+                self._due[tp] = OffsetAndMetadata(record.offset + 1, "")
+
+    async def _commit_due(self, partitions: Iterable[TopicPartition] | None = None) -> None:
+        """Commit the due offsets (of `partitions`, or all) of the partitions still assigned, in one request."""
+        consumer = self._consumer
+        if consumer is None or not self._due:
+            return
+        wanted = set(self._due) if partitions is None else set(partitions) & set(self._due)
         owned = consumer.assignment()
+        offsets = {tp: self._due.pop(tp) for tp in wanted}
         offsets = {tp: offset for tp, offset in offsets.items() if tp in owned}
+        if partitions is None:
+            self._committed_at = time.monotonic()
         if not offsets:
             return
         # The effect is stored with its position; a commit lost to a rebalance only means a harmless redelivery.
-        with contextlib.suppress(CommitFailedError, KafkaError):
+        try:
             await consumer.commit(offsets)
+        except (CommitFailedError, KafkaError):
+            for tp, offset in offsets.items():  # tried again with the next commit, unless a newer one is due
+                self._due.setdefault(tp, offset)
 
     async def _dead_letter_rejected(self, rejected: Rejected) -> None:
         await self.dead_letter(rejected.record, rejected.reason, rejected.error_type)
@@ -439,6 +474,8 @@ class ServiceConsumer:
         assert consumer is not None
         for partition in partitions:
             self._partitions.setdefault(partition.topic, len(consumer.partitions_for_topic(partition.topic) or ()))
+            # An offset left from an earlier ownership is older than what the owner since may have committed.
+            self._due.pop(partition, None)
         for index in sorted({tp.partition % self.logs for tp in partitions}):
             if index in self._owned:
                 continue
@@ -516,6 +553,8 @@ class ServiceConsumer:
             except (TimeoutError, Exception):
                 state.task.cancel()
                 await asyncio.gather(state.task, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._commit_due(tp for tp in list(self._due) if tp.partition % self.logs == state.index)
         with contextlib.suppress(Exception):
             await state.worker.revoked()
 

@@ -176,7 +176,7 @@ class EventLogWorker:
             os._exit(FAULT_EXIT_CODE)
         await self.relay.publish(processed.events, processed.notification_ids)
         if self.traces is not None:
-            await self.traces.flush()
+            await self.traces.flush(due_only=True)
         return []
 
     def _tracking(self, record: Record) -> Tracking:
@@ -203,6 +203,8 @@ class EventLogWorker:
         await asyncio.to_thread(self._checkpoint)  # the next owner then has less of the log to project again
         await self.relay.save_position()
         await asyncio.to_thread(self._let_go)
+        if self.traces is not None:
+            await self.traces.flush()  # last: only tracing depends on it
 
     def _let_go(self) -> None:
         with self.app.between_units():
@@ -211,7 +213,9 @@ class EventLogWorker:
             self.app.inbox.clear()
 
     async def idle(self) -> None:
-        await asyncio.to_thread(self._checkpoint)
+        await asyncio.to_thread(self._checkpoint, due_only=True)
+        if self.traces is not None:
+            await self.traces.flush()
         moved = await asyncio.to_thread(self._absorb_others)
         if moved:
             await self.relay.catch_up()
@@ -252,13 +256,13 @@ class EventLogWorker:
                 if commit is not None:
                     self.app.inbox.add(commit.consumed)
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self, *, due_only: bool = False) -> None:
         recorder = self.app.recorder
         if isinstance(recorder, MongoApplicationRecorder):
             # Once it lets go, this process writes no more pages of the log: what it still appends (an HTTP command)
             # the next owner projects, and readers find in the commits meanwhile.
             recorder.log.defer_projection = self.owned
-            recorder.log.checkpoint()
+            recorder.log.checkpoint(due_only=due_only)
 
     def _absorb_others(self) -> bool:
         """Take in commits someone else appended: forget what they touched, adopt their positions."""

@@ -82,15 +82,19 @@ class ReadModelWorker:
                     order_id = getattr(message.data, "order_id", None)
                     if isinstance(order_id, str) and message.traceparent:
                         self.traces.learn(order_id, message.traceparent, persist=True)
-                await self.traces.flush()
+                await self.traces.flush(due_only=True)
         return rejected
 
     async def revoked(self) -> None:
         self.on_revoked()
         for duty in self.also:
             await duty.revoked()
+        if self.traces is not None:
+            await self.traces.flush()  # last: only tracing depends on it
 
     async def idle(self) -> None:
+        if self.traces is not None:
+            await self.traces.flush()
         for duty in self.also:
             await duty.idle()
 

@@ -9,6 +9,7 @@ alias another key to an order (shipping: a tracking number).
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -21,6 +22,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 PROPAGATOR = TraceContextTextMapPropagator()
 CACHE_SIZE = 20_000
+# How often the batch path stores the contexts it learned (see `flush`).
+FLUSH_EVERY_S = 1.0
 # Each failed attempt means a context was there and then was not: only a dropped collection does that.
 INSERT_ATTEMPTS = 3
 log = logging.getLogger(__name__)
@@ -63,6 +66,7 @@ class OrderTraces:
         # Contexts never change once set, so a hit can be kept; misses are not cached (set later).
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._unsaved: dict[str, str] = {}
+        self._flushed_at = time.monotonic()
 
     async def lookup(self, key: str) -> str | None:
         if key in self._cache:
@@ -119,10 +123,15 @@ class OrderTraces:
         if persist:
             self._unsaved[key] = traceparent
 
-    async def flush(self) -> None:
-        """Store what `learn` kept since the last flush: one insert; the first context stored for a key wins."""
-        if not self._unsaved:
+    async def flush(self, *, due_only: bool = False) -> None:
+        """Store what `learn` kept since the last flush: one insert; the first context stored for a key wins.
+        `due_only` (after each batch): only once FLUSH_EVERY_S has passed since the last, so that batches of a
+        message or two share the insert (it was one round trip per batch); the logs flush at once when idle and
+        when let go. A crash loses at most that second of contexts: later work on those orders starts a trace of
+        its own, and nothing else depends on them."""
+        if not self._unsaved or (due_only and time.monotonic() - self._flushed_at < FLUSH_EVERY_S):
             return
+        self._flushed_at = time.monotonic()
         unsaved, self._unsaved = self._unsaved, {}
         documents = [{"_id": key, "traceparent": traceparent} for key, traceparent in unsaved.items()]
         try:

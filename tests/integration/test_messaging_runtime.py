@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -117,6 +118,22 @@ async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> None:
 
 
 Service = tuple[ServiceRuntime, CounterApplication, LogSet[CounterApplication]]
+
+
+@asynccontextmanager
+async def group_offsets(infrastructure: Infrastructure, group: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer of the service's group that only reads or sets its committed offsets (it joins no group)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=infrastructure.kafka_bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+        **infrastructure.security().client_kwargs(),
+    )
+    await consumer.start()
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
 
 
 def counter_settings(infrastructure: Infrastructure, unique: str) -> ServiceSettings:
@@ -318,19 +335,9 @@ async def test_records_read_again_from_the_start_change_nothing_and_are_not_dead
 
     # The group's Kafka offsets are lost (a commit lost to a rebalance or a crash, an operator's reset): the
     # partition is read again from its first record.
-    group = runtime.group_id("processing")
-    rewind = AIOKafkaConsumer(
-        bootstrap_servers=infrastructure.kafka_bootstrap_servers,
-        group_id=group,
-        enable_auto_commit=False,
-        **infrastructure.security().client_kwargs(),
-    )
-    await rewind.start()
-    try:
+    async with group_offsets(infrastructure, runtime.group_id("processing")) as rewind:
         rewind.assign([TopicPartition(topic, 0)])
         await rewind.commit({TopicPartition(topic, 0): 0})
-    finally:
-        await rewind.stop()
 
     again, app_again, _ = await start_counter_service(settings)
     try:
@@ -531,3 +538,48 @@ async def test_a_recreated_topic_is_refused_loudly_not_skipped(infrastructure: I
         assert logs.reader().value("h") == 3  # nothing below the old position was taken for already seen
     finally:
         await runtime.stop()
+
+
+async def test_offsets_reach_kafka_in_few_commits_once_stored_and_a_restart_applies_nothing_twice(
+    counter_service: Service, infrastructure: Infrastructure
+) -> None:
+    """Kafka's committed offsets follow what the log stored, a commit request at most every COMMIT_EVERY_S (and at
+    once when the log goes idle or is let go), not one per batch: records sent one by one are batches of one."""
+    runtime, app, _ = counter_service
+    topic = runtime.settings.topic_prefix + IN.name
+    consumer = runtime.consumers[0]
+    kafka_consumer = consumer._consumer
+    assert kafka_consumer is not None
+    commits: list[dict[TopicPartition, Any]] = []
+    commit = kafka_consumer.commit
+
+    async def counted_commit(offsets: dict[TopicPartition, Any]) -> None:
+        commits.append(offsets)
+        await commit(offsets)
+
+    kafka_consumer.commit = counted_commit
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        for n in range(30):
+            await kafka.send_and_wait(topic, envelope("Counted", {"counter": "k", "by": 1}), key=b"k", partition=0)
+            await eventually(lambda: app.value("k") == n + 1)  # noqa: B023 (awaited within the iteration)
+
+    async def committed() -> int | None:
+        async with group_offsets(infrastructure, runtime.group_id("processing")) as probe:
+            return await probe.committed(TopicPartition(topic, 0))  # type: ignore[no-any-return]
+
+    deadline = time.monotonic() + 10
+    while await committed() != 30:  # committed once the log is idle (a second), whatever the interval
+        assert time.monotonic() < deadline, f"committed offset {await committed()}, 30 records stored"
+        await asyncio.sleep(0.2)
+    assert 1 <= len(commits) < 30 / 2, f"{len(commits)} commit requests for 30 batches"
+    await runtime.stop()
+
+    again, app_again, _ = await start_counter_service(runtime.settings)
+    try:
+        async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+            await kafka.send_and_wait(topic, envelope("Counted", {"counter": "k", "by": 1}), key=b"k", partition=0)
+        await eventually(lambda: app_again.value("k") == 31)
+        await asyncio.sleep(1.0)
+        assert app_again.value("k") == 31
+    finally:
+        await again.stop()

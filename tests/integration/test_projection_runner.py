@@ -31,6 +31,18 @@ class Versions:
         pass
 
 
+class Batches(Versions):
+    """Also keeps the size of each batch it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    async def apply_batch(self, events: Sequence[Any], replaying: bool) -> None:
+        self.sizes.append(len(events))
+        await super().apply_batch(events, replaying)
+
+
 class CountingReads(CounterApplication):
     """Counts how often the log is read, which is what folding from memory saves."""
 
@@ -88,3 +100,32 @@ async def test_stored_batches_are_folded_from_memory_and_a_gap_is_read_from_the_
     fresh = ProjectionRunner("counters", app, again, positions)
     await fresh.catch_up()
     assert again.folded == [10]
+
+
+async def test_a_lingering_runner_folds_what_is_stored_close_together_in_one_batch_in_log_order(
+    mongo: AsyncMongoClient[dict[str, Any]], unique: str
+) -> None:
+    """A read model writes per batch: with a linger, twenty commits stored within it are folded in a batch or two,
+    not twenty; the first after a quiet stretch goes at once. Each event once, in log order."""
+    app = CountingReads(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    positions = mongo[f"projection_runner_{unique}"]["positions"]
+    projection = Batches()
+    runner = ProjectionRunner("counters", app, projection, positions, idle_poll_s=30, linger_s=0.5)
+    app.call_after_store(runner.stored)
+    await runner.start()
+    try:
+        await eventually(lambda: runner.running and app.reads >= 1)
+        await asyncio.to_thread(count, app, 1)  # created + increased
+        await eventually(lambda: len(projection.folded) == 2)
+        assert projection.sizes == [2]  # at once: nothing came before it
+
+        def twenty() -> None:
+            for by in range(2, 22):
+                count(app, by)
+
+        await asyncio.to_thread(twenty)
+        await eventually(lambda: len(projection.folded) == 22)
+        assert projection.folded == list(range(1, 23))
+        assert len(projection.sizes) <= 4, projection.sizes  # 1 + the twenty in a few batches
+    finally:
+        await runner.stop()
