@@ -14,6 +14,7 @@ rebuild is "drop the collections, reset the position".
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from eventsourcing.persistence import Recording
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.log_follower import LogFollower
+from shared.messaging.consumer import linger_wait
 
 
 class Projection(Protocol):
@@ -57,10 +59,10 @@ class ProjectionRunner(LogFollower):
     ) -> None:
         super().__init__(name, app, positions, batch_size, idle_poll_s, save_every_s=SAVE_EVERY_S)
         self.projection = projection
-        # A batch at most this often: what this process stores meanwhile joins it (a read model's writes are per
-        # batch; a store after a quiet stretch is projected at once).
+        # A batch at most this often, as the consumer's logs do: what this process stores meanwhile joins it (a
+        # read model's writes are per batch); a store after a quiet stretch, or a full batch, goes at once.
         self.linger_s = linger_s
-        self._batch_at = -linger_s
+        self._batch_at = -math.inf
         self.applied = 0
         # Batches this process stored, as (first notification id, last, events), in log order.
         self._stored: deque[tuple[int, int, list[Any]]] = deque()
@@ -84,7 +86,8 @@ class ProjectionRunner(LogFollower):
         while self._stored and self._stored[0][1] <= self.position:
             self._stored.popleft()  # read from the log already
         if self._stored and self._stored[0][0] == self.position + 1:
-            wait = self._batch_at + self.linger_s - time.monotonic()
+            queued = sum(len(stored[2]) for stored in self._stored)
+            wait = linger_wait(self._batch_at, time.monotonic(), self.linger_s, queued, self.batch_size)
             if wait > 0:
                 await asyncio.sleep(wait)
             self._batch_at = time.monotonic()
