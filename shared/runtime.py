@@ -390,8 +390,11 @@ def serve(app: FastAPI, host: str, port: int) -> int:
     _QuietSignalsServer = _server_class()
     runtime: ServiceRuntime = app.state.runtime
     configure_logging(runtime.name)
-    # Process-wide (PyMongo's command listeners are global): the one service of this process.
-    PymongoInstrumentor().instrument(tracer_provider=runtime.telemetry.tracer_provider)
+    if runtime.telemetry.exports_traces:
+        # A span per store command, for whoever receives the traces; made only then, since it is a fifth of the
+        # client's CPU per round trip (no one reads the other spans' children locally). Process-wide (PyMongo's
+        # command listeners are global): the one service of this process.
+        PymongoInstrumentor().instrument(tracer_provider=runtime.telemetry.tracer_provider)
     try:
         # Bind before connecting anything, so a busy port is reported plainly and cannot be lost to a race.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -418,7 +421,16 @@ def serve(app: FastAPI, host: str, port: int) -> int:
         print(f"{runtime.name}: stopped", flush=True)
         return 0
 
-    return asyncio.run(main())
+    with asyncio.Runner(loop_factory=_loop_factory(runtime.settings.event_loop)) as runner:
+        return runner.run(main())
+
+
+def _loop_factory(event_loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if event_loop == "asyncio":
+        return None
+    import uvloop
+
+    return uvloop.new_event_loop
 
 
 def run_service(create_app: Callable[[Any], FastAPI], settings_cls: type[ServiceSettings]) -> int:

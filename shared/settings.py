@@ -70,6 +70,10 @@ class ServiceSettings(BaseSettings):
     # Personal fields are written in plaintext instead of sealed; what was sealed still opens, lookups still work,
     # and an erasure then erases nothing written meanwhile (shared/personal_data/sealing.py).
     unsafe_disable_personal_data_sealing: bool = False
+    # The event loop a service process runs on (shared/runtime.py): uvloop (libuv) spends less CPU per socket
+    # read and write than asyncio's own loop, and a service is mostly socket reads and writes; `asyncio` to rule it
+    # out when something misbehaves.
+    event_loop: str = Field("uvloop", pattern=r"^(uvloop|asyncio)$")
     # A larger request body is refused with 413 before any route reads it (shared/http/limits.py).
     max_request_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024, le=16 * 1_048_576)
 

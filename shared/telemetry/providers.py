@@ -35,6 +35,8 @@ class Telemetry:
     meter_provider: MeterProvider
     registry: CollectorRegistry
     metrics: FulfillmentMetrics
+    # Whether spans leave the process (an OTLP endpoint is set): spans only for this are made only then.
+    exports_traces: bool = False
 
     @cached_property
     def tracer(self) -> Tracer:
@@ -62,7 +64,8 @@ def create_telemetry(service: str) -> Telemetry:
         }
     )
     tracer_provider = TracerProvider(resource=resource)
-    if _exporting("TRACES"):
+    exports_traces = _exporting("TRACES")
+    if exports_traces:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
@@ -76,4 +79,4 @@ def create_telemetry(service: str) -> Telemetry:
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
     metrics = FulfillmentMetrics(meter_provider.get_meter("fulfillment"), service)
-    return Telemetry(service, tracer_provider, meter_provider, registry, metrics)
+    return Telemetry(service, tracer_provider, meter_provider, registry, metrics, exports_traces)
