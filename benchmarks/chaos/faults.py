@@ -59,8 +59,12 @@ class Nemesis:
     async def kill(self, fault: Fault) -> None:
         victim = self._victim(fault.service)
         if victim is None:
-            self.narrator.say(f"fault: no replica up to kill (wanted {fault.service}); skipped")
-            return
+            # Every replica is still starting after earlier kills: this kill waits for one, so that a run makes
+            # the kills it was asked for (one that skipped them would prove less than it says).
+            self.narrator.say(f"fault: no replica up to kill (wanted {fault.service}); waiting for one")
+            while victim is None:
+                await asyncio.sleep(1.0)
+                victim = self._victim(fault.service)
         pid = await self.fleet.kill(victim)
         self.kills += 1
         self.narrator.say(f"fault: kill -9 {victim.name} (pid {pid}); back in {fault.downtime_s:.1f}s")

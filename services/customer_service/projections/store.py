@@ -29,7 +29,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.customer_service.projections.events import ReceivedEvent
 from services.customer_service.projections.history import History, apply, new_history
@@ -47,6 +47,7 @@ META = "projection_meta"
 # version v first inserts `<collection>/<order>@v` here; of two writers that read the same version (an owner
 # and a process that has not noticed it lost the partition yet), one gets it and the other reads again.
 CLAIMS = "history_claims"
+DUPLICATE_KEY = 11000
 # How often a writer finds a claimed version still unwritten before it decides the claimer died between its
 # claim and its write, and writes without a claim (tries ~50 ms apart).
 CLAIM_TRIES = 60
@@ -172,8 +173,13 @@ class ProjectionStore:
         numbered: dict[str, list[ReceivedEvent]] = {}
         for event in await self.log.append_many(_unique_by_id(fresh)):
             numbered.setdefault(event.order_id, []).append(event)
+        replaced = {order_id: known["version"] for order_id, known in stored.items() if known and order_id in numbered}
+        claimed = await self._claim_many(generation, replaced)
         await asyncio.gather(
-            *(self._fold(generation, order_id, stored[order_id], numbered.get(order_id, [])) for order_id in by_order)
+            *(
+                self._fold(generation, order_id, stored[order_id], numbered.get(order_id, []), order_id in claimed)
+                for order_id in by_order
+            )
         )
 
     async def _known(self, generation: str, order_id: str) -> History | None:
@@ -183,7 +189,10 @@ class ProjectionStore:
             return cached
         return await self._opened(await self.histories(generation, order_id).find_one({"_id": order_id}))
 
-    async def _fold(self, generation: str, order_id: str, stored: History | None, events: list[ReceivedEvent]) -> None:
+    async def _fold(
+        self, generation: str, order_id: str, stored: History | None, events: list[ReceivedEvent], claimed: bool
+    ) -> None:
+        """`claimed`: the version `stored` is at is this process's to replace (`_claim_many`)."""
         if not events:
             if stored is not None and (generation, order_id) not in self._written:
                 await self._index(generation, stored, None)  # redelivered: make sure the index caught up
@@ -191,10 +200,15 @@ class ProjectionStore:
         history: History = copy.deepcopy(stored) if stored is not None else new_history(order_id)
         for event in events:
             apply(history, event)
-        async with self._locks[hash(order_id) % LOCK_STRIPES]:
-            saved = await self._save(
-                self.histories(generation, order_id), history, None if stored is None else stored["version"]
-            )
+        saved = False
+        if stored is None or claimed:
+            async with self._locks[hash(order_id) % LOCK_STRIPES]:
+                saved = await self._save(
+                    self.histories(generation, order_id),
+                    history,
+                    None if stored is None else stored["version"],
+                    claim=False,
+                )
         if not saved:
             # Someone else wrote it (a rebuild's swap, an owner that has not let go yet): start from the store.
             self._written.pop((generation, order_id), None)
@@ -256,9 +270,31 @@ class ProjectionStore:
                 return True
             await contention.wait()  # another writer got in first: read again
 
+    async def _claim_many(self, generation: str, versions: dict[str, int]) -> set[str]:
+        """Claims (`CLAIMS`) the version each order's history is replaced at, for a whole batch in one insert;
+        returns the orders claimed. An order another writer claimed first takes the careful path."""
+        if not versions or await self._versioned_writes():
+            return set(versions)
+        claims = {
+            _claim_id(self.histories(generation, order_id).name, order_id, version): order_id
+            for order_id, version in versions.items()
+        }
+        try:
+            await self.database[CLAIMS].insert_many([{"_id": claim} for claim in claims], ordered=False)
+        except BulkWriteError as error:
+            written = list(claims)
+            taken = set()
+            for failure in error.details.get("writeErrors", []):
+                if failure.get("code") != DUPLICATE_KEY:
+                    raise
+                taken.add(claims[written[failure["index"]]])
+            return set(versions) - taken
+        return set(versions)
+
     async def _save(self, histories: Any, plain: History, expected_version: int | None, claim: bool = True) -> bool:
         """Write `plain` if the stored history is still at `expected_version` (None: there is none); False when
-        another writer got there first."""
+        another writer got there first. `claim` False: the version is claimed already, or left unclaimed too long
+        (`_Contention`)."""
         history = await self.sealed("histories", plain)
         if expected_version is None:
             try:
@@ -271,7 +307,9 @@ class ProjectionStore:
             match["version"] = expected_version
         elif claim:
             try:
-                await self.database[CLAIMS].insert_one({"_id": f"{histories.name}/{history['_id']}@{expected_version}"})
+                await self.database[CLAIMS].insert_one(
+                    {"_id": _claim_id(histories.name, history["_id"], expected_version)}
+                )
             except DuplicateKeyError:
                 return False
         result = await histories.replace_one(match, history)
@@ -425,6 +463,10 @@ class _Contention:
 
     async def wait(self) -> None:
         await asyncio.sleep(0 if self.tries <= 1 else 0.05)
+
+
+def _claim_id(collection: str, order_id: str, version: int) -> str:
+    return f"{collection}/{order_id}@{version}"
 
 
 def _unique_by_id(events: list[ReceivedEvent]) -> list[ReceivedEvent]:
