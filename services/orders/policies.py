@@ -28,6 +28,7 @@ def subscriptions(app: OrdersApplication) -> list[Subscription]:
             },
             # orders is the only consumer of the storefront topic, so it dead-letters what no one can read.
             dead_letters_unreadable=True,
+            opens_order=frozenset({"OrderPlaced"}),
         ),
         Subscription(
             INVENTORY_EVENTS,

@@ -66,6 +66,9 @@ class Edge:
     def topic(self, name: str) -> Topic:
         return self.by_topic[name].topic
 
+    def opens_order(self, record: Record, message: Message[Any]) -> bool:
+        return message.type in self.by_topic[record.topic].opens_order
+
     def read_batch(self, records: Sequence[Record]) -> tuple[list[Readable], list[Rejected]]:
         """The records this service acts on, each with its message and handler; and those set aside."""
         readable: list[Readable] = []
@@ -342,7 +345,10 @@ class EventLogWorker:
             return span_parent(None, incoming)
         order_trace = message.traceparent
         if order_trace is None and (order_id or key):
-            order_trace = await self.traces.lookup(order_id or key or "")
+            known = order_id or key or ""
+            # An order's first message has no context to find but the one in memory (a copy's).
+            opens = self.edge.opens_order(record, message)
+            order_trace = self.traces.known(known) if opens else await self.traces.lookup(known)
         if order_id:
             if order_trace is not None:
                 self.traces.learn(order_id, order_trace)

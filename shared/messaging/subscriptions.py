@@ -27,3 +27,7 @@ class Subscription:
     # unknown type); the others skip them, so the DLQ gets one copy. Types a service handles are always
     # validated, and dead-lettered, by that service.
     dead_letters_unreadable: bool = False
+    # Types that are an order's first message anywhere (the storefront's OrderPlaced): the order has no trace
+    # context yet, so none is looked up (one store read per order saved); a copy of one starts spans in its own
+    # trace, which only tracing sees.
+    opens_order: frozenset[str] = frozenset()

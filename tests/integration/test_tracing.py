@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.actors import Outside
 from tests.factories import new_id, order_placed
@@ -113,3 +114,46 @@ async def test_one_order_is_one_trace_across_all_services(
     # Support agents find the trace from the order's history.
     history = await stack.json("customer_service", f"/orders/{order_id}/history")
     assert history is not None and history["trace_id"] == trace_id
+
+
+async def test_a_new_order_starts_its_trace_without_asking_the_store_for_one(
+    traced: tuple[RunningStack, OtlpReceiver], traced_outside: Outside
+) -> None:
+    """OrderPlaced is an order's first message: there is no earlier context to find (orders looked one up per
+    order, a store round trip that always came back empty), and its trace is still the storefront's."""
+    stack, receiver = traced
+    outside = traced_outside
+    sku = new_id("SKU")
+    await stock_ready(outside, stack, sku, "LIS-1", 10)
+    before = await trace_context_reads(stack)
+    placed = {new_id("SO"): secrets.token_hex(16) for _ in range(4)}
+    for order_id, trace_id in placed.items():
+        value = envelope("OrderPlaced", order_placed(order_id, [(sku, 1, "10.00")]))
+        headers = [("traceparent", f"00-{trace_id}-{secrets.token_hex(8)}-01".encode())]
+        await outside.kafka.send_and_wait(
+            outside.topic_prefix + "storefront.orders", value, key=order_id.encode(), headers=headers
+        )
+    for order_id in placed:
+        await order_reaches(stack, order_id, "reserved")
+
+    assert await trace_context_reads(stack) == before
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if all(any(s.service == "orders" for s in spans_of(receiver, t)) for t in placed.values()):
+            break
+        await asyncio.sleep(0.5)
+    for order_id, trace_id in placed.items():
+        orders_spans = [s for s in spans_of(receiver, trace_id) if s.service == "orders"]
+        assert any(s.attributes.get("order.id") == order_id for s in orders_spans), order_id
+
+
+async def trace_context_reads(stack: RunningStack) -> float:
+    text = (await stack.get("orders", "/metrics")).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "fulfillment_store_commands_total"
+        and sample.labels.get("command") == "find"
+        and sample.labels.get("collection", "").endswith("trace_contexts")
+    )
