@@ -5,6 +5,7 @@ Two stores stand for the two processes (each has its own locks and caches)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from pymongo import AsyncMongoClient, monitoring
@@ -35,14 +36,14 @@ async def test_two_writers_of_one_history_lose_nothing(mongo: AsyncMongoClient[d
         await mongo.drop_database(database.name)
 
 
-class ClaimRequests(monitoring.CommandListener):
-    """Counts the requests that claim history versions (`CLAIMS`)."""
+class Requests(monitoring.CommandListener):
+    """Counts the requests of one command on the collections `counted` accepts."""
 
-    def __init__(self) -> None:
-        self.count = 0
+    def __init__(self, command: str, counted: Callable[[str], bool]) -> None:
+        self.command, self.counted, self.count = command, counted, 0
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "insert" and event.command.get("insert") == CLAIMS:
+        if event.command_name == self.command and self.counted(str(event.command.get(self.command))):
             self.count += 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
@@ -68,7 +69,7 @@ async def test_batches_of_many_orders_claim_in_one_request_and_two_writers_still
 ) -> None:
     """A batch's histories are claimed in one insert (one per order before); two writers folding batches of the
     same orders at once still lose no event (the batch's lost claims take the careful path)."""
-    claims = ClaimRequests()
+    claims = Requests("insert", lambda collection: collection == CLAIMS)
     counted: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         infrastructure.mongodb_url, uuidRepresentation="standard", event_listeners=[claims]
     )
@@ -94,6 +95,41 @@ async def test_batches_of_many_orders_claim_in_one_request_and_two_writers_still
             assert sorted(history["applied"]) == sorted(e.event_id for e in flow), order_id
             assert history["version"] == len(flow)
             assert history["status"] == "refunded"
+    finally:
+        await counted.close()
+        await mongo.drop_database(database)
+
+
+async def test_new_orders_are_folded_without_reading_their_histories_and_a_redelivery_changes_nothing(
+    mongo: AsyncMongoClient[dict[str, Any]], infrastructure: Infrastructure, unique: str
+) -> None:
+    """A batch that opens orders (OrderAccepted) writes their histories without looking for them first; one that
+    exists after all (another topic's event came first, or the batch is redelivered to a restarted process) is
+    folded from the store, each event once."""
+    reads = Requests("find", lambda collection: "_histories_" in collection)
+    counted: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infrastructure.mongodb_url, uuidRepresentation="standard", event_listeners=[reads]
+    )
+    database = f"test_opening_{unique}"
+    owner, other = ProjectionStore(counted[database], shards=2), ProjectionStore(mongo[database], shards=2)
+    await owner.create_collections()
+    flows = {order_id: order_flow(order_id, 1) for order_id in (f"SO-{unique}-{i}" for i in range(8))}
+    first = next(iter(flows))
+    try:
+        await other.record_many([flows[first][1]])  # its status change got there before its acceptance
+        await owner.record_many([flow[0] for flow in flows.values()])
+        assert reads.count == 1  # the one history that existed: its insert failed, and it was read to fold
+
+        restarted = ProjectionStore(counted[database], shards=2)
+        await restarted.record_many([flow[0] for flow in flows.values()])  # redelivered after a restart
+        await restarted.record_many([flow[1] for order_id, flow in flows.items() if order_id != first])
+
+        for order_id, flow in flows.items():
+            history = await other.history(order_id)
+            assert history is not None
+            assert sorted(history["applied"]) == sorted(e.event_id for e in flow), order_id
+            assert history["version"] == len(flow)
+            assert history["status"] == "received"
     finally:
         await counted.close()
         await mongo.drop_database(database)

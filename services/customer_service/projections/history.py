@@ -71,6 +71,11 @@ def apply(history: History, event: ReceivedEvent) -> bool:
     return True
 
 
+def opens(event: ReceivedEvent) -> bool:
+    """Orders' word on a placement (accepted or rejected): the first event of an order, nearly always."""
+    return (event.source, event.type) in OPENING
+
+
 def is_known(history: History | None) -> bool:
     """An order exists for support once its placement (accepted or rejected) has been seen."""
     return history is not None and history["placed"] is not None
@@ -389,3 +394,8 @@ def refunded_total(history: History) -> Decimal:
     cancellation = history["cancellation"]
     total = Decimal(cancellation["refund_amount"]) if cancellation else Decimal("0")
     return total + sum((Decimal(r["amount"]) for r in history["refunds"]), Decimal("0"))
+
+
+# The events that open an order's history; another topic's event can still get there first (StockReserved in an
+# earlier batch), and a redelivery finds the history written.
+OPENING = frozenset({("orders", "OrderAccepted"), ("orders", "OrderRejected")})

@@ -32,7 +32,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.customer_service.projections.events import ReceivedEvent
-from services.customer_service.projections.history import History, apply, new_history
+from services.customer_service.projections.history import History, apply, new_history, opens
 from services.customer_service.projections.lookups import Lookups
 from services.customer_service.projections.personal import PersonalDocuments
 from services.customer_service.projections.received import COUNTERS, ReceivedLog, shard_of_index
@@ -164,7 +164,8 @@ class ProjectionStore:
             by_order.setdefault(event.order_id, []).append(event)
         await self.notice_erasures()
         generation = await self.generation()
-        stored = dict(zip(by_order, await asyncio.gather(*(self._known(generation, o) for o in by_order)), strict=True))
+        found = await asyncio.gather(*(self._known(generation, o, any(map(opens, e))) for o, e in by_order.items()))
+        stored = dict(zip(by_order, found, strict=True))
         fresh: list[ReceivedEvent] = []
         for order_id, order_events in by_order.items():
             known = stored[order_id]
@@ -182,11 +183,16 @@ class ProjectionStore:
             )
         )
 
-    async def _known(self, generation: str, order_id: str) -> History | None:
+    async def _known(self, generation: str, order_id: str, opening: bool) -> History | None:
+        """The history as this process last wrote it, else as stored. `opening`: the batch opens the order, so
+        it is taken to have none (a read saved per order); if one exists after all, its insert fails and `_fold`
+        takes the careful path, and an event appended to the log twice is harmless (received.py)."""
         cached = self._written.get((generation, order_id))
         if cached is not None:
             self._written.move_to_end((generation, order_id))
             return cached
+        if opening:
+            return None
         return await self._opened(await self.histories(generation, order_id).find_one({"_id": order_id}))
 
     async def _fold(
