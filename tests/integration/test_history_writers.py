@@ -89,15 +89,21 @@ async def test_batches_of_many_orders_claim_in_one_request_and_two_writers_still
             )
         await owner.record_many([flow[6] for flow in flows.values()])
 
-        for order_id, flow in flows.items():
-            history = await other.history(order_id)
-            assert history is not None
-            assert sorted(history["applied"]) == sorted(e.event_id for e in flow), order_id
-            assert history["version"] == len(flow)
-            assert history["status"] == "refunded"
+        await assert_each_event_folded_once(other, flows, "refunded")
     finally:
         await counted.close()
         await mongo.drop_database(database)
+
+
+async def assert_each_event_folded_once(
+    store: ProjectionStore, flows: dict[str, list[ReceivedEvent]], status: str
+) -> None:
+    for order_id, flow in flows.items():
+        history = await store.history(order_id)
+        assert history is not None
+        assert sorted(history["applied"]) == sorted(e.event_id for e in flow), order_id
+        assert history["version"] == len(flow)
+        assert history["status"] == status
 
 
 async def test_new_orders_are_folded_without_reading_their_histories_and_a_redelivery_changes_nothing(
@@ -124,12 +130,7 @@ async def test_new_orders_are_folded_without_reading_their_histories_and_a_redel
         await restarted.record_many([flow[0] for flow in flows.values()])  # redelivered after a restart
         await restarted.record_many([flow[1] for order_id, flow in flows.items() if order_id != first])
 
-        for order_id, flow in flows.items():
-            history = await other.history(order_id)
-            assert history is not None
-            assert sorted(history["applied"]) == sorted(e.event_id for e in flow), order_id
-            assert history["version"] == len(flow)
-            assert history["status"] == "received"
+        await assert_each_event_folded_once(other, flows, "received")
     finally:
         await counted.close()
         await mongo.drop_database(database)
