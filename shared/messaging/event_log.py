@@ -29,9 +29,9 @@ from opentelemetry.trace import Link, SpanKind
 
 from shared.contracts.envelope import InvalidMessage, Message, parse_envelope, unknown_type, validate_payload
 from shared.contracts.topics import Topic
-from shared.eventstore.commitlog import LogMoved
+from shared.eventstore.commitlog import CommitLog, LogMoved
 from shared.eventstore.recorders import MongoApplicationRecorder
-from shared.messaging.application import Delivery, ServiceApplication
+from shared.messaging.application import Delivery, Processed, ServiceApplication
 from shared.messaging.consumer import DeadLetter, OwnerDuty, Rejected
 from shared.messaging.relay import LogRelay
 from shared.messaging.subscriptions import Subscription
@@ -131,6 +131,7 @@ class EventLogWorker:
         self._dead_lettered: OrderedDict[tuple[str, int, int], None] = OrderedDict()
         # Other work of this log's owner (a projection of the log, say): started and stopped with ownership.
         self.also: list[OwnerDuty] = []
+        self._reload_due = False
 
     # LogWorker.
 
@@ -163,13 +164,7 @@ class EventLogWorker:
                 asyncio.run_coroutine_threadsafe(self._dead_letter_once(item, dead_letter), loop).result()
 
         passed = [self._tracking(item.record) for item in unreadable]
-        try:
-            processed = await asyncio.to_thread(
-                self.app.process, deliveries, passed=passed, before_commit=before_commit
-            )
-        except LogMoved:
-            await asyncio.to_thread(self._absorb_others)
-            raise
+        processed = await self.process(deliveries, passed=passed, before_commit=before_commit)
         for record in records:
             self.telemetry.metrics.consumed.add(1, {"topic": record.topic, "group": self.group_id})
         if self.crash_before_publishing and any(
@@ -181,6 +176,37 @@ class EventLogWorker:
         if self.traces is not None:
             await self.traces.flush(due_only=True)
         return []
+
+    async def process(
+        self,
+        deliveries: Sequence[Delivery],
+        passed: Sequence[Tracking] = (),
+        before_commit: Callable[[Sequence[tuple[Delivery, InvalidMessage]]], None] | None = None,
+    ) -> Processed:
+        """One unit of work on the log (a batch, or an HTTP command), off the event loop. `LogMoved`: someone else
+        appended first, take their commits in. Any other failure leaves the commit's fate unknown (stored or not;
+        the cached aggregates, positions and inbox not updated either way): what this writer holds is reloaded
+        from the store before its next unit, else a batch run again would decide on state that lacks its own
+        commit."""
+        if self._reload_due:
+            await self._reload()
+        try:
+            return await asyncio.to_thread(self.app.process, deliveries, passed=passed, before_commit=before_commit)
+        except LogMoved:
+            await asyncio.to_thread(self._absorb_others)
+            raise
+        except Exception:
+            self._reload_due = True
+            raise
+
+    async def _reload(self) -> None:
+        if self.owned:
+            await asyncio.to_thread(self._load)
+            await self.relay.catch_up()
+        else:
+            await asyncio.to_thread(self._take_in_all)
+        self._reload_due = False
+        log.info("%s: reloaded the log after a failed unit of work", self.app.name)
 
     def _tracking(self, record: Record) -> Tracking:
         return Tracking(tracking_name(self.group_id, record.topic, record.partition), record.offset + 1)
@@ -281,11 +307,7 @@ class EventLogWorker:
         if fence is None:
             # Never taken in (an HTTP command on a process that does not own the log): nothing cached is known
             # to be current.
-            self.app.forget()
-            head = commit_log.refresh_head()
-            # What the use case reads next must include the owner's newest commits, whose pages it may not have
-            # written yet: this process reads them from the commits (only the owner writes pages).
-            commit_log.take_in(head)
+            self._take_in(commit_log)
             return True
         foreign = commit_log.commits_after(fence.number)
         if not foreign:
@@ -302,6 +324,21 @@ class EventLogWorker:
         self.app.forget(touched)
         log.info("%s: took in %d commit(s) written elsewhere", self.app.name, len(foreign))
         return True
+
+    def _take_in_all(self) -> None:
+        with self.app.between_units():
+            recorder = self.app.recorder
+            if isinstance(recorder, MongoApplicationRecorder):
+                self._take_in(recorder.log)
+            else:
+                self.app.forget()
+
+    def _take_in(self, commit_log: CommitLog) -> None:
+        self.app.forget()
+        head = commit_log.refresh_head()
+        # What the use case reads next must include the owner's newest commits, whose pages it may not have
+        # written yet: this process reads them from the commits (only the owner writes pages).
+        commit_log.take_in(head)
 
     # One message.
 

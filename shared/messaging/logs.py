@@ -55,12 +55,11 @@ class LogSet(Generic[App]):
         """An HTTP command through the log's unit of work; its events are relayed by the log's owner (at once
         when that is this process, else when the owner next looks)."""
         index = 0 if key is None else self.index(key)
-        writer, worker = self.writers[index], self.workers[index]
+        worker = self.workers[index]
         for attempt in range(1, COMMAND_ATTEMPTS + 1):
             try:
-                processed = await asyncio.to_thread(writer.process, [delivery])
+                processed = await worker.process([delivery])
             except LogMoved:
-                await asyncio.to_thread(worker._absorb_others)
                 if attempt == COMMAND_ATTEMPTS:
                     raise
                 continue

@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import OperationalError
 from prometheus_client import generate_latest
 from pydantic import Field
+from pymongo.errors import AutoReconnect
 
 from shared.contracts.envelope import Contract, InvalidMessage
 from shared.contracts.topics import Topic
@@ -256,6 +257,81 @@ async def test_a_new_owner_waits_for_a_batch_still_running_from_before_and_that_
     versions = [e.originator_version for e in app.events.get(Counter.create_id("z"))]
     assert versions == [1, 2, 3, 4]  # created, +1, +100, +1000: each version once
     other.close()
+
+
+async def _count_with_a_fault_on_the_second(
+    service: Service, infrastructure: Infrastructure, counter: str, arm_fault: Callable[[], list[int]]
+) -> None:
+    """Counts 1, then (with the fault armed) 10, then 100; the counter must end at 111 with each version once, and
+    each increase published once."""
+    runtime, app, _ = service
+    topic = runtime.settings.topic_prefix + IN.name
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": counter, "by": 1}), key=counter.encode())
+        await eventually(lambda: app.value(counter) == 1)
+        faults = arm_fault()
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": counter, "by": 10}), key=counter.encode())
+        await eventually(lambda: faults)
+        await kafka.send_and_wait(topic, envelope("Counted", {"counter": counter, "by": 100}), key=counter.encode())
+    await eventually(lambda: app.value(counter) >= 111)
+    versions = [e.originator_version for e in app.events.get(Counter.create_id(counter))]
+    assert versions == [1, 2, 3, 4]  # created, +1, +10, +100: each once
+    assert app.value(counter) == 111
+    published = await read_all(
+        infrastructure.kafka_bootstrap_servers, runtime.settings.topic_prefix + OUT.name, expect=4, within=5.0
+    )
+    assert [json.loads(r.value)["data"]["by"] for r in published] == [1, 10, 100]
+
+
+async def test_a_commit_stored_before_the_store_failed_its_projection_is_built_on_not_run_again(
+    counter_service: Service, infrastructure: Infrastructure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store can fail between a commit's insert and the write of its stream pages (a FerretDB restart did in a
+    chaos run). The commit stands, so its batch is done: failing it ran the batch again on state without it, which
+    wrote a stock item's version twice and lost a backorder."""
+    commit_log = counter_service[2].writers[0].recorder.log  # type: ignore[attr-defined]
+    real_project = commit_log._project_bulk
+
+    def arm() -> list[int]:
+        failed: list[int] = []
+
+        def project_then_fail(commit: Any, *, checkpoint: bool = True, defer: bool = False) -> None:
+            if failed:
+                real_project(commit, checkpoint=checkpoint, defer=defer)
+                return
+            real_project(commit, checkpoint=checkpoint, defer=True)  # its pages stay pending: not written
+            failed.append(commit.position.number)
+            raise AutoReconnect("connection closed (simulated store restart)")
+
+        monkeypatch.setattr(commit_log, "_project_bulk", project_then_fail)
+        return failed
+
+    await _count_with_a_fault_on_the_second(counter_service, infrastructure, "p", arm)
+
+
+async def test_a_batch_that_fails_after_its_commit_is_not_applied_twice(
+    counter_service: Service, infrastructure: Infrastructure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever fails once a batch may be stored (here the step after the commit), the writer cannot tell whether
+    it was: it reloads the log before the next batch, so the batch run again finds its own commit (positions,
+    aggregates) and its events are published from the log."""
+    writer = counter_service[2].writers[0]
+    real_notify = writer._notify
+
+    def arm() -> list[int]:
+        failed: list[int] = []
+
+        def notify_then_fail(recordings: Any) -> None:
+            if failed:
+                real_notify(recordings)
+                return
+            failed.append(len(recordings))
+            raise OperationalError("the store does not answer (simulated)")
+
+        monkeypatch.setattr(writer, "_notify", notify_then_fail)
+        return failed
+
+    await _count_with_a_fault_on_the_second(counter_service, infrastructure, "q", arm)
 
 
 class ClaimingApplication(CounterApplication):
