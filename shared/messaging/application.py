@@ -31,6 +31,7 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, ProcessRecorder, R
 from eventsourcing.utils import EnvType, strtobool
 
 from shared.contracts.envelope import InvalidMessage
+from shared.eventstore.commitlog import LogMoved
 from shared.eventstore.recorders import MongoApplicationRecorder, OwnedBatch
 from shared.personal_data import KEYS_COLLECTION, ErasureRaced, KeyVault, Sealer
 from shared.personal_data.mapper import PersonalDataMapper, PersonalFields
@@ -115,6 +116,9 @@ class ServiceApplication(Application[UUID]):
         self._handling: Delivery | None = None
         # One unit of work at a time: a batch from Kafka and a command from HTTP never interleave.
         self._processing = threading.Lock()
+        # A unit failed once its commit may have been stored: what is cached (aggregates, positions, inbox) may lack
+        # it. The log's worker reloads the log before the next unit (shared/messaging/event_log.py).
+        self.unsure_of_log = False
         # Only for the fault-injection harness's test: shows what the harness reports when dedup is gone.
         self.dedup = not strtobool(self.env.get("UNSAFE_DISABLE_DEDUP") or "n")
 
@@ -296,10 +300,16 @@ class ServiceApplication(Application[UUID]):
         trackings = [Tracking(name, position) for name, position in sorted(positions.items())]
         processing.saved_kwargs["batch"] = OwnedBatch(tuple(trackings), tuple(consumed))
         if processing.events or trackings or consumed:
-            recordings = self._record(processing)
-            result.notification_ids = [r.notification.id for r in recordings]
-            self._take_snapshots(processing)
-            self._notify(recordings)
+            try:
+                recordings = self._record(processing)
+                result.notification_ids = [r.notification.id for r in recordings]
+                self._take_snapshots(processing)
+                self._notify(recordings)
+            except LogMoved:
+                raise  # not stored: another writer's commit came first
+            except Exception:
+                self.unsure_of_log = True
+                raise
         result.events = list(processing.events)
         self.positions.update(positions)
         self.inbox.add(consumed)

@@ -131,7 +131,6 @@ class EventLogWorker:
         self._dead_lettered: OrderedDict[tuple[str, int, int], None] = OrderedDict()
         # Other work of this log's owner (a projection of the log, say): started and stopped with ownership.
         self.also: list[OwnerDuty] = []
-        self._reload_due = False
 
     # LogWorker.
 
@@ -184,19 +183,15 @@ class EventLogWorker:
         before_commit: Callable[[Sequence[tuple[Delivery, InvalidMessage]]], None] | None = None,
     ) -> Processed:
         """One unit of work on the log (a batch, or an HTTP command), off the event loop. `LogMoved`: someone else
-        appended first, take their commits in. Any other failure leaves the commit's fate unknown (stored or not;
-        the cached aggregates, positions and inbox not updated either way): what this writer holds is reloaded
-        from the store before its next unit, else a batch run again would decide on state that lacks its own
-        commit."""
-        if self._reload_due:
+        appended first, take their commits in. A unit that failed once its commit may have been stored
+        (`unsure_of_log`) leaves the cached aggregates, positions and inbox without it: this writer reloads the log
+        before its next unit, else a batch run again would decide on state that lacks its own commit."""
+        if self.app.unsure_of_log:
             await self._reload()
         try:
             return await asyncio.to_thread(self.app.process, deliveries, passed=passed, before_commit=before_commit)
         except LogMoved:
             await asyncio.to_thread(self._absorb_others)
-            raise
-        except Exception:
-            self._reload_due = True
             raise
 
     async def _reload(self) -> None:
@@ -205,7 +200,6 @@ class EventLogWorker:
             await self.relay.catch_up()
         else:
             await asyncio.to_thread(self._take_in_all)
-        self._reload_due = False
         log.info("%s: reloaded the log after a failed unit of work", self.app.name)
 
     def _tracking(self, record: Record) -> Tracking:
@@ -284,6 +278,7 @@ class EventLogWorker:
                 commit = commit_log.read_commit(number)
                 if commit is not None:
                     self.app.inbox.add(commit.consumed)
+        self.app.unsure_of_log = False  # all of it read again, under the lock that units take
 
     def _checkpoint(self, *, due_only: bool = False) -> None:
         recorder = self.app.recorder
@@ -332,6 +327,7 @@ class EventLogWorker:
                 self._take_in(recorder.log)
             else:
                 self.app.forget()
+            self.app.unsure_of_log = False
 
     def _take_in(self, commit_log: CommitLog) -> None:
         self.app.forget()
