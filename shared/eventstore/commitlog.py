@@ -29,6 +29,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from shared.eventstore import documents as docs
 from shared.eventstore.datastore import Document
 from shared.eventstore.errors import DocumentSizeError, translated_driver_errors
+from shared.eventstore.stream_filter import DEFAULT_BITS, FILTER_ID, StreamFilter
 from shared.eventstore.streams import StreamPages, Upsert, upsert, upsert_all
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,11 @@ class CommitLog:
         self.pending = PendingVersions()
         self._after_watermark = UnstoredVersions()
         self._index_lock = Lock()
+        # The streams of the commits up to `_filter_upto`, kept by the owner (stream_filter.py): a stream not in it
+        # is new, and the owner does not read to find that out. Bits of a new filter; 0: none (STREAM_FILTER_BITS).
+        self.filter_bits = DEFAULT_BITS
+        self._filter: StreamFilter | None = None
+        self._filter_upto = 0
 
     # ----------------------------------------------------------------- writing
 
@@ -282,6 +288,9 @@ class CommitLog:
         commits (`select_events`), as the owner's pages may still wait for its checkpoint."""
         with translated_driver_errors():
             self.catch_up(position.number)
+            if self._keeps_streams():
+                with self._append_lock:
+                    self._cover_streams(position.number)
         self._fence = position
 
     def confirm_fence(self) -> None:
@@ -312,6 +321,7 @@ class CommitLog:
         or at a later checkpoint) the trackings and the watermark — last, so that a stored watermark always covers
         stored pages and trackings. `defer`: the pages too wait for the checkpoint (see `defer_projection`)."""
         self.pending.add(commit.events)  # before the watermark is raised: see `_writes`
+        self._add_streams(commit)
         with self._lock:
             for tracking in (*commit.trackings, *([commit.tracking] if commit.tracking else [])):
                 name = tracking.application_name
@@ -333,6 +343,10 @@ class CommitLog:
             trackings = sorted(self._unsaved_trackings.items()) if checkpoint else []
             watermark = self._unsaved_watermark if checkpoint else 0
         writes = self.streams.projection_writes(self.pending.events())
+        streams = self._filter
+        if checkpoint and streams is not None and streams.dirty:
+            # Before the watermark: a next owner that finds the watermark finds a filter at least as recent.
+            writes.append((FILTER_ID, streams.to_update(self._filter_upto)))
         writes += [(docs.TRACKING_PREFIX + name, {"$max": {"n": n}}) for name, n in trackings]
         if watermark:
             writes.append((docs.WATERMARK_ID, {"$max": {"n": watermark}}))
@@ -343,6 +357,10 @@ class CommitLog:
             return
         upsert_all(self.streams_collection, writes)  # two writers catching up one commit may race: it resumes
         self.pending.forget(writes)
+        streams = self._filter
+        stored_filter = next((update for _id, update in writes if _id == FILTER_ID), None)
+        if streams is not None and stored_filter is not None and stored_filter["$set"]["upto"] == self._filter_upto:
+            streams.dirty = False  # (writes and additions both happen under `_append_lock`)
         stored = {_id: update["$max"]["n"] for _id, update in writes if _id.startswith(docs.TRACKING_PREFIX)}
         watermark = next((update["$max"]["n"] for _id, update in writes if _id == docs.WATERMARK_ID), None)
         if watermark is None:
@@ -389,8 +407,11 @@ class CommitLog:
 
     def _ensure_projected(self, upto: int) -> None:
         watermark = self.streams_collection.find_one({"_id": docs.WATERMARK_ID})
+        stored = 0 if watermark is None else docs.decode_counter(self.streams_name, watermark)
+        if self._keeps_streams():
+            self._cover_streams(max(stored, self._projected_upto))  # the commits below are not projected here
         if watermark is not None:
-            self._advance_projected(docs.decode_counter(self.streams_name, watermark), publish=False)
+            self._advance_projected(stored, publish=False)
         # Commits taken in together are projected together: a page several of them touched is written once. A
         # next owner after a kill -9 has up to a second of batches to project; commit by commit, the same pages
         # were rewritten for each (the chaos run: a shipping load of 44 s, past the group's session timeout).
@@ -422,6 +443,75 @@ class CommitLog:
         if publish:
             self._store(self._page_writes())  # a stored watermark covers stored pages only
             upsert(self.streams_collection, docs.WATERMARK_ID, {"$max": {"n": number}})
+
+    # ----------------------------------------------------------- stream filter
+
+    def _keeps_streams(self) -> bool:
+        """Whether this process keeps the log's stream filter: only its owner sees every commit."""
+        return self.owned and self.filter_bits > 0 and self.pending.deferring and not self.serves_queries
+
+    def _known_absent(self, originator_id: UUID | str) -> bool:
+        """The stream is in no commit up to the fence. A commit after it (another process's) would collide with
+        the owner's next one, which then takes it in: the same rule that lets the owner trust its cache."""
+        streams, fence = self._filter, self._fence
+        return (
+            streams is not None
+            and fence is not None
+            and self._filter_upto >= fence.number
+            and self._keeps_streams()
+            and docs.stream_id(originator_id) not in streams
+        )
+
+    def _add_streams(self, commit: docs.Commit) -> None:
+        """Commits are added in order, so that `_filter_upto` means every commit up to it. One that would leave a
+        gap is not added: the filter then stays behind the fence, unused, until the owner covers it again."""
+        streams = self._filter
+        if streams is None or commit.position.number != self._filter_upto + 1:
+            return
+        for event in commit.events:
+            streams.add(docs.stream_id(event.originator_id))
+        self._filter_upto = commit.position.number
+
+    def _cover_streams(self, upto: int) -> None:
+        """Make the filter cover every commit up to `upto`: the stored one (if newer than what this process
+        kept), else one built from the stored pages; then the streams of the commits after it."""
+        if self._filter is not None and self._filter_upto >= upto:
+            return
+        stored = self._stored_filter()
+        if stored is not None and (self._filter is None or stored[1] > self._filter_upto):
+            self._filter, self._filter_upto = stored
+        if self._filter is None:
+            self._filter, self._filter_upto = self._filter_from_pages()
+        for number in range(self._filter_upto + 1, upto + 1):
+            commit = self.read_commit(number)
+            if commit is None:
+                msg = f"Commit {docs.commit_id(number)} missing from '{self.log_name}' below its head"
+                raise OperationalError(msg)
+            self._add_streams(commit)
+
+    def _stored_filter(self) -> tuple[StreamFilter, int] | None:
+        document = self.streams_collection.find_one({"_id": FILTER_ID})
+        if document is None:
+            return None
+        try:
+            return StreamFilter.from_document(document)
+        except (KeyError, TypeError, ValueError) as error:
+            # Derived data: the pages and the commits say the same, at the cost of reading them.
+            log.warning("'%s': stream filter unreadable (%s); building it from the pages", self.streams_name, error)
+            return None
+
+    def _filter_from_pages(self) -> tuple[StreamFilter, int]:
+        """Every stream with a stored page, which covers the commits up to the stored watermark (pages are stored
+        before it): a log written before the filter existed, or whose owner never stored one."""
+        watermark = self.streams_collection.find_one({"_id": docs.WATERMARK_ID})
+        upto = 0 if watermark is None else docs.decode_counter(self.streams_name, watermark)
+        streams = StreamFilter(self.filter_bits)
+        for document in self.streams_collection.find({}, {"_id": 1}):
+            page = document["_id"]
+            if isinstance(page, str) and not page.startswith("@"):
+                streams.add(page.rpartition("#")[0])
+        streams.dirty = True
+        return streams, upto
 
     # ---------------------------------------------------------------- reading
 
@@ -499,6 +589,8 @@ class CommitLog:
     def select_events(
         self, originator_id: UUID | str, *, gt: int | None, lte: int | None, desc: bool, limit: int | None
     ) -> list[StoredEvent]:
+        if self._known_absent(originator_id):
+            return []
         with translated_driver_errors():
             # Versions whose pages are not stored yet: this process's own (as owner), or, when another process may
             # own the log, those in its commits after the stored watermark (about a second of them).

@@ -27,6 +27,8 @@ class MongoFactory(InfrastructureFactory[MongoTrackingRecorder]):
     MONGODB_SERVER_SELECTION_TIMEOUT_MS = "MONGODB_SERVER_SELECTION_TIMEOUT_MS"
     MONGODB_POLL_INTERVAL = "MONGODB_POLL_INTERVAL"
     CREATE_TABLE = "CREATE_TABLE"
+    # Bits of each owned log's stream filter (stream_filter.py); 0 turns it off.
+    STREAM_FILTER_BITS = "STREAM_FILTER_BITS"
 
     aggregate_recorder_class = MongoAggregateRecorder
     application_recorder_class = MongoApplicationRecorder
@@ -68,7 +70,7 @@ class MongoFactory(InfrastructureFactory[MongoTrackingRecorder]):
         cls: type[MongoApplicationRecorder] = resolve_topic(topic) if topic else self.application_recorder_class
         assert issubclass(cls, MongoApplicationRecorder)
         recorder = cls(self.datastore, f"{self._events_prefix()}_events")
-        self._maybe_create(recorder)
+        self._configure(recorder)
         return recorder
 
     def tracking_recorder(
@@ -88,8 +90,14 @@ class MongoFactory(InfrastructureFactory[MongoTrackingRecorder]):
         cls: type[MongoProcessRecorder] = resolve_topic(topic) if topic else self.process_recorder_class
         assert issubclass(cls, MongoProcessRecorder)
         recorder = cls(self.datastore, f"{self._events_prefix()}_events")
-        self._maybe_create(recorder)
+        self._configure(recorder)
         return recorder
+
+    def _configure(self, recorder: MongoApplicationRecorder) -> None:
+        bits = self.env.get(self.STREAM_FILTER_BITS)
+        if bits:
+            recorder.log.filter_bits = int(bits)
+        self._maybe_create(recorder)
 
     def _maybe_create(self, recorder: MongoAggregateRecorder | MongoTrackingRecorder) -> None:
         if strtobool(self.env.get(self.CREATE_TABLE) or "yes"):
