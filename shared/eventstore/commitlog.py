@@ -471,6 +471,9 @@ class CommitLog:
         for event in commit.events:
             streams.add(docs.stream_id(event.originator_id))
         self._filter_upto = commit.position.number
+        # Stored again at the next checkpoint even if no bit changed: a stored `upto` that lags is commits a next
+        # owner reads one by one.
+        streams.dirty = True
 
     def _cover_streams(self, upto: int) -> None:
         """Make the filter cover every commit up to `upto`: the stored one (if newer than what this process

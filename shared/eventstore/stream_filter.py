@@ -37,6 +37,7 @@ class StreamFilter:
         if len(self._data) * 8 != bits:
             msg = f"a stream filter of {bits} bits cannot hold {len(self._data)} bytes"
             raise ValueError(msg)
+        # Whether it covers more than what is stored (set by its owner, shared/eventstore/commitlog.py).
         self.dirty = False
 
     def _positions(self, stream_id: str) -> Iterable[int]:
@@ -47,10 +48,7 @@ class StreamFilter:
 
     def add(self, stream_id: str) -> None:
         for position in self._positions(stream_id):
-            byte, bit = divmod(position, 8)
-            if not self._data[byte] & (1 << bit):
-                self._data[byte] |= 1 << bit
-                self.dirty = True
+            self._data[position // 8] |= 1 << (position % 8)
 
     def __contains__(self, stream_id: object) -> bool:
         if not isinstance(stream_id, str):

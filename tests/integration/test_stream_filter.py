@@ -4,20 +4,20 @@ when another process created the stream behind its back."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 from unittest.mock import patch
 from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.persistence import StoredEvent, Tracking
-from pymongo.collection import Collection
 
 from shared.eventstore import commitlog
 from shared.eventstore.datastore import MongoDatastore, MongoSettings
 from shared.eventstore.recorders import MongoProcessRecorder, OwnedBatch
 from shared.eventstore.stream_filter import FILTER_ID
+from shared.telemetry.store_commands import STORE_COMMANDS, count_store_commands
 from tests.integration.eventstore_fixtures import MONGODB_URL, FreshDatabase
 
 TRACKING = "shipping.processing:t#0"
@@ -32,26 +32,18 @@ def batch(n: int) -> OwnedBatch:
 
 
 @contextmanager
-def store_reads() -> Iterator[list[str]]:
-    """The collections read meanwhile (every lookup of a stream is a find or find_one)."""
-    reads: list[str] = []
-    find_one, find = Collection.find_one, Collection.find
-
-    def counted_find_one(self: Collection[Any], *args: Any, **kwargs: Any) -> Any:
-        reads.append(self.name)
-        return find_one(self, *args, **kwargs)
-
-    def counted_find(self: Collection[Any], *args: Any, **kwargs: Any) -> Any:
-        reads.append(self.name)
-        return find(self, *args, **kwargs)
-
-    with patch.object(Collection, "find_one", counted_find_one), patch.object(Collection, "find", counted_find):
-        yield reads
+def store_commands() -> Iterator[Counter[tuple[str, str]]]:
+    """The round trips made meanwhile, by (command, collection), counted as the services count theirs."""
+    before = STORE_COMMANDS.snapshot()
+    made: Counter[tuple[str, str]] = Counter()
+    yield made
+    made.update({key: n - before.get(key, 0) for key, n in STORE_COMMANDS.snapshot().items() if n > before.get(key, 0)})
 
 
 class TestStreamFilter(FreshDatabase):
     def setUp(self) -> None:
         super().setUp()
+        count_store_commands()  # every client made from here on
         self.datastores: list[MongoDatastore] = []
 
     def tearDown(self) -> None:
@@ -81,17 +73,17 @@ class TestStreamFilter(FreshDatabase):
                 owner.insert_events([event(originator_id, 1)], batch=batch(n))
                 if n == 10:
                     owner.log.checkpoint()  # the stored filter covers ten; the other ten are only in commits
-            with store_reads() as reads:
+            with store_commands() as reads:
                 assert owner.select_events(uuid4(), limit=1) == []
-            assert reads == []
+            assert not reads
             assert all(self.versions(owner, originator_id) == [1] for originator_id in streams)
         # The owner died before its next checkpoint: the next owner loads the stored filter and adds the streams
         # of the commits after it.
         next_owner = self.recorder()
         assert [self.versions(next_owner, originator_id) for originator_id in streams] == [[1]] * 20
-        with store_reads() as reads:
+        with store_commands() as reads:
             assert next_owner.select_events(uuid4(), limit=1) == []
-        assert reads == []
+        assert not reads
 
     def test_a_log_stored_without_a_filter_gets_one_built_from_its_pages(self) -> None:
         before = self.recorder(filter_bits=0)  # as written before the filter existed
@@ -102,9 +94,9 @@ class TestStreamFilter(FreshDatabase):
         assert before.log.streams_collection.find_one({"_id": FILTER_ID}) is None
         owner = self.recorder()
         assert [self.versions(owner, originator_id) for originator_id in streams] == [[1]] * 10
-        with store_reads() as reads:
+        with store_commands() as reads:
             assert owner.select_events(uuid4(), limit=1) == []
-        assert reads == []
+        assert not reads
         owner.log.checkpoint()
         assert owner.log.streams_collection.find_one({"_id": FILTER_ID}) is not None
 
@@ -124,9 +116,9 @@ class TestStreamFilter(FreshDatabase):
         collection.replace_one({"_id": FILTER_ID}, old_filter)
         next_owner = self.recorder()
         assert [self.versions(next_owner, originator_id) for originator_id in early + late] == [[1]] * 10
-        with store_reads() as reads:  # (it read the commits the old filter lacks, and is of use again)
+        with store_commands() as reads:  # (it read the commits the old filter lacks, and is of use again)
             assert next_owner.select_events(uuid4(), limit=1) == []
-        assert reads == []
+        assert not reads
 
     def test_a_stream_another_process_created_is_taken_in_before_the_owner_commits(self) -> None:
         owner = self.recorder()
