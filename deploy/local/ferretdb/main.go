@@ -38,6 +38,8 @@ func main() {
 		log.Fatalf("ferretdb: cannot create data dir %s: %v", dir, err)
 	}
 
+	removeEmptyDatabases(context.Background(), dir)
+
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Handler:   "sqlite",
