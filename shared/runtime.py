@@ -185,6 +185,7 @@ class ServiceRuntime:
         logs: int,
         workers: Callable[[int], LogWorker],
         keyed_topics: Sequence[str] = (),
+        aligned_batches: bool = False,
     ) -> ServiceConsumer:
         dead_letters = DeadLetters(
             self.settings.kafka_bootstrap_servers, client_id=self.name, security=self.kafka_security
@@ -203,6 +204,7 @@ class ServiceRuntime:
             max_batch=self.settings.max_batch,
             stuck_after_s=self.settings.stuck_after_s,
             linger_s=self.settings.batch_linger_ms / 1000,
+            aligned_batches=aligned_batches,
         )
         # The DLQ writer runs before consuming starts: the first message may already be one for the DLQ.
         self.before_consuming.append(dead_letters.start)

@@ -18,6 +18,7 @@ from services.customer_service.projections.personal import personal_documents
 from services.customer_service.projections.rebuild import Rebuilder, RebuildRunner
 from services.customer_service.projections.store import ProjectionStore
 from services.customer_service.targets import TargetWatch
+from shared.messaging.coalesce import Coalesced
 from shared.messaging.event_log import Edge
 from shared.messaging.read_model import ReadModelWorker
 from shared.messaging.relay import LogRelay, RelayDuty
@@ -55,19 +56,23 @@ def create_customer_service_app(settings: CustomerServiceSettings) -> FastAPI:
     # The histories are keyed by order id, like every topic they are folded from: one owner per partition.
     edge = Edge(subscriptions(), settings.topic_prefix)
     keyed = [name for name in edge.topics() if edge.topic(name).key == "order_id"]
+    # The logs start their batches on one clock's ticks, and the batches of a tick are folded in one write: the
+    # fold's fixed round trips are paid once per tick for the process, not once per log.
+    fold = Coalesced(store.record_many)
     runtime.consume(
         runtime.group_id("projections"),
         edge.topics(),
         runtime.partitions,
         lambda index: ReadModelWorker(
             edge,
-            project(store, app),
+            project(store, app, fold),
             runtime.telemetry,
             runtime.order_traces,
             also=[RelayDuty(relay), watch] if index == 0 else [],
             on_revoked=store.forget_written,
         ),
         keyed_topics=keyed,
+        aligned_batches=True,
     )
     runtime.on_closed.append(lambda: asyncio.to_thread(app.close))
     runtime.before_consuming.append(store.create_collections)

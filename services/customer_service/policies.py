@@ -84,11 +84,17 @@ def subscriptions() -> list[Subscription]:
 
 
 def project(
-    store: ProjectionStore, app: SupportApplication
+    store: ProjectionStore,
+    app: SupportApplication,
+    record_many: Callable[[list[ReceivedEvent]], Awaitable[None]] | None = None,
 ) -> Callable[[list[tuple[str, Message[Any]]]], Awaitable[None]]:
+    """`record_many`: how a batch's events are folded (default `store.record_many`; the service combines the
+    batches its logs fold at the same moment, shared/messaging/coalesce.py)."""
+    fold = record_many or store.record_many
+
     async def apply_batch(messages: list[tuple[str, Message[Any]]]) -> None:
         erasures = [message.data for _, message in messages if message.type == ERASURE]
-        await store.record_many([received(source, message) for source, message in messages if message.type != ERASURE])
+        await fold([received(source, message) for source, message in messages if message.type != ERASURE])
         # After the batch's other events: what they brought in is erased too.
         for erasure in erasures:
             await store.erase_customer(erasure.customer_id, erasure.erasure_id)

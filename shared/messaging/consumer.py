@@ -112,12 +112,20 @@ class OwnerDuty(Protocol):
     async def revoked(self) -> None: ...
 
 
-def linger_wait(last_batch_at: float, now: float, linger_s: float, queued: int, max_batch: int) -> float:
+def linger_wait(
+    last_batch_at: float, now: float, linger_s: float, queued: int, max_batch: int, aligned: bool = False
+) -> float:
     """How long a log waits before its next batch: it starts one at most every `linger_s`, and what arrives
     meanwhile joins it. Under load batches fill (a read model writes a document once per interval, not once per
-    record); a record after a quieter stretch, or a full batch, goes at once."""
-    if queued >= max_batch:
+    record); a record after a quieter stretch, or a full batch, goes at once.
+
+    `aligned`: batches start only on the ticks of one clock (multiples of `linger_s`), so that every log of the
+    process starts its batch at the same moment and their writes can be combined (`Coalesced`); a record after
+    a quiet stretch then waits for the next tick too (half an interval on average)."""
+    if queued >= max_batch or linger_s <= 0:
         return 0.0
+    if aligned:
+        return linger_s - now % linger_s
     return max(0.0, last_batch_at + linger_s - now)
 
 
@@ -155,8 +163,10 @@ class ServiceConsumer:
         stuck_after_s: float = 30.0,
         idle_after_s: float = 1.0,
         linger_s: float = 0.0,
+        aligned_batches: bool = False,
     ) -> None:
         self.linger_s = linger_s
+        self.aligned_batches = aligned_batches
         self.service = service
         self.bootstrap_servers = bootstrap_servers
         self.security = security
@@ -352,7 +362,14 @@ class ServiceConsumer:
                 await self._commit_due()
 
     async def _linger(self, state: _LogState) -> None:
-        wait = linger_wait(state.last_batch_at, time.monotonic(), self.linger_s, len(state.queue), self.max_batch)
+        wait = linger_wait(
+            state.last_batch_at,
+            time.monotonic(),
+            self.linger_s,
+            len(state.queue),
+            self.max_batch,
+            aligned=self.aligned_batches,
+        )
         if wait > 0:
             await asyncio.sleep(wait)
 

@@ -24,17 +24,18 @@ from services.customer_service.projections.personal import PersonalDocuments
 
 LOG = "received_events"
 COUNTERS = "received_counters"
-# FerretDB here scans a collection even for `_id` lookups once it grows (measured: a lookup near the end of
-# 5,000 documents 12 ms, near the start 0.6 ms), so the log is split by order id: an order's events are in one
-# small shard, and a rebuild reads all shards.
-SHARDS = 64
+# Earlier versions split the log by order id over 64 collections `received_events_000`…`_063` (FerretDB then
+# scanned a collection for `_id` lookups; the local store's `_id` index, deploy/local/ferretdb/idindex.go, ended
+# that): one insert per shard a batch touched, nearly one per order. The log is now one collection; the shards an
+# earlier version wrote are still read (an order's events, a rebuild), never written.
+LEGACY_SHARDS = 64
 
 
-def shard_of(order_id: str) -> str:
-    return shard_of_index(zlib.crc32(order_id.encode()) % SHARDS)
+def legacy_shard_of(order_id: str) -> str:
+    return legacy_shard(zlib.crc32(order_id.encode()) % LEGACY_SHARDS)
 
 
-def shard_of_index(index: int) -> str:
+def legacy_shard(index: int) -> str:
     return f"{LOG}_{index:03d}"
 
 
@@ -42,6 +43,8 @@ class ReceivedLog:
     def __init__(self, database: AsyncDatabase[dict[str, Any]], personal: PersonalDocuments | None = None) -> None:
         self.database = database
         self.counters = database[COUNTERS]
+        self.events = database[LOG]
+        self._legacy: list[str] | None = None  # the earlier version's shards present in this database
         self._counter_lock = asyncio.Lock()
         # Seals the customer and address of each event as it is stored (None: plain, for tests of the log alone).
         self.personal = personal
@@ -75,7 +78,7 @@ class ReceivedLog:
             numbered = event.with_seq(await self.next_seq())
             (document,) = await self._documents([numbered], datetime.now(UTC))
             try:
-                await self.database[shard_of(event.order_id)].insert_one(document)
+                await self.events.insert_one(document)
             except DuplicateKeyError:
                 continue  # another replica drew the same number (FerretDB's $inc is not atomic across them)
             return numbered
@@ -96,16 +99,22 @@ class ReceivedLog:
             return []
         first = await self.next_seq(len(events))
         numbered = [event.with_seq(first + index) for index, event in enumerate(events)]
-        by_shard: dict[str, list[dict[str, Any]]] = {}
-        for event, document in zip(numbered, await self._documents(numbered, datetime.now(UTC)), strict=True):
-            by_shard.setdefault(shard_of(event.order_id), []).append(document)
-        for shard, documents in by_shard.items():
-            await self.database[shard].insert_many(documents, ordered=False)
+        await self.events.insert_many(await self._documents(numbered, datetime.now(UTC)), ordered=False)
         return numbered
+
+    async def legacy_shards(self) -> list[str]:
+        """The shards an earlier version wrote (read once: nothing creates them any more)."""
+        if self._legacy is None:
+            names = set(await self.database.list_collection_names())
+            self._legacy = [legacy_shard(i) for i in range(LEGACY_SHARDS) if legacy_shard(i) in names]
+        return self._legacy
+
+    async def _collections(self) -> list[str]:
+        return [LOG, *await self.legacy_shards()]
 
     async def total(self) -> int:
         counts = await asyncio.gather(
-            *(self.database[shard_of_index(i)].estimated_document_count() for i in range(SHARDS))
+            *(self.database[name].estimated_document_count() for name in await self._collections())
         )
         return sum(counts)
 
@@ -122,8 +131,8 @@ class ReceivedLog:
         query = {"_id": {"$gt": log_id(after)}} if after else {}
         documents = [
             document
-            for i in range(SHARDS)
-            async for document in self.database[shard_of_index(i)].find(query, batch_size=5000)
+            for name in await self._collections()
+            async for document in self.database[name].find(query, batch_size=5000)
         ]
         documents.sort(key=lambda document: int(document["_id"]))
         for start in range(0, len(documents), 5000):
@@ -131,7 +140,16 @@ class ReceivedLog:
                 yield event
 
     async def by_seqs(self, order_id: str, seqs: Iterable[int]) -> list[ReceivedEvent]:
-        """An order's events by `_id` lookups in its shard, in number order."""
-        shard = self.database[shard_of(order_id)]
-        found = await asyncio.gather(*(shard.find_one({"_id": log_id(seq)}) for seq in seqs))
-        return sorted(await self._events([d for d in found if d is not None]), key=lambda e: e.seq)
+        """An order's events by `_id` lookups (in the earlier version's shard for those not in the log), in number
+        order."""
+        wanted = list(seqs)
+        found = [d for d in await _find_ids(self.events, wanted) if d is not None]
+        missing = sorted(set(wanted) - {int(d["_id"]) for d in found})
+        if missing and legacy_shard_of(order_id) in await self.legacy_shards():
+            legacy = await _find_ids(self.database[legacy_shard_of(order_id)], missing)
+            found.extend(d for d in legacy if d is not None)
+        return sorted(await self._events(found), key=lambda e: e.seq)
+
+
+async def _find_ids(collection: Any, seqs: list[int]) -> list[dict[str, Any] | None]:
+    return list(await asyncio.gather(*(collection.find_one({"_id": log_id(seq)}) for seq in seqs)))

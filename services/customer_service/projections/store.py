@@ -35,8 +35,7 @@ from services.customer_service.projections.events import ReceivedEvent
 from services.customer_service.projections.history import History, apply, new_history, opens
 from services.customer_service.projections.lookups import Lookups
 from services.customer_service.projections.personal import PersonalDocuments
-from services.customer_service.projections.received import COUNTERS, ReceivedLog, shard_of_index
-from services.customer_service.projections.received import SHARDS as RECEIVED_SHARDS
+from services.customer_service.projections.received import COUNTERS, LOG, ReceivedLog
 from services.customer_service.projections.views import lookup_keys, summary_of
 from shared.contracts.topics import DEFAULT_PARTITIONS
 from shared.personal_data import KEYS_COLLECTION, ErasureRaced
@@ -117,7 +116,7 @@ class ProjectionStore:
         """Every collection a generation writes, and the received log's: created up front (shared/runtime.py says
         why), since the live path would otherwise create them inside concurrent writes."""
         kinds = [f"{generation}_{kind}_{shard:03d}" for kind in KINDS for shard in range(self.shards)]
-        return [META, COUNTERS, KEYS_COLLECTION, *(shard_of_index(i) for i in range(RECEIVED_SHARDS)), *kinds]
+        return [META, COUNTERS, KEYS_COLLECTION, LOG, *kinds]
 
     async def create_collections(self, generation: str | None = None) -> None:
         database = self.database
