@@ -10,7 +10,11 @@ from pymongo import AsyncMongoClient
 
 from services.customer_service.projections.lease import RebuildLease, RebuildRunning
 from services.customer_service.projections.rebuild import Rebuilder
-from services.customer_service.projections.store import ProjectionStore
+from services.customer_service.projections.store import (
+    GENERATION_COLLECTION,
+    LEGACY_FIRST_GENERATION,
+    ProjectionStore,
+)
 from tests.unit.customer_service import factories as f
 
 
@@ -57,17 +61,27 @@ async def test_a_lease_whose_holder_died_is_taken_over_once_it_expires(
 
 async def test_a_rebuild_leaves_only_the_new_generation(mongo: AsyncMongoClient[dict[str, Any]], unique: str) -> None:
     database = mongo[f"test_generations_{unique}"]
+    # A database an earlier version filled: its first generation, g0, sharded (here over 2 collections).
+    await database[f"{LEGACY_FIRST_GENERATION}_histories_001"].insert_one({"_id": "left-by-an-earlier-version"})
     store = ProjectionStore(database, shards=2)
     try:
+        assert await store.generation() == LEGACY_FIRST_GENERATION  # still served and written
         await store.create_collections()
         for event in f.full_flow():
             await store.record(event)
+        assert await store.history(f.ORDER_ID) is not None
         rebuilder = Rebuilder(store)
         first = await rebuilder.run(rebuilder.new_progress())
         second = await rebuilder.run(rebuilder.new_progress("ana"))
         assert (first.status, second.status) == ("done", "done")
-        generations = {name.split("_")[0] for name in await database.list_collection_names() if name[0] == "g"}
+        names = await database.list_collection_names()
+        generations = {match["generation"] for name in names if (match := GENERATION_COLLECTION.match(name))}
         assert generations == {second.generation}
+        # A new generation keeps each read model in one collection.
+        assert sorted(name for name in names if name.startswith(f"{second.generation}_")) == [
+            f"{second.generation}_{kind}_000" for kind in ("histories", "lookups", "summaries")
+        ]
+        assert first.replaced == LEGACY_FIRST_GENERATION
         assert second.replaced == first.generation and second.requested_by == "ana"
         assert await store.history(f.ORDER_ID) is not None
     finally:

@@ -20,7 +20,7 @@ from tests.unit.customer_service import factories as f
 async def _documents(store: ProjectionStore) -> list[dict[str, Any]]:
     generation = await store.generation()
     found = []
-    for shard in range(store.shards):
+    for shard in range(store.shards_of(generation)):
         found.extend([d async for d in store.database[f"{generation}_lookups_{shard:03d}"].find({})])
     return found
 

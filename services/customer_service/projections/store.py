@@ -4,10 +4,13 @@ A generation is a set of collections (`<gen>_histories_<shard>`, `<gen>_summarie
 `<gen>_lookups_<shard>`); the `projection_meta` document `active` names the one served and written. A rebuild
 fills a fresh generation and then makes it active, so readers never see a half-built model.
 
-Why shards: FerretDB v1 (SQLite) pushes `_id` filters down for queries, but updates, replaces and deletes scan
-and decode the whole collection even when filtered by `_id` (measured: `replace_one` by `_id` 17 ms on 10
-documents, 300 ms on 2,000). Each read model is therefore spread over SHARDS (64) collections by a stable hash of its
-`_id`, so a write scans about N / SHARDS documents; reads by `_id` stay point lookups. Inserts are not affected.
+Shards: generations named `g<n>` (made by earlier versions) spread each read model over SHARDS (64) collections by
+a stable hash of its `_id`, because FerretDB v1 then scanned a whole collection for an update by `_id` (17 ms on 10
+documents, 300 ms on 2,000). The local store's `_id` index (deploy/local/ferretdb/idindex.go) ended that
+(`replace_one` by `_id` 1.35 ms at 20,000 documents, 0.92 ms at 20), and MongoDB never had it, while shards cost a
+write per shard a batch touches — about one per order. Generations named `u<n>` (every new one) have one
+collection per read model (shard `000`), so a batch's documents of one kind are one write. `g<n>` ones are read and
+written as they were until a rebuild replaces them.
 
 Two processes can fold one order at the same time: an owner, and a process that has not noticed yet that it
 lost the partition (its group session expired under load). On MongoDB the replace is conditional on the version
@@ -19,15 +22,16 @@ the process, writes to one order are serialised by a lock (striped by order id).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import re
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReplaceOne, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -50,19 +54,27 @@ DUPLICATE_KEY = 11000
 # How often a writer finds a claimed version still unwritten before it decides the claimer died between its
 # claim and its write, and writes without a claim (tries ~50 ms apart).
 CLAIM_TRIES = 60
-FIRST_GENERATION = "g0"
+FIRST_GENERATION = "u0"
+# The generation an earlier version wrote when none was named active (sharded, see above).
+LEGACY_FIRST_GENERATION = "g0"
 # Other replicas see a newly activated generation within this time.
 GENERATION_TTL_S = 2.0
 LOCK_STRIPES = 256
 SHARDS = 64
 WRITTEN_CACHE_SIZE = 50_000
 KINDS = ("histories", "summaries", "lookups")
-GENERATION_COLLECTION = re.compile(rf"^(?P<generation>g[0-9]+)_(?:{'|'.join(KINDS)})_[0-9]+$")
+GENERATION_COLLECTION = re.compile(rf"^(?P<generation>[gu][0-9]+)_(?:{'|'.join(KINDS)})_[0-9]+$")
 
 
 def collection_name(generation: str, kind: str, key: str, shards: int = SHARDS) -> str:
-    """The collection holding the document `_id` = `key` (a stable hash: every replica and rebuild agrees)."""
-    return f"{generation}_{kind}_{zlib.crc32(key.encode()) % shards:03d}"
+    """The collection holding the document `_id` = `key` (a stable hash: every replica and rebuild agrees);
+    `shards`: how many a sharded generation has."""
+    return f"{generation}_{kind}_{zlib.crc32(key.encode()) % shards_of(generation, shards):03d}"
+
+
+def shards_of(generation: str, shards: int = SHARDS) -> int:
+    """How many collections each read model of `generation` is spread over (`shards` for a sharded one)."""
+    return shards if generation.startswith("g") else 1
 
 
 class ProjectionStore:
@@ -94,16 +106,29 @@ class ProjectionStore:
     async def generation(self) -> str:
         if self._generation is None or time.monotonic() - self._generation_read_at > GENERATION_TTL_S:
             active = await self.meta.find_one({"_id": "active"})
-            self._generation = FIRST_GENERATION if active is None else str(active["generation"])
+            self._generation = await self._first_generation() if active is None else str(active["generation"])
             self._generation_read_at = time.monotonic()
         return self._generation
+
+    async def _first_generation(self) -> str:
+        """No generation named active yet: the one an earlier version filled if it did, else a new-layout one;
+        named active at once, so that every replica (and every later version) agrees on it."""
+        names = await self.database.list_collection_names()
+        legacy = any(name.startswith(f"{LEGACY_FIRST_GENERATION}_") for name in names)
+        first = LEGACY_FIRST_GENERATION if legacy else FIRST_GENERATION
+        await self.meta.update_one({"_id": "active"}, {"$setOnInsert": {"generation": first}}, upsert=True)
+        active = await self.meta.find_one({"_id": "active"})
+        return first if active is None else str(active["generation"])
+
+    def shards_of(self, generation: str) -> int:
+        return shards_of(generation, self.shards)
 
     async def new_generation(self) -> str:
         counter = await self.meta.find_one_and_update(
             {"_id": "generations"}, {"$inc": {"last": 1}}, upsert=True, return_document=ReturnDocument.AFTER
         )
         assert counter is not None
-        return f"g{int(counter['last'])}"
+        return f"u{int(counter['last'])}"
 
     async def activate(self, generation: str) -> str | None:
         """Serve and write `generation` from now on; returns the one it replaces."""
@@ -115,7 +140,7 @@ class ProjectionStore:
     def collection_names(self, generation: str) -> list[str]:
         """Every collection a generation writes, and the received log's: created up front (shared/runtime.py says
         why), since the live path would otherwise create them inside concurrent writes."""
-        kinds = [f"{generation}_{kind}_{shard:03d}" for kind in KINDS for shard in range(self.shards)]
+        kinds = [f"{generation}_{kind}_{shard:03d}" for kind in KINDS for shard in range(self.shards_of(generation))]
         return [META, COUNTERS, KEYS_COLLECTION, LOG, *kinds]
 
     async def create_collections(self, generation: str | None = None) -> None:
@@ -127,7 +152,7 @@ class ProjectionStore:
 
     async def drop_generation(self, generation: str) -> None:
         for kind in KINDS:
-            for shard in range(self.shards):
+            for shard in range(self.shards_of(generation)):
                 await self.database.drop_collection(f"{generation}_{kind}_{shard:03d}")
 
     async def drop_generations_except(self, keep: str) -> list[str]:
@@ -157,7 +182,8 @@ class ProjectionStore:
     async def record_many(self, events: list[ReceivedEvent]) -> None:
         """A batch from the consumer: each order's history read once (or not at all: the process that owns an
         order's partition is its only writer, and keeps what it wrote), one sequence reservation and one insert
-        per log shard for the whole batch, then one write per order."""
+        into the log for the whole batch, then one write per collection for the histories and one for the
+        summaries (per shard in a sharded generation)."""
         by_order: dict[str, list[ReceivedEvent]] = {}
         for event in events:
             by_order.setdefault(event.order_id, []).append(event)
@@ -175,17 +201,35 @@ class ProjectionStore:
             numbered.setdefault(event.order_id, []).append(event)
         replaced = {order_id: known["version"] for order_id, known in stored.items() if known and order_id in numbered}
         claimed = await self._claim_many(generation, replaced)
-        await asyncio.gather(
-            *(
-                self._fold(generation, order_id, stored[order_id], numbered.get(order_id, []), order_id in claimed)
-                for order_id in by_order
-            )
-        )
+        folded: dict[str, History] = {}
+        for order_id, order_events in numbered.items():
+            before = stored[order_id]
+            history = copy.deepcopy(before) if before is not None else new_history(order_id)
+            for event in order_events:
+                apply(history, event)
+            folded[order_id] = history
+        mine = {o: h for o, h in folded.items() if stored[o] is None or o in claimed}
+        async with self._order_locks(mine):
+            saved = await self._save_many(generation, {o: (h, stored[o]) for o, h in mine.items()})
+        for order_id in saved:
+            self._remember(generation, folded[order_id])
+        # Someone else wrote these (a rebuild's swap, an owner that has not let go yet): start from the store.
+        lost = sorted(folded.keys() - saved)
+        for order_id in lost:
+            self._written.pop((generation, order_id), None)
+        await asyncio.gather(*(self._record_order(generation, numbered[order_id]) for order_id in lost))
+        # Redelivered, with nothing new: make sure the summary and lookups caught up.
+        redelivered: list[tuple[History, History | None]] = [
+            (history, None)
+            for order_id, history in stored.items()
+            if history is not None and order_id not in numbered and (generation, order_id) not in self._written
+        ]
+        await self._index_many(generation, [(folded[o], stored[o]) for o in sorted(saved)] + redelivered)
 
     async def _known(self, generation: str, order_id: str, opening: bool) -> History | None:
         """The history as this process last wrote it, else as stored. `opening`: the batch opens the order, so
-        it is taken to have none (a read saved per order); if one exists after all, its insert fails and `_fold`
-        takes the careful path, and an event appended to the log twice is harmless (received.py)."""
+        it is taken to have none (a read saved per order); if one exists after all, its insert fails and
+        `record_many` takes the careful path, and an event appended to the log twice is harmless (received.py)."""
         cached = self._written.get((generation, order_id))
         if cached is not None:
             self._written.move_to_end((generation, order_id))
@@ -194,33 +238,41 @@ class ProjectionStore:
             return None
         return await self._opened(await self.histories(generation, order_id).find_one({"_id": order_id}))
 
-    async def _fold(
-        self, generation: str, order_id: str, stored: History | None, events: list[ReceivedEvent], claimed: bool
-    ) -> None:
-        """`claimed`: the version `stored` is at is this process's to replace (`_claim_many`)."""
-        if not events:
-            if stored is not None and (generation, order_id) not in self._written:
-                await self._index(generation, stored, None)  # redelivered: make sure the index caught up
-            return
-        history: History = copy.deepcopy(stored) if stored is not None else new_history(order_id)
-        for event in events:
-            apply(history, event)
-        saved = False
-        if stored is None or claimed:
-            async with self._locks[hash(order_id) % LOCK_STRIPES]:
-                saved = await self._save(
-                    self.histories(generation, order_id),
-                    history,
-                    None if stored is None else stored["version"],
-                    claim=False,
-                )
-        if not saved:
-            # Someone else wrote it (a rebuild's swap, an owner that has not let go yet): start from the store.
-            self._written.pop((generation, order_id), None)
-            await self._record_order(generation, events)
-            return
-        self._remember(generation, history)
-        await self._index(generation, history, stored)
+    @contextlib.asynccontextmanager
+    async def _order_locks(self, order_ids: Iterable[str]) -> AsyncIterator[None]:
+        """The per-order locks of many orders, taken in one order (no two holders can wait for each other)."""
+        async with contextlib.AsyncExitStack() as stack:
+            for stripe in sorted({hash(order_id) % LOCK_STRIPES for order_id in order_ids}):
+                await stack.enter_async_context(self._locks[stripe])
+            yield
+
+    async def _save_many(self, generation: str, folded: dict[str, tuple[History, History | None]]) -> set[str]:
+        """Write each history over the version it was folded from (`_save`, for many): new ones in one insert per
+        collection, the others (their versions claimed, `_claim_many`) in one bulk replace per collection; returns
+        the orders written. A bulk replace that missed any of its documents (one was removed meanwhile) counts as
+        written for none of them: the careful path then folds each from the store."""
+        if not folded:
+            return set()
+        order_ids = list(folded)
+        sealed = await self.sealed_many("histories", [folded[o][0] for o in order_ids])
+        versioned = await self._versioned_writes()
+        inserts: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        replaces: dict[str, list[tuple[str, ReplaceOne[dict[str, Any]]]]] = {}
+        for order_id, document in zip(order_ids, sealed, strict=True):
+            before = folded[order_id][1]
+            name = self.histories(generation, order_id).name
+            if before is None:
+                inserts.setdefault(name, []).append((order_id, document))
+                continue
+            match: dict[str, Any] = {"_id": order_id}
+            if versioned:
+                match["version"] = before["version"]
+            replaces.setdefault(name, []).append((order_id, ReplaceOne(match, document)))
+        written = await asyncio.gather(
+            *(_insert_new(self.database[name], items) for name, items in inserts.items()),
+            *(_replace_all(self.database[name], items) for name, items in replaces.items()),
+        )
+        return {order_id for part in written for order_id in part}
 
     def _remember(self, generation: str, history: History) -> None:
         self._written[(generation, history["order_id"])] = history
@@ -242,6 +294,8 @@ class ProjectionStore:
                 stored = await self._opened(await histories.find_one({"_id": order_id}))
                 history: History = copy.deepcopy(stored) if stored is not None else new_history(order_id)
                 if not any([apply(history, event) for event in events]):
+                    if stored is not None:  # already folded (a bulk replace that did land): index it
+                        await self._index(generation, stored, None)
                     return
                 version = None if stored is None else stored["version"]
                 if await self._save(histories, history, version, claim=contention.claim(version)):
@@ -333,22 +387,32 @@ class ProjectionStore:
         return self._version_filter
 
     async def _index(self, generation: str, history: History, before: History | None) -> None:
-        """Write the summary and lookups that changed (writes scan a shard: skip the ones that did not)."""
-        if history["placed"] is None:
-            return  # not searchable before its placement is known
-        summary = summary_of(history)
-        known = before is not None and before["placed"] is not None
-        if not known or summary_of(before) != summary:  # type: ignore[arg-type]
-            await self.summaries(generation, history["order_id"]).replace_one(
-                {"_id": history["order_id"]}, await self.sealed("summaries", summary), upsert=True
-            )
-        new_keys = lookup_keys(history) - (lookup_keys(before) if known else set())  # type: ignore[arg-type]
-        stored_keys = [stored for stored in map(self.lookup_id, sorted(new_keys)) if stored is not None]
+        await self._index_many(generation, [(history, before)])
+
+    async def _index_many(self, generation: str, folded: list[tuple[History, History | None]]) -> None:
+        """Write the summaries and lookups that changed (one bulk replace per summaries collection; unchanged
+        ones are skipped: each document of a write is a write of its own on FerretDB)."""
+        summaries: list[dict[str, Any]] = []
+        adds: set[tuple[str, str]] = set()
+        for history, before in folded:
+            if history["placed"] is None:
+                continue  # not searchable before its placement is known
+            summary = summary_of(history)
+            known = before is not None and before["placed"] is not None
+            if not known or summary_of(before) != summary:  # type: ignore[arg-type]
+                summaries.append(summary)
+            new_keys = lookup_keys(history) - (lookup_keys(before) if known else set())  # type: ignore[arg-type]
+            adds.update((stored, history["order_id"]) for stored in map(self.lookup_id, new_keys) if stored is not None)
+        by_collection: dict[str, list[ReplaceOne[dict[str, Any]]]] = {}
+        for document in await self.sealed_many("summaries", summaries):
+            name = self.summaries(generation, document["_id"]).name
+            by_collection.setdefault(name, []).append(ReplaceOne({"_id": document["_id"]}, document, upsert=True))
         await asyncio.gather(
-            *(
-                self.search_keys.add(generation, self._lookup_collection(generation), stored, history["order_id"])
-                for stored in stored_keys
-            )
+            *(self.database[name].bulk_write(operations, ordered=False) for name, operations in by_collection.items())
+        )
+        lookups = self._lookup_collection(generation)
+        await asyncio.gather(
+            *(self.search_keys.add(generation, lookups, stored, order_id) for stored, order_id in sorted(adds))
         )
 
     def _lookup_collection(self, generation: str) -> Callable[[str], Any]:
@@ -383,7 +447,7 @@ class ProjectionStore:
             collection = self.database[f"{generation}_summaries_{shard:03d}"]
             return [summary async for summary in collection.find(query)]
 
-        found = await asyncio.gather(*(scan(shard) for shard in range(self.shards)))
+        found = await asyncio.gather(*(scan(shard) for shard in range(self.shards_of(generation))))
         return await self._opened_summaries([summary for shard in found for summary in shard])
 
     # Personal data.
@@ -468,6 +532,25 @@ class _Contention:
 
     async def wait(self) -> None:
         await asyncio.sleep(0 if self.tries <= 1 else 0.05)
+
+
+async def _insert_new(collection: Any, items: list[tuple[str, dict[str, Any]]]) -> set[str]:
+    """Insert the documents of new histories; returns the orders inserted (one that exists already is not)."""
+    try:
+        await collection.insert_many([document for _, document in items], ordered=False)
+    except BulkWriteError as error:
+        taken = set()
+        for failure in error.details.get("writeErrors", []):
+            if failure.get("code") != DUPLICATE_KEY:
+                raise
+            taken.add(items[failure["index"]][0])
+        return {order_id for order_id, _ in items} - taken
+    return {order_id for order_id, _ in items}
+
+
+async def _replace_all(collection: Any, items: list[tuple[str, ReplaceOne[dict[str, Any]]]]) -> set[str]:
+    result = await collection.bulk_write([operation for _, operation in items], ordered=False)
+    return {order_id for order_id, _ in items} if result.matched_count == len(items) else set()
 
 
 def _claim_id(collection: str, order_id: str, version: int) -> str:
