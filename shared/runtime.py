@@ -7,6 +7,8 @@ setting to fix, instead of a traceback wall.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import logging
 import signal
 import socket
@@ -350,6 +352,7 @@ class ServiceRuntime:
 def create_http_app(runtime: ServiceRuntime, routers: Iterable[APIRouter], *, title: str, description: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        dump_tasks_on_signal()
         await runtime.start()
         try:
             yield
@@ -366,6 +369,21 @@ def create_http_app(runtime: ServiceRuntime, routers: Iterable[APIRouter], *, ti
         app.include_router(router)
     app.state.runtime = runtime
     return app
+
+
+def dump_tasks_on_signal() -> None:
+    """`kill -USR1 <pid>` logs the stack of every task of the loop: what a process whose work stopped without an
+    error waits for (a lock, a write nobody answers)."""
+    loop = asyncio.get_running_loop()
+
+    def dump() -> None:
+        for task in asyncio.all_tasks(loop):
+            frames = io.StringIO()
+            task.print_stack(limit=30, file=frames)
+            log.warning("task %s:\n%s", task.get_name(), frames.getvalue())
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not on this platform / thread
+        loop.add_signal_handler(signal.SIGUSR1, dump)
 
 
 def _server_class() -> type[Any]:

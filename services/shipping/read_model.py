@@ -23,11 +23,10 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import WriteError
 
 from services.shipping.domain.early_arrivals import EarlyArrivals
 from services.shipping.domain.shipment import CANCELLED, DELIVERED, PACKED, PICKED, REQUESTED, Shipment
-from shared.eventstore.streams import multi_update_gate, update_batches
+from shared.batched_writes import delete_all, replace_all, update_all
 
 Document = dict[str, Any]
 
@@ -38,7 +37,6 @@ WAREHOUSE_STEPS = tuple(NEXT_STEP.values())
 EXCEPTION_STATUSES = ("exception", "delivery_attempted", "returned_to_sender")
 CLOSED_STATUSES = frozenset({DELIVERED, CANCELLED})
 MAX_PAGE_SIZE = 200
-DUPLICATE_KEY = 11000
 
 
 def _iso(value: datetime | date) -> str:
@@ -246,7 +244,7 @@ class ShipmentReadModel:
             if since is not None
         ]
         if updates:
-            await _update(self.waiting, updates)
+            await update_all(self.waiting, updates)
         await delete_all(self.waiting, [key for key, (_, since) in changes.items() if since is None])
 
     async def waiting_longer_than(self, cutoff: datetime) -> list[str]:
@@ -303,47 +301,3 @@ async def _page(
     cursor = collection.find(query).sort(sort).skip((page - 1) * page_size).limit(page_size)
     items = [public(document) async for document in cursor]
     return {"items": items, "page": page, "page_size": page_size, "total": total}
-
-
-async def replace_all(collection: AsyncCollection[Document], documents: Sequence[Document]) -> None:
-    """Upsert whole documents by `_id`, in as few `update` commands as FerretDB can take."""
-    if documents:
-        await _update(collection, [{"q": {"_id": d["_id"]}, "u": d, "upsert": True} for d in documents])
-
-
-async def delete_all(collection: AsyncCollection[Document], ids: Sequence[str]) -> None:
-    if ids:
-        deletes = [{"q": {"_id": i}, "limit": 1} for i in ids]
-        await _command(collection, {"delete": collection.name, "deletes": deletes})
-
-
-async def _update(collection: AsyncCollection[Document], updates: Sequence[Document]) -> None:
-    """Upserts by `_id`. Two owners for a moment (a rebalance) can both insert a new `_id`: FerretDB fails the
-    loser with E11000 instead of updating. The command is ordered, so what came before is applied and the
-    document now exists: sending the rest again always gets further (summaries are whole documents)."""
-    for batch in update_batches(updates):
-        start = 0
-        while start < len(batch):
-            lost = await _command(collection, {"update": collection.name, "updates": list(batch[start:])})
-            if lost is None:
-                break
-            start += lost
-
-
-async def _command(collection: AsyncCollection[Document], command: Document) -> int | None:
-    """The index of a statement that lost an insert race (E11000), or None when all were applied."""
-    gate = multi_update_gate(collection.database.name)
-    # Taking turns with the log's commits (see multi_update_gate); polled, so that a cancelled task never takes
-    # the lock after it stopped waiting for it.
-    while not gate.acquire(blocking=False):  # noqa: ASYNC110 - a lock shared with threads
-        await asyncio.sleep(0.002)
-    try:
-        reply = await collection.database.command(command)
-    finally:
-        gate.release()
-    errors = reply.get("writeErrors") or []
-    if not errors:
-        return None
-    if errors[0].get("code") == DUPLICATE_KEY:
-        return int(errors[0].get("index", 0))
-    raise WriteError(str(errors[0].get("errmsg")), errors[0].get("code"), errors[0])

@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient, MongoClient
 
-from services.shipping.read_model import replace_all
+from shared.batched_writes import replace_all
 from tests.integration.eventstore_fixtures import MONGODB_URL
 
 ROUNDS, SHIPMENTS = 8, 40

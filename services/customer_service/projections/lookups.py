@@ -17,19 +17,29 @@ A lookup written by an earlier version as one document `_id = <key>` is still re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, NamedTuple
 
 from pymongo import ReturnDocument
 
+from shared.batched_writes import update_all
 from shared.messaging.ownership import partition_of
 
 # Order ids per lookup document: bounds what one update rewrites (~40 bytes each).
 BUCKET = 500
 LOCK_STRIPES = 256
-# The bucket each head is being filled at, kept by the writer (a miss costs nothing: the head's write returns it).
+# The bucket each head is being filled at, kept by the writer (a miss costs a read or the write's answer).
 TAILS_KEPT = 100_000
+
+
+class Tail(NamedTuple):
+    """Where a chain's next ids go: `bucket`, holding `filled` ids (None: not known, its next write returns it)."""
+
+    bucket: int
+    filled: int | None
+
 
 Collection = Callable[[str], Any]  # a lookup document's `_id` → the collection that holds it
 
@@ -60,7 +70,7 @@ class Lookups:
         self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
         # Ids waiting for a document's write, by (generation, head): whoever holds its lock writes them all.
         self._pending: dict[tuple[str, str], set[str]] = {}
-        self._tails: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._tails: OrderedDict[tuple[str, str], Tail] = OrderedDict()
 
     def partition(self, order_id: str) -> int:
         return partition_of(order_id.encode(), self.partitions)
@@ -83,11 +93,77 @@ class Lookups:
                 self._pending.setdefault((generation, head), set()).update(ids)  # the next holder writes them
                 raise
 
+    async def add_many(self, generation: str, collection: Collection, pairs: Iterable[tuple[str, str]]) -> None:
+        """Each (stored key, order id) is found once this returns: one bulk update per collection for the chains
+        whose tail this writer knows with room left, or has never seen (a new key, nearly always: its upsert says
+        so; an existing one is read once to learn it); the others one document at a time (`add`)."""
+        ids: dict[tuple[str, int], set[str]] = {}
+        for stored_key, order_id in pairs:
+            ids.setdefault((stored_key, self.partition(order_id)), set()).add(order_id)
+        bulk: dict[tuple[str, int], Tail | None] = {}
+        for (stored_key, partition), chain_ids in ids.items():
+            tail = self._tails.get((generation, head_id(stored_key, partition)))
+            if tail is None or (tail.filled is not None and tail.filled + len(chain_ids) < BUCKET):
+                bulk[stored_key, partition] = tail
+        one_by_one = [
+            self.add(generation, collection, stored_key, order_id)
+            for (stored_key, partition), chain_ids in ids.items()
+            if (stored_key, partition) not in bulk
+            for order_id in sorted(chain_ids)
+        ]
+        async with self._head_locks(head_id(key, partition) for key, partition in bulk):
+            await self._bulk_append(generation, collection, {chain: (bulk[chain], ids[chain]) for chain in bulk})
+        await asyncio.gather(*one_by_one)
+
+    @contextlib.asynccontextmanager
+    async def _head_locks(self, heads: Iterable[str]) -> AsyncIterator[None]:
+        """The locks of many chains, taken in one order (no two holders can wait for each other)."""
+        async with contextlib.AsyncExitStack() as stack:
+            for stripe in sorted({hash(head) % LOCK_STRIPES for head in heads}):
+                await stack.enter_async_context(self._locks[stripe])
+            yield
+
+    async def _bulk_append(
+        self, generation: str, collection: Collection, chains: dict[tuple[str, int], tuple[Tail | None, set[str]]]
+    ) -> None:
+        # By collection: its updates, and the chain each is for.
+        operations: dict[str, tuple[Any, list[tuple[tuple[str, int], dict[str, Any]]]]] = {}
+        for (stored_key, partition), (tail, chain_ids) in chains.items():
+            target = bucket_id(stored_key, partition, 0 if tail is None else tail.bucket)
+            update = {
+                "q": {"_id": target},
+                "u": {"$addToSet": {"order_ids": {"$each": sorted(chain_ids)}}},
+                "upsert": True,
+            }
+            lookups = collection(target)
+            operations.setdefault(lookups.name, (lookups, []))[1].append(((stored_key, partition), update))
+        # One command at a time (shared/batched_writes.py says why).
+        results = [await update_all(lookups, [u for _, u in items]) for lookups, items in operations.values()]
+        unknown = []
+        for (_, items), result in zip(operations.values(), results, strict=True):
+            upserted = result.upserted
+            for index, (chain, _) in enumerate(items):
+                tail, chain_ids = chains[chain]
+                if index in upserted:  # a new document: it holds just these ids
+                    await self._settle(
+                        generation, collection, *chain, 0 if tail is None else tail.bucket, 0, len(chain_ids)
+                    )
+                elif tail is not None and tail.filled is not None:  # `$addToSet` may have added fewer: an upper bound
+                    await self._settle(generation, collection, *chain, tail.bucket, 0, tail.filled + len(chain_ids))
+                else:
+                    unknown.append(chain)
+        found = await _find(collection, [head_id(stored_key, partition) for stored_key, partition in unknown])
+        for (stored_key, partition), head in zip(unknown, found, strict=True):
+            assert head is not None  # just written
+            await self._settle(
+                generation, collection, stored_key, partition, 0, int(head.get("chained", 0)), len(head["order_ids"])
+            )
+
     async def _append(
         self, generation: str, collection: Collection, stored_key: str, partition: int, ids: list[str]
     ) -> None:
-        tail_key = (generation, head_id(stored_key, partition))
-        bucket = self._tails.get(tail_key, 0)
+        tail = self._tails.get((generation, head_id(stored_key, partition)))
+        bucket = 0 if tail is None else tail.bucket
         target = bucket_id(stored_key, partition, bucket)
         written = await collection(target).find_one_and_update(
             {"_id": target},
@@ -95,17 +171,40 @@ class Lookups:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
-        chained = int(written.get("chained", 0))
+        await self._settle(
+            generation,
+            collection,
+            stored_key,
+            partition,
+            bucket,
+            int(written.get("chained", 0)),
+            len(written["order_ids"]),
+        )
+
+    async def _settle(
+        self,
+        generation: str,
+        collection: Collection,
+        stored_key: str,
+        partition: int,
+        bucket: int,
+        chained: int,
+        filled: int,
+    ) -> None:
+        """Bucket `bucket` of the chain holds `filled` ids (at most) and, for the head, names `chained` buckets
+        after it: where the chain's next ids go."""
+        next_tail = Tail(bucket, filled)
         if bucket == 0 and chained > 0:
             # A writer that did not know the chain (it just took the partition over) wrote to the head: those ids
-            # are found there, and its next writes go to the last bucket.
-            bucket = chained
-        elif len(written["order_ids"]) >= BUCKET:
+            # are found there, and its next writes go to the last bucket (how full: its next write says).
+            next_tail = Tail(chained, None)
+        elif filled >= BUCKET:
             # The head names a bucket before anything is written to it, so a reader never misses one.
-            bucket += 1
+            next_tail = Tail(bucket + 1, 0)
             head = head_id(stored_key, partition)
-            await collection(head).update_one({"_id": head}, {"$max": {"chained": bucket}}, upsert=True)
-        self._tails[tail_key] = bucket
+            await collection(head).update_one({"_id": head}, {"$max": {"chained": bucket + 1}}, upsert=True)
+        tail_key = (generation, head_id(stored_key, partition))
+        self._tails[tail_key] = next_tail
         self._tails.move_to_end(tail_key)
         while len(self._tails) > TAILS_KEPT:
             self._tails.popitem(last=False)

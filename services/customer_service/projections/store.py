@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from pymongo import ReplaceOne, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -41,6 +41,7 @@ from services.customer_service.projections.lookups import Lookups
 from services.customer_service.projections.personal import PersonalDocuments
 from services.customer_service.projections.received import COUNTERS, LOG, ReceivedLog
 from services.customer_service.projections.views import lookup_keys, summary_of
+from shared.batched_writes import replace_all, update_all
 from shared.contracts.topics import DEFAULT_PARTITIONS
 from shared.personal_data import KEYS_COLLECTION, ErasureRaced
 from shared.store_collections import create_collection
@@ -257,7 +258,7 @@ class ProjectionStore:
         sealed = await self.sealed_many("histories", [folded[o][0] for o in order_ids])
         versioned = await self._versioned_writes()
         inserts: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        replaces: dict[str, list[tuple[str, ReplaceOne[dict[str, Any]]]]] = {}
+        replaces: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for order_id, document in zip(order_ids, sealed, strict=True):
             before = folded[order_id][1]
             name = self.histories(generation, order_id).name
@@ -267,7 +268,7 @@ class ProjectionStore:
             match: dict[str, Any] = {"_id": order_id}
             if versioned:
                 match["version"] = before["version"]
-            replaces.setdefault(name, []).append((order_id, ReplaceOne(match, document)))
+            replaces.setdefault(name, []).append((order_id, {"q": match, "u": document}))
         written = await asyncio.gather(
             *(_insert_new(self.database[name], items) for name, items in inserts.items()),
             *(_replace_all(self.database[name], items) for name, items in replaces.items()),
@@ -403,17 +404,12 @@ class ProjectionStore:
                 summaries.append(summary)
             new_keys = lookup_keys(history) - (lookup_keys(before) if known else set())  # type: ignore[arg-type]
             adds.update((stored, history["order_id"]) for stored in map(self.lookup_id, new_keys) if stored is not None)
-        by_collection: dict[str, list[ReplaceOne[dict[str, Any]]]] = {}
+        by_collection: dict[str, list[dict[str, Any]]] = {}
         for document in await self.sealed_many("summaries", summaries):
-            name = self.summaries(generation, document["_id"]).name
-            by_collection.setdefault(name, []).append(ReplaceOne({"_id": document["_id"]}, document, upsert=True))
-        await asyncio.gather(
-            *(self.database[name].bulk_write(operations, ordered=False) for name, operations in by_collection.items())
-        )
-        lookups = self._lookup_collection(generation)
-        await asyncio.gather(
-            *(self.search_keys.add(generation, lookups, stored, order_id) for stored, order_id in sorted(adds))
-        )
+            by_collection.setdefault(self.summaries(generation, document["_id"]).name, []).append(document)
+        for name, documents in by_collection.items():  # one at a time: see shared/batched_writes.py
+            await replace_all(self.database[name], documents)
+        await self.search_keys.add_many(generation, self._lookup_collection(generation), sorted(adds))
 
     def _lookup_collection(self, generation: str) -> Callable[[str], Any]:
         return lambda document_id: self.lookups(generation, document_id)
@@ -548,9 +544,9 @@ async def _insert_new(collection: Any, items: list[tuple[str, dict[str, Any]]]) 
     return {order_id for order_id, _ in items}
 
 
-async def _replace_all(collection: Any, items: list[tuple[str, ReplaceOne[dict[str, Any]]]]) -> set[str]:
-    result = await collection.bulk_write([operation for _, operation in items], ordered=False)
-    return {order_id for order_id, _ in items} if result.matched_count == len(items) else set()
+async def _replace_all(collection: Any, items: list[tuple[str, dict[str, Any]]]) -> set[str]:
+    updated = await update_all(collection, [statement for _, statement in items])
+    return {order_id for order_id, _ in items} if updated.matched == len(items) else set()
 
 
 def _claim_id(collection: str, order_id: str, version: int) -> str:
