@@ -30,28 +30,28 @@ DUPLICATE_KEY = 11000
 
 @dataclass
 class Updated:
-    """What the statements did: how many matched a document that existed, and which (by index) inserted one."""
+    """What the statements did: how many matched a document that existed, and the `_id`s of those they inserted.
+    By `_id`, not by position: FerretDB v1 numbers each upsert by its place among the upserts, not among the
+    statements (`msg_update.go`), so a position would name the wrong statement."""
 
     matched: int = 0
-    upserted: set[int] = field(default_factory=set)
+    upserted: set[Any] = field(default_factory=set)
 
 
 async def update_all(collection: AsyncCollection[Document], statements: Sequence[Document]) -> Updated:
     """`statements` are `update` statements (`{"q": …, "u": …, "upsert": …}`), applied in order."""
     updated = Updated()
-    offset = 0
     for batch in update_batches(statements):
         start = 0
         while start < len(batch):
             reply = await _command(collection, {"update": collection.name, "updates": list(batch[start:])})
-            upserted = {offset + start + int(u["index"]) for u in reply.get("upserted") or []}
-            updated.upserted |= upserted
+            upserted = [u["_id"] for u in reply.get("upserted") or []]
+            updated.upserted.update(upserted)
             updated.matched += int(reply.get("n", 0)) - len(upserted)
             lost = _lost_race(reply)
             if lost is None:
                 break
             start += lost
-        offset += len(batch)
     return updated
 
 

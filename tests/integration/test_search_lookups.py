@@ -100,3 +100,22 @@ async def test_a_rebuilds_chains_and_an_earlier_versions_document_read_like_live
     assert sorted(await store.lookup("sku:MUG")) == sorted(
         rebuilt + ["SO-OLD-1", "SO-OLD-2"] + [f"SO-L{n}" for n in range(6)]
     )
+
+
+async def test_a_new_owner_counts_a_chain_it_did_not_know_when_it_writes_it_with_new_ones(
+    database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = await store_with_buckets_of(4, database, monkeypatch, partitions=1)
+    await owner.record_many([f.accepted(f"SO-A{n}", customer_id="C-1") for n in range(3)])  # C-1's head: 3 ids
+    # Each batch writes C-1's chain (existing; first in the command) with a new customer's (inserted by the upsert):
+    # the next owner must learn C-1's head holds 4 now, not take it for the new one.
+    next_owner = ProjectionStore(database, shards=2, partitions=1)
+    for n in range(6):
+        await next_owner.record_many(
+            [f.accepted(f"SO-B{n}", customer_id="C-1"), f.accepted(f"SO-N{n}", customer_id=f"C-9{n}")]
+        )
+
+    c1 = sorted([f"SO-A{n}" for n in range(3)] + [f"SO-B{n}" for n in range(6)])
+    assert sorted(await next_owner.lookup("customer:C-1")) == c1
+    chain = [d for d in await _documents(next_owner) if d["_id"].startswith("customer:C-1@")]
+    assert max(len(d["order_ids"]) for d in chain) <= 4

@@ -130,7 +130,7 @@ class Lookups:
         operations: dict[str, tuple[Any, list[tuple[tuple[str, int], dict[str, Any]]]]] = {}
         for (stored_key, partition), (tail, chain_ids) in chains.items():
             target = bucket_id(stored_key, partition, 0 if tail is None else tail.bucket)
-            update = {
+            update: dict[str, Any] = {
                 "q": {"_id": target},
                 "u": {"$addToSet": {"order_ids": {"$each": sorted(chain_ids)}}},
                 "upsert": True,
@@ -141,10 +141,9 @@ class Lookups:
         results = [await update_all(lookups, [u for _, u in items]) for lookups, items in operations.values()]
         unknown = []
         for (_, items), result in zip(operations.values(), results, strict=True):
-            upserted = result.upserted
-            for index, (chain, _) in enumerate(items):
+            for chain, update in items:
                 tail, chain_ids = chains[chain]
-                if index in upserted:  # a new document: it holds just these ids
+                if update["q"]["_id"] in result.upserted:  # a new document: it holds just these ids
                     await self._settle(
                         generation, collection, *chain, 0 if tail is None else tail.bucket, 0, len(chain_ids)
                     )
