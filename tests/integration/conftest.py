@@ -23,8 +23,10 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.messaging.kafka_security import KafkaSecurity
+from shared.telemetry.store_commands import count_store_commands
 from tests.actors import Outside, outside_world
 from tests.infrastructure import docker_answers, start_containers
 from tests.kafka_users import ADMIN, security_for
@@ -151,4 +153,14 @@ async def mongo(infrastructure: Infrastructure) -> AsyncIterator[AsyncMongoClien
         infrastructure.mongodb_url, uuidRepresentation="standard"
     )
     yield client
+    await client.close()
+
+
+@pytest.fixture
+async def counted_database(infrastructure: Infrastructure, unique: str) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    """A fresh database whose client's round trips are counted as the services count theirs (STORE_COMMANDS)."""
+    count_store_commands()  # every client made from here on
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infrastructure.mongodb_url)
+    yield client[f"test_counted_{unique}"]
+    await client.drop_database(f"test_counted_{unique}")
     await client.close()

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.customer_service.projections.store import ProjectionStore
 from shared.eventstore.streams import UPDATES_PER_COMMAND
-from shared.telemetry.store_commands import STORE_COMMANDS, count_store_commands
-from tests.integration.conftest import Infrastructure
+from shared.telemetry.store_commands import STORE_COMMANDS
 from tests.unit.customer_service import factories as f
 
 # As many as one `update` command carries (shared/batched_writes.py): one write per read model.
@@ -23,12 +20,8 @@ ORDERS = [f"SO-{n:03d}" for n in range(UPDATES_PER_COMMAND)]
 
 
 @pytest.fixture
-async def database(infrastructure: Infrastructure, unique: str) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
-    count_store_commands()  # the client below is counted as the services count theirs
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infrastructure.mongodb_url)
-    yield client[f"test_batches_{unique}"]
-    await client.drop_database(f"test_batches_{unique}")
-    await client.close()
+def database(counted_database: AsyncDatabase[dict[str, Any]]) -> AsyncDatabase[dict[str, Any]]:
+    return counted_database
 
 
 def made(before: dict[tuple[str, str], int], collection_part: str, commands: tuple[str, ...]) -> Counter[str]:

@@ -4,29 +4,22 @@ still read (an order's point-in-time replay, a rebuild's scan)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.customer_service.projections.as_of import history_as_of
 from services.customer_service.projections.received import COUNTERS, LOG, legacy_shard_of
 from services.customer_service.projections.store import ProjectionStore
-from shared.telemetry.store_commands import STORE_COMMANDS, count_store_commands
-from tests.integration.conftest import Infrastructure
+from shared.telemetry.store_commands import STORE_COMMANDS
 from tests.unit.customer_service import factories as f
 
 
 @pytest.fixture
-async def database(infrastructure: Infrastructure, unique: str) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
-    count_store_commands()  # the client below is counted as the services count theirs
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infrastructure.mongodb_url)
-    yield client[f"test_received_{unique}"]
-    await client.drop_database(f"test_received_{unique}")
-    await client.close()
+def database(counted_database: AsyncDatabase[dict[str, Any]]) -> AsyncDatabase[dict[str, Any]]:
+    return counted_database
 
 
 async def test_a_batch_of_many_orders_is_one_insert_into_one_collection(

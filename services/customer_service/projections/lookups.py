@@ -17,19 +17,18 @@ A lookup written by an earlier version as one document `_id = <key>` is still re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from pymongo import ReturnDocument
 
+from services.customer_service.projections.locks import StripedLocks
 from shared.batched_writes import update_all
 from shared.messaging.ownership import partition_of
 
 # Order ids per lookup document: bounds what one update rewrites (~40 bytes each).
 BUCKET = 500
-LOCK_STRIPES = 256
 # The bucket each head is being filled at, kept by the writer (a miss costs a read or the write's answer).
 TAILS_KEPT = 100_000
 
@@ -67,7 +66,7 @@ class Lookups:
 
     def __init__(self, partitions: int) -> None:
         self.partitions = partitions
-        self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
+        self._locks = StripedLocks()
         # Ids waiting for a document's write, by (generation, head): whoever holds its lock writes them all.
         self._pending: dict[tuple[str, str], set[str]] = {}
         self._tails: OrderedDict[tuple[str, str], Tail] = OrderedDict()
@@ -81,7 +80,7 @@ class Lookups:
         head = head_id(stored_key, head_partition)
         pending = self._pending.setdefault((generation, head), set())
         pending.add(order_id)
-        async with self._locks[hash(head) % LOCK_STRIPES]:
+        async with self._locks.of(head):
             pending = self._pending.get((generation, head), set())
             if order_id not in pending:
                 return  # the write of whoever held the lock before carried it
@@ -111,17 +110,9 @@ class Lookups:
             if (stored_key, partition) not in bulk
             for order_id in sorted(chain_ids)
         ]
-        async with self._head_locks(head_id(key, partition) for key, partition in bulk):
+        async with self._locks.all_of(head_id(key, partition) for key, partition in bulk):
             await self._bulk_append(generation, collection, {chain: (bulk[chain], ids[chain]) for chain in bulk})
         await asyncio.gather(*one_by_one)
-
-    @contextlib.asynccontextmanager
-    async def _head_locks(self, heads: Iterable[str]) -> AsyncIterator[None]:
-        """The locks of many chains, taken in one order (no two holders can wait for each other)."""
-        async with contextlib.AsyncExitStack() as stack:
-            for stripe in sorted({hash(head) % LOCK_STRIPES for head in heads}):
-                await stack.enter_async_context(self._locks[stripe])
-            yield
 
     async def _bulk_append(
         self, generation: str, collection: Collection, chains: dict[tuple[str, int], tuple[Tail | None, set[str]]]

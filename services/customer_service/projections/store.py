@@ -22,13 +22,12 @@ the process, writes to one order are serialised by a lock (striped by order id).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import re
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -37,6 +36,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.customer_service.projections.events import ReceivedEvent
 from services.customer_service.projections.history import History, apply, new_history, opens
+from services.customer_service.projections.locks import StripedLocks
 from services.customer_service.projections.lookups import Lookups
 from services.customer_service.projections.personal import PersonalDocuments
 from services.customer_service.projections.received import COUNTERS, LOG, ReceivedLog
@@ -60,7 +60,6 @@ FIRST_GENERATION = "u0"
 LEGACY_FIRST_GENERATION = "g0"
 # Other replicas see a newly activated generation within this time.
 GENERATION_TTL_S = 2.0
-LOCK_STRIPES = 256
 SHARDS = 64
 WRITTEN_CACHE_SIZE = 50_000
 KINDS = ("histories", "summaries", "lookups")
@@ -97,7 +96,7 @@ class ProjectionStore:
         self.meta = database[META]
         self._generation: str | None = None
         self._generation_read_at = 0.0
-        self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
+        self._locks = StripedLocks()
         # Histories this process wrote, as written: read back without a round trip while it owns their partition.
         self._written: OrderedDict[tuple[str, str], History] = OrderedDict()
         self._version_filter: bool | None = None
@@ -210,7 +209,7 @@ class ProjectionStore:
                 apply(history, event)
             folded[order_id] = history
         mine = {o: h for o, h in folded.items() if stored[o] is None or o in claimed}
-        async with self._order_locks(mine):
+        async with self._locks.all_of(mine):
             saved = await self._save_many(generation, {o: (h, stored[o]) for o, h in mine.items()})
         for order_id in saved:
             self._remember(generation, folded[order_id])
@@ -238,14 +237,6 @@ class ProjectionStore:
         if opening:
             return None
         return await self._opened(await self.histories(generation, order_id).find_one({"_id": order_id}))
-
-    @contextlib.asynccontextmanager
-    async def _order_locks(self, order_ids: Iterable[str]) -> AsyncIterator[None]:
-        """The per-order locks of many orders, taken in one order (no two holders can wait for each other)."""
-        async with contextlib.AsyncExitStack() as stack:
-            for stripe in sorted({hash(order_id) % LOCK_STRIPES for order_id in order_ids}):
-                await stack.enter_async_context(self._locks[stripe])
-            yield
 
     async def _save_many(self, generation: str, folded: dict[str, tuple[History, History | None]]) -> set[str]:
         """Write each history over the version it was folded from (`_save`, for many): new ones in one insert per
@@ -289,7 +280,7 @@ class ProjectionStore:
         """The careful path: read, fold, compare-and-set until it holds (events already numbered)."""
         order_id = events[0].order_id
         histories = self.histories(generation, order_id)
-        async with self._locks[hash(order_id) % LOCK_STRIPES]:
+        async with self._locks.of(order_id):
             contention = _Contention()
             while True:
                 stored = await self._opened(await histories.find_one({"_id": order_id}))
@@ -306,7 +297,7 @@ class ProjectionStore:
 
     async def record(self, event: ReceivedEvent, generation: str | None = None, append: bool = True) -> bool:
         """Append `event` to the log (once) and fold it into its order's history; False if already applied."""
-        async with self._locks[hash(event.order_id) % LOCK_STRIPES]:
+        async with self._locks.of(event.order_id):
             return await self._record(event, generation, append)
 
     async def _record(self, event: ReceivedEvent, generation: str | None, append: bool) -> bool:
