@@ -84,13 +84,10 @@ def subscriptions() -> list[Subscription]:
 
 
 def project(
-    store: ProjectionStore,
-    app: SupportApplication,
-    record_many: Callable[[list[ReceivedEvent]], Awaitable[None]] | None = None,
+    store: ProjectionStore, app: SupportApplication, fold: Callable[[list[ReceivedEvent]], Awaitable[None]]
 ) -> Callable[[list[tuple[str, Message[Any]]]], Awaitable[None]]:
-    """`record_many`: how a batch's events are folded (default `store.record_many`; the service combines the
-    batches its logs fold at the same moment, shared/messaging/coalesce.py)."""
-    fold = record_many or store.record_many
+    """`fold`: how a batch's events are folded into the store (`store.record_many`, combined with the batches the
+    process's other logs fold at the same moment: shared/messaging/coalesce.py)."""
 
     async def apply_batch(messages: list[tuple[str, Message[Any]]]) -> None:
         erasures = [message.data for _, message in messages if message.type == ERASURE]

@@ -445,22 +445,19 @@ class ProjectionStore:
 
     async def sealed(self, kind: str, document: dict[str, Any]) -> dict[str, Any]:
         """`document` (a history or a summary) as it is stored: personal fields sealed under the customer's key."""
-        personal = self.personal
-        if personal is None:
-            return document
-        seal = personal.seal_history if kind == "histories" else personal.seal_summary
-        try:
-            return await asyncio.to_thread(seal, document)
-        except ErasureRaced:
-            self.forget_written()  # the plaintext in memory may be an erased customer's: read it again
-            raise
+        (sealed,) = await self.sealed_many(kind, [document])
+        return sealed
 
     async def sealed_many(self, kind: str, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
         personal = self.personal
         if personal is None:
             return documents
         seal = personal.seal_history if kind == "histories" else personal.seal_summary
-        return await asyncio.to_thread(lambda: [seal(document) for document in documents])
+        try:
+            return await asyncio.to_thread(lambda: [seal(document) for document in documents])
+        except ErasureRaced:
+            self.forget_written()  # the plaintext in memory may be an erased customer's: read it again
+            raise
 
     async def _opened(self, history: History | None) -> History | None:
         personal = self.personal
