@@ -301,6 +301,8 @@ class ServiceApplication(Application[UUID]):
         processing.saved_kwargs["batch"] = OwnedBatch(tuple(trackings), tuple(consumed))
         if processing.events or trackings or consumed:
             try:
+                if isinstance(self.mapper, PersonalDataMapper):
+                    self.mapper.prepare(processing.events)  # the library seals events one by one as it stores them
                 recordings = self._record(processing)
                 result.notification_ids = [r.notification.id for r in recordings]
                 self._take_snapshots(processing)

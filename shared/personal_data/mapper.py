@@ -7,7 +7,7 @@ transcoder, compressor and cipher work unchanged underneath.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -15,7 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
 
-from shared.personal_data.sealing import PlaintextSealer, Sealer
+from shared.personal_data.sealing import PlaintextSealer, Sealer, personal_fields
 
 # Events that name no customer (stored before events carried one) are sealed under this subject: never
 # plaintext, though no customer's erasure reaches them.
@@ -53,6 +53,19 @@ class PersonalDataMapper(Mapper[UUID]):
         super().__init__(transcoder, compressor, cipher)
         self.sealer = sealer
         self.personal = personal
+
+    def prepare(self, domain_events: Iterable[DomainEventProtocol[UUID]]) -> None:
+        """Before a batch's events are stored (one by one, by the library): the keys of the new customers they name,
+        created at once."""
+        subjects = []
+        for domain_event in domain_events:
+            state = vars(domain_event)
+            for spec in self.personal.get(type(domain_event), ()):
+                value = state.get(spec.attribute)
+                if isinstance(value, Mapping) and personal_fields(value, spec.fields):
+                    subjects.append(spec.subject_of(state))
+        if subjects:
+            self.sealer.prepare(subjects)
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         personal = self.personal.get(type(domain_event))

@@ -33,9 +33,13 @@ class Sealer:
     def __init__(self, vault: KeyVault) -> None:
         self.vault = vault
 
+    def prepare(self, subjects: Iterable[str]) -> None:
+        """Before sealing a batch: the keys of its new customers, created at once (KeyVault.prepare)."""
+        self.vault.prepare(subjects)
+
     def seal(self, value: Mapping[str, Any], subject: str, fields: Iterable[str], context: str) -> dict[str, Any]:
-        personal = {f: value[f] for f in fields if value.get(f) is not None and value[f] != ERASED}
-        if not personal or SEALED in value:
+        personal = personal_fields(value, fields)
+        if not personal:
             return dict(value)
         key = self.vault.current(subject)
         nonce = os.urandom(NONCE_BYTES)
@@ -65,6 +69,9 @@ class PlaintextSealer(Sealer):
     """Stores values as they are. Opening is the Sealer's: what was sealed before the switch still opens (and its
     erasure still works), and a plain value opens as itself. Lookups are keyed hashes either way (BlindIndex)."""
 
+    def prepare(self, subjects: Iterable[str]) -> None:
+        pass  # seals nothing: needs no keys
+
     def seal(self, value: Mapping[str, Any], subject: str, fields: Iterable[str], context: str) -> dict[str, Any]:
         return dict(value)
 
@@ -93,6 +100,13 @@ def sealing_settings_problem(settings: SealingSettings) -> str | None:
         settings.auth_profile,
         "names, emails and addresses would be stored in plaintext, beyond the reach of erasure; unset it",
     )
+
+
+def personal_fields(value: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """What sealing `value` would seal: its personal fields that hold something (none once it is sealed)."""
+    if SEALED in value:
+        return {}
+    return {f: value[f] for f in fields if value.get(f) is not None and value[f] != ERASED}
 
 
 def _associated(kid: str, context: str) -> bytes:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from cryptography.exceptions import InvalidTag
-from pymongo import MongoClient
+from pymongo import MongoClient, monitoring
 from pymongo.collection import Collection
 
 from shared.personal_data import ERASED, KEYS_COLLECTION, ErasureRaced, KeyVault, PlaintextSealer, Sealer
@@ -88,3 +88,68 @@ def test_with_sealing_off_new_values_need_no_key_and_what_was_sealed_still_opens
     assert KeyVault(keys).erase("C-1", "E-1") == 1
     unsealed.vault.refresh(force=True)
     assert unsealed.open(sealed, "customer") == {"id": "C-1", "email": ERASED}
+
+
+class _Inserts(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.count += event.command_name == "insert"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def test_a_batch_of_new_customers_gets_its_keys_in_one_insert_and_known_ones_keep_theirs(
+    infrastructure: Infrastructure, keys: Collection[dict[str, Any]]
+) -> None:
+    returning = KeyVault(keys).current("C-old")
+    KeyVault(keys).current("C-erased")
+    KeyVault(keys).erase("C-erased", "E-1")
+    inserts = _Inserts()
+    client: MongoClient[dict[str, Any]] = MongoClient(infrastructure.mongodb_url, event_listeners=[inserts])
+    try:
+        vault = KeyVault(client[keys.database.name][KEYS_COLLECTION])
+        vault.refresh()
+        new = [f"C-{n}" for n in range(20)]
+
+        vault.prepare([*new, "C-old", "C-erased", *new])
+        assert inserts.count == 2  # the batch's, and the erased customer's next generation
+        found = {subject: vault.current(subject) for subject in new}
+        assert inserts.count == 2  # every customer's key was remembered: no insert, no read
+
+        # What was remembered is what is stored, and another process opens with it.
+        for subject, key in found.items():
+            stored = keys.find_one({"_id": key.kid})
+            assert stored is not None and bytes(stored["key"]) == key.secret and key.kid == f"key:{subject}#0"
+        assert vault.current("C-old") == returning  # read, not replaced
+        assert vault.current("C-erased").kid == "key:C-erased#1"  # after an erasure: a new generation
+        assert inserts.count == 2
+        # + C-old, both of C-erased's, the erasure record and the erasure token
+        assert keys.count_documents({}) == len(new) + 5
+    finally:
+        client.close()
+
+
+def test_replicas_preparing_the_same_new_customers_at_once_agree_on_their_keys(
+    keys: Collection[dict[str, Any]],
+) -> None:
+    subjects = [f"C-{n}" for n in range(30)]
+    vaults = [KeyVault(keys) for _ in range(6)]
+
+    def prepare_then_read(vault: KeyVault) -> dict[str, tuple[str, bytes]]:
+        vault.prepare(subjects)
+        return {subject: (key.kid, key.secret) for subject in subjects for key in [vault.current(subject)]}
+
+    with ThreadPoolExecutor(len(vaults)) as pool:
+        seen = list(pool.map(prepare_then_read, vaults))
+
+    assert all(view == seen[0] for view in seen)
+    assert keys.count_documents({}) == len(subjects)
+    for kid, secret in seen[0].values():
+        stored = keys.find_one({"_id": kid})
+        assert stored is not None and bytes(stored["key"]) == secret

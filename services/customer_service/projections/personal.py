@@ -9,7 +9,7 @@ on a cache miss): the store runs them off the event loop.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +17,11 @@ from services.customer_service.config import CustomerServiceSettings
 from shared.eventstore.datastore import MongoDatastore, MongoSettings
 from shared.personal_data import ERASED, KEYS_COLLECTION, BlindIndex, KeyVault, Sealer, sealer_for
 from shared.personal_data.fields import ADDRESS_FIELDS, CUSTOMER_FIELDS
+from shared.personal_data.sealing import personal_fields
 
 SUMMARY_FIELDS = ("email", "customer_name")
+# The parts of an event's data (and of a history's `placed`) that hold personal fields.
+PARTS = (("customer", CUSTOMER_FIELDS), ("shipping_address", ADDRESS_FIELDS))
 EMAIL_KEY = "email:"
 
 
@@ -31,6 +34,13 @@ class PersonalDocuments:
         """True when a customer was erased since the last look: drop plaintext kept in memory."""
         return self.sealer.vault.refresh()
 
+    def prepare(self, values: Iterable[Mapping[str, Any]]) -> None:
+        """Before sealing a batch of values (events' data, histories' `placed`, summaries): the keys of the new
+        customers among them, created at once."""
+        subjects = [subject for value in values if (subject := _subject(value)) is not None and _holds_personal(value)]
+        if subjects:
+            self.sealer.prepare(subjects)
+
     # Received events and histories: the customer and the address, wherever they appear.
 
     def seal_parts(self, value: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,7 +48,7 @@ class PersonalDocuments:
         subject = _subject(value)
         if subject is None:
             return sealed
-        for name, fields in (("customer", CUSTOMER_FIELDS), ("shipping_address", ADDRESS_FIELDS)):
+        for name, fields in PARTS:
             part = value.get(name)
             if isinstance(part, Mapping):
                 sealed[name] = self.sealer.seal(part, subject, fields, name)
@@ -109,3 +119,9 @@ def personal_documents(settings: CustomerServiceSettings, database: str) -> Open
     # Plaintext with UNSAFE_DISABLE_PERSONAL_DATA_SEALING (dev only); the lookups stay keyed hashes either way.
     sealer = sealer_for(KeyVault(datastore.database[KEYS_COLLECTION]), settings)
     return OpenedVault(PersonalDocuments(sealer, BlindIndex(settings.personal_data_lookup_key)), datastore)
+
+
+def _holds_personal(value: Mapping[str, Any]) -> bool:
+    """Whether sealing `value` (an event's data, a history's `placed`, a summary) would seal anything."""
+    parts = [(value.get(name), fields) for name, fields in PARTS] + [(value, SUMMARY_FIELDS)]
+    return any(isinstance(part, Mapping) and personal_fields(part, fields) for part, fields in parts)

@@ -56,6 +56,7 @@ class ReceivedLog:
             return documents
 
         def seal() -> list[dict[str, Any]]:
+            personal.prepare(document["data"] for document in documents)
             return [{**document, "data": personal.seal_parts(document["data"])} for document in documents]
 
         return await asyncio.to_thread(seal)

@@ -452,9 +452,15 @@ class ProjectionStore:
         personal = self.personal
         if personal is None:
             return documents
-        seal = personal.seal_history if kind == "histories" else personal.seal_summary
+        histories = kind == "histories"
+        seal = personal.seal_history if histories else personal.seal_summary
+
+        def seal_all() -> list[dict[str, Any]]:
+            personal.prepare(document.get("placed") or {} if histories else document for document in documents)
+            return [seal(document) for document in documents]
+
         try:
-            return await asyncio.to_thread(lambda: [seal(document) for document in documents])
+            return await asyncio.to_thread(seal_all)
         except ErasureRaced:
             self.forget_written()  # the plaintext in memory may be an erased customer's: read it again
             raise
