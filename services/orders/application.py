@@ -84,14 +84,15 @@ class OrdersApplication(ServiceApplication):
         order = self._order(payload.order_id)
         with _known_skus("data.allocations"):
             order.record_stock_reserved(
-                [{"sku": a.sku, "warehouse": a.warehouse, "quantity": a.quantity} for a in payload.allocations]
+                [{"sku": a.sku, "warehouse": a.warehouse, "quantity": a.quantity} for a in payload.allocations],
+                answer_id=self.message_id,
             )
         self.stage(order)
 
     def record_backorder(self, payload: StockBackorderedV1) -> None:
         order = self._order(payload.order_id)
         with _known_skus("data.lines"):
-            order.record_backorder(_quantities(payload.lines))
+            order.record_backorder(_quantities(payload.lines), answer_id=self.message_id)
         self.stage(order)
 
     def record_return_restocked(self, payload: ReturnRestockedV1) -> None:

@@ -453,6 +453,28 @@ async def test_the_relay_publishes_the_log_in_order_and_resends_the_same_event_i
     assert len(ids) == 10 and ids[5:] == ids[:5]
 
 
+async def test_a_busy_log_saves_how_far_its_relay_got_without_waiting_to_be_idle(
+    counter_service: Service, infrastructure: Infrastructure
+) -> None:
+    # A message every 0.2 s: the log is never idle for the second that would let it save its position then. Had
+    # it saved only when idle, a kill -9 now would make the next owner send all of it again.
+    runtime, _, logs = counter_service
+    positions = runtime.mongo[runtime.database]["outbox_relay"]
+    relay = logs.relays[0]
+    stored_while_busy = 0
+    async with producer(infrastructure.kafka_bootstrap_servers) as kafka:
+        for _ in range(20):
+            await kafka.send_and_wait(
+                runtime.settings.topic_prefix + IN.name, envelope("Counted", {"counter": "b", "by": 1}), key=b"b"
+            )
+            await asyncio.sleep(0.2)
+            saved = await positions.find_one({"_id": relay.name})
+            stored_while_busy = int(saved["position"]) if saved else 0
+
+    assert stored_while_busy >= 10  # of 20, published at 5 a second, saved at least every relay.SAVE_EVERY_S
+    assert stored_while_busy <= relay.position
+
+
 async def test_a_dead_lettered_message_counts_in_the_dlq_metric_and_logs_one_line_with_the_reason(
     counter_service: Service,
     infrastructure: Infrastructure,

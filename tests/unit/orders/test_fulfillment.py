@@ -111,6 +111,27 @@ def test_a_redelivered_stock_reserved_requests_no_second_shipment(app: OrdersApp
     assert counters(app, "TSHIRT-RED-M")["reserved"] == 2
 
 
+def test_a_copy_of_inventory_answers_long_after_the_first_changes_nothing(app: OrdersApplication) -> None:
+    # The runtime remembers consumed ids for a while; a producer that crashed may send its tail again much later
+    # (a new owner of its log publishing from an old saved position), after a restart here forgot them.
+    deliver(app.place_order, f.consumed(), f.order_placed(lines={"TSHIRT-RED-M": (2, "19.90"), "MUG-1": (3, "7.50")}))
+    reserved, backordered = f.consumed(), f.consumed()
+    deliver(app.record_stock_reserved, reserved, f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
+    deliver(app.record_backorder, backordered, f.stock_backordered({"MUG-1": 3}))
+    app.inbox.clear()
+
+    deliver(app.record_stock_reserved, reserved, f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
+    deliver(app.record_backorder, backordered, f.stock_backordered({"MUG-1": 3}))
+
+    assert len(published(app, "ShipmentRequested")) == 1
+    assert counters(app, "TSHIRT-RED-M")["reserved"] == 2
+    assert counters(app, "MUG-1")["backordered"] == 3
+    # A new answer (the backorder filled) still counts.
+    deliver(app.record_stock_reserved, f.consumed(), f.stock_reserved([("MUG-1", "MAD-1", 3)]))
+    assert (counters(app, "MUG-1")["reserved"], counters(app, "MUG-1")["backordered"]) == (3, 0)
+    assert len(published(app, "ShipmentRequested")) == 2
+
+
 def test_a_dispatch_reported_twice_counts_once(app: OrdersApplication) -> None:
     deliver(app.place_order, f.consumed(), f.order_placed())
     deliver(app.record_stock_reserved, f.consumed(), f.stock_reserved([("TSHIRT-RED-M", "LIS-1", 2)]))
