@@ -6,6 +6,7 @@ and a document written by the previous version all read the same."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -119,3 +120,33 @@ async def test_a_new_owner_counts_a_chain_it_did_not_know_when_it_writes_it_with
     assert sorted(await next_owner.lookup("customer:C-1")) == c1
     chain = [d for d in await _documents(next_owner) if d["_id"].startswith("customer:C-1@")]
     assert max(len(d["order_ids"]) for d in chain) <= 4
+
+
+async def test_a_search_without_a_key_pages_newest_first_over_every_matching_order(database: Any) -> None:
+    store = ProjectionStore(database, shards=2)
+    await store.create_collections()
+    order_ids = [f"SO-{n:05d}" for n in range(25)]
+    placed = [
+        replace(f.accepted(order_id, customer_id=f"C-{n}"), occurred_at=f.at(n)) for n, order_id in enumerate(order_ids)
+    ]
+    await store.record_many(placed)
+    # Every third order is backordered later on.
+    backordered = order_ids[::3]
+    await store.record_many(
+        [replace(f.status(100, "backordered", "received"), order_id=o, data={"order_id": o, "status": "backordered",
+                 "previous": "received"}) for o in backordered]
+    )  # fmt: skip
+
+    async def page(number: int, **filters: Any) -> tuple[int, list[str]]:
+        found = await search_orders(store, OrderSearch(page=number, page_size=4, **filters))
+        return found["total"], [summary["order_id"] for summary in found["orders"]]
+
+    newest_first = list(reversed(backordered))
+    assert await page(1, status="backordered") == (9, newest_first[:4])
+    assert await page(3, status="backordered") == (9, newest_first[8:])
+    assert await page(4, status="backordered") == (9, [])
+    assert await page(1) == (25, list(reversed(order_ids))[:4])
+    # Placed from minute 10 on, backordered: orders 12, 15, 18, 21, 24.
+    assert await page(2, status="backordered", placed_from=f.at(10)) == (5, ["SO-00012"])
+    found = await search_orders(store, OrderSearch(status="backordered", page_size=1))
+    assert found["orders"][0]["email"] == "Ana@example.com" and found["orders"][0]["status"] == "backordered"

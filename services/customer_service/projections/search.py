@@ -2,12 +2,14 @@
 
 Search by a key (order id, customer, email, tracking number, sku) is a point lookup per key: candidate ids are
 intersected, then their summaries fetched by `_id`. Only a search by status and/or placement dates alone has to
-scan the summaries (FerretDB scans and decodes the collection for any non-`_id` filter; one small document per
-order keeps that affordable — see benchmarks/history.py for the figure).
+scan the summaries (FerretDB scans and decodes the collection for any non-`_id` filter): it reads the status and
+placement time of each, pages on those, and reads and opens the page's summaries only. Its cost still grows with
+the number of orders (benchmarks/history.py has the figure).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -51,33 +53,42 @@ async def search_orders(store: ProjectionStore, search: OrderSearch) -> dict[str
     for key in search.lookup_keys():
         found = set(await store.lookup(key))
         candidates = found if candidates is None else candidates & found
+    start = (search.page - 1) * search.page_size
     if candidates is None:
+        # No key: every summary's status and placement time, paged on those; only the page's summaries are read
+        # and opened (each an AES-GCM message, and maybe a key read), not every match's.
         query: dict[str, Any] = {}
         if search.status:
             query["status"] = search.status
-        summaries = await store.scan_summaries(query)
+        matching = _newest_first(key for key in await store.scan_summary_keys(query) if search.matches(key))
+        page = matching[start : start + search.page_size]
+        read = {summary["_id"]: summary for summary in await store.summaries_of([key["_id"] for key in page])}
+        # A summary that changed since the scan and no longer matches is left out of the page it was listed on.
+        orders = [read[key["_id"]] for key in page if key["_id"] in read and search.matches(read[key["_id"]])]
     else:
         summaries = await store.summaries_of(sorted(candidates))
-    if search.email:
-        # An erased customer's email leads nowhere, even through a lookup written while the erasure ran.
-        summaries = [s for s in summaries if str(s.get("email") or "").lower() == search.email.lower()]
-    matching = sorted(
-        (s for s in summaries if search.matches(s)), key=lambda s: (s.get("placed_at") or "", s["_id"]), reverse=True
-    )
-    start = (search.page - 1) * search.page_size
+        if search.email:
+            # An erased customer's email leads nowhere, even through a lookup written while the erasure ran.
+            summaries = [s for s in summaries if str(s.get("email") or "").lower() == search.email.lower()]
+        matching = _newest_first(s for s in summaries if search.matches(s))
+        orders = matching[start : start + search.page_size]
     return {
         "page": search.page,
         "page_size": search.page_size,
         "total": len(matching),
-        "orders": [_public(summary) for summary in matching[start : start + search.page_size]],
+        "orders": [_public(summary) for summary in orders],
     }
+
+
+def _newest_first(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(summaries, key=lambda s: (s.get("placed_at") or "", s["_id"]), reverse=True)
 
 
 async def customer_view(store: ProjectionStore, customer_id: str) -> dict[str, Any] | None:
     summaries = await store.summaries_of(await store.lookup(f"customer:{customer_id}"))
     if not summaries:
         return None
-    summaries.sort(key=lambda s: (s.get("placed_at") or "", s["_id"]), reverse=True)
+    summaries = _newest_first(summaries)
     latest = summaries[0]
     totals: dict[str, dict[str, Decimal]] = {}
     for summary in summaries:

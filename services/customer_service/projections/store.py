@@ -63,6 +63,8 @@ GENERATION_TTL_S = 2.0
 SHARDS = 64
 WRITTEN_CACHE_SIZE = 50_000
 KINDS = ("histories", "summaries", "lookups")
+# What a search without a key reads of every summary: fields that are never sealed (projections/personal.py).
+SCAN_FIELDS = {"status": 1, "placed_at": 1}
 GENERATION_COLLECTION = re.compile(rf"^(?P<generation>[gu][0-9]+)_(?:{'|'.join(KINDS)})_[0-9]+$")
 
 
@@ -425,17 +427,18 @@ class ProjectionStore:
             return []
         return await self.search_keys.order_ids(self._lookup_collection(await self.generation()), stored_key)
 
-    async def scan_summaries(self, query: dict[str, Any]) -> list[dict[str, Any]]:
-        """Filters other than on `_id` scan every summary shard (FerretDB decodes each document); measured in
-        benchmarks/history.py."""
+    async def scan_summary_keys(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """The `_id`, status and placement time of every summary matching `query` (fields never sealed): a filter
+        other than on `_id` scans every summary (FerretDB decodes each document; measured in benchmarks/history.py),
+        so a search pages on these and reads whole summaries for its page only."""
         generation = await self.generation()
 
         async def scan(shard: int) -> list[dict[str, Any]]:
             collection = self.database[f"{generation}_summaries_{shard:03d}"]
-            return [summary async for summary in collection.find(query)]
+            return [key async for key in collection.find(query, SCAN_FIELDS)]
 
         found = await asyncio.gather(*(scan(shard) for shard in range(self.shards_of(generation))))
-        return await self._opened_summaries([summary for shard in found for summary in shard])
+        return [key for shard in found for key in shard]
 
     # Personal data.
 
