@@ -300,9 +300,11 @@ class ServiceApplication(Application[UUID]):
         trackings = [Tracking(name, position) for name, position in sorted(positions.items())]
         processing.saved_kwargs["batch"] = OwnedBatch(tuple(trackings), tuple(consumed))
         if processing.events or trackings or consumed:
+            if isinstance(self.mapper, PersonalDataMapper):
+                # The library seals events one by one as it stores them. Before the commit: a failure here stored
+                # nothing, so it leaves the log certain.
+                self.mapper.prepare(processing.events)
             try:
-                if isinstance(self.mapper, PersonalDataMapper):
-                    self.mapper.prepare(processing.events)  # the library seals events one by one as it stores them
                 recordings = self._record(processing)
                 result.notification_ids = [r.notification.id for r in recordings]
                 self._take_snapshots(processing)

@@ -131,10 +131,7 @@ class KeyVault:
             return
         now = datetime.now(UTC)
         keys = [DataKey(key_id(subject, 0), os.urandom(KEY_BYTES)) for subject in unknown]
-        documents = [
-            {"_id": key.kid, "subject": subject, "key": Binary(key.secret), "created_at": now}
-            for subject, key in zip(unknown, keys, strict=True)
-        ]
+        documents = [_key_document(key, subject, now) for subject, key in zip(unknown, keys, strict=True)]
         try:
             self.keys.insert_many(documents, ordered=False)
             refused: set[int] = set()
@@ -147,14 +144,12 @@ class KeyVault:
                 self._remember(subject, key)
 
     def _create(self, kid: str, subject: str) -> DataKey | None:
-        secret = os.urandom(KEY_BYTES)
+        key = DataKey(kid, os.urandom(KEY_BYTES))
         try:
-            self.keys.insert_one(
-                {"_id": kid, "subject": subject, "key": Binary(secret), "created_at": datetime.now(UTC)}
-            )
+            self.keys.insert_one(_key_document(key, subject, datetime.now(UTC)))
         except DuplicateKeyError:
             return None
-        return DataKey(kid, secret)
+        return key
 
     def _check_no_erasure_since_refresh(self) -> None:
         """A destroyed generation means the customer was erased. If that happened after this process last looked,
@@ -221,6 +216,10 @@ class KeyVault:
             self.keys.update_one({"_id": EPOCH_ID}, {"$set": {"token": token}}, upsert=True)
         except DuplicateKeyError:  # two first erasures upserting at once (FerretDB): the document exists now
             self.keys.update_one({"_id": EPOCH_ID}, {"$set": {"token": token}})
+
+
+def _key_document(key: DataKey, subject: str, now: datetime) -> dict[str, Any]:
+    return {"_id": key.kid, "subject": subject, "key": Binary(key.secret), "created_at": now}
 
 
 def _duplicates(error: BulkWriteError, documents: list[dict[str, Any]]) -> set[int]:
